@@ -1,0 +1,140 @@
+"""The one interface every protocol adapter implements.
+
+An adapter is built from validated config (no I/O in ``__init__``), connects in ``start()``, yields normalized
+samples from ``samples()`` until stopped, and optionally writes values back. It never reconnects by itself:
+when the transport fails, ``samples()`` raises ``AdapterDisconnected`` and the supervisor owns the backoff.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gateway.config.models import Address, SourceConfig
+from gateway.sample import Sample, Value
+
+if TYPE_CHECKING:
+    from gateway.config.profiles import ProfileLibrary
+    from gateway.model import Asset, Point
+
+
+class AdapterError(Exception):
+    """Base of adapter errors; ``status`` is the OPC UA status name the affected points get."""
+
+    status: str = "BadCommunicationError"
+
+    def __init__(self, reason: str, *, status: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if status is not None:
+            self.status = status
+
+
+class AdapterUnavailable(AdapterError):
+    """``start()`` could not connect; ``retryable=False`` means retrying cannot help (bad credentials...)."""
+
+    status = "BadNotConnected"
+
+    def __init__(self, reason: str, *, retryable: bool = True, status: str | None = None) -> None:
+        super().__init__(reason, status=status)
+        self.retryable = retryable
+
+
+class AdapterDisconnected(AdapterError):
+    """The transport failed while running; the supervisor marks the points and reconnects."""
+
+    status = "BadCommunicationError"
+
+
+class ConnectionState(enum.StrEnum):
+    """Connection state of a source, as reported to the API and metrics."""
+
+    STOPPED = "stopped"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The device's answer to a write: an OPC UA status name plus detail."""
+
+    status: str = "Good"
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the device accepted the write."""
+        return self.status.startswith("Good")
+
+
+@dataclass
+class AdapterContext:
+    """What the gateway hands an adapter besides its config and points."""
+
+    logger: logging.Logger
+    profiles: ProfileLibrary | None = None
+    # Adds assets and points found at run time (e.g. MQTT topic rules); returns the points actually added.
+    discover: Callable[[Sequence[Asset], Sequence[Point]], list[Point]] | None = None
+    base_dir: str = "."
+
+
+class Adapter(ABC):
+    """Base class of protocol adapters. Subclasses set the class attributes and implement the methods."""
+
+    kind: ClassVar[str]
+    config_model: ClassVar[type[SourceConfig]]
+    address_model: ClassVar[type[Address]]
+    supports_write: ClassVar[bool] = False
+    push_based: ClassVar[bool] = False
+
+    def __init__(self, config: SourceConfig, points: Sequence[Point], context: AdapterContext) -> None:
+        self.config = config
+        self.name = config.id
+        self.points: dict[str, Point] = {p.id: p for p in points}
+        self.context = context
+        self.log = context.logger
+        # Plain ints, read by the metrics collector at scrape time (cheaper than Prometheus calls per sample).
+        self.counters: dict[str, int | float] = {}
+
+    # -- config-time hooks (no I/O) -------------------------------------------------------------
+    @classmethod
+    def check_point(cls, config: SourceConfig, point: Point) -> list[str]:
+        """Problems with one point bound to this kind of source (e.g. an encoding that cannot hold the datatype)."""
+        return []
+
+    @classmethod
+    def check_source(cls, config: SourceConfig, points: Sequence[Point]) -> list[tuple[str | None, str]]:
+        """Problems across all points of a source, as (point id or None, message) pairs."""
+        return []
+
+    # -- run-time ---------------------------------------------------------------------------------
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect; raise ``AdapterUnavailable`` when that is impossible right now."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Disconnect and release everything; idempotent. No sample comes out after it returns."""
+
+    @abstractmethod
+    def samples(self) -> AsyncIterator[Sample]:
+        """Yield normalized samples until stopped; raise ``AdapterDisconnected`` on a transport fault."""
+
+    async def write(self, point: Point, value: Value) -> WriteResult:
+        """Write a raw (already inverse-transformed) value to the device; only when ``supports_write``."""
+        return WriteResult("BadNotWritable", f"{self.kind} sources do not support writes")
+
+    def add_points(self, points: Sequence[Point]) -> None:
+        """Start serving points added at run time (discovery)."""
+        for p in points:
+            self.points[p.id] = p
+
+    def describe(self) -> dict[str, Any]:
+        """Extra, credential-free state for the API's /sources (subscriptions, last poll...)."""
+        return {}

@@ -1,0 +1,1 @@
+"""The built-in simulator: signals for tests, demos and benchmarks, with writable points that echo back."""

@@ -1,0 +1,186 @@
+"""Pydantic models of what integrators write in mapping files.
+
+Every model forbids unknown keys, so a typo is an error that names its line. Adapters subclass
+``SourceConfig`` and ``Address`` for their own settings: adding a protocol never touches this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.config.types import Duration, Id
+from gateway.model import DataType, PointKind
+
+
+class StrictModel(BaseModel):
+    """Base of every mapping model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReconnectSettings(StrictModel):
+    """Capped exponential backoff between connection attempts."""
+
+    initial: Duration = 1.0
+    max: Duration = 30.0
+    jitter: float = Field(0.2, ge=0.0, le=1.0, description="random fraction added to or taken from each delay")
+
+
+class SourceConfig(StrictModel):
+    """Settings every source has; an adapter's ``config_model`` subclasses this with its own fields."""
+
+    id: Id
+    kind: str
+    label: str | None = None
+    enabled: bool = True
+    reconnect: ReconnectSettings = ReconnectSettings()
+    on_disconnect: Literal["bad", "uncertain"] = Field(
+        "bad",
+        description="while the source is down, mark its points Bad, or keep the last value as Uncertain",
+    )
+
+    def endpoint(self) -> str | None:
+        """A credential-free description of where the source connects (shown in the graph and logs)."""
+        url = getattr(self, "url", None)
+        return str(url) if url else None
+
+
+class Address(StrictModel):
+    """Base of an adapter's per-point address model."""
+
+    ref_class: ClassVar[str] = "https://w3id.org/twinbridge#ProtocolReference"
+
+    def writable(self) -> bool:
+        """Whether the address itself can be written (an input register cannot)."""
+        return True
+
+    def rdf(self) -> list[tuple[str, Any]]:
+        """Adapter-specific (predicate IRI, object) pairs describing this address in the graph.
+
+        Objects are ``gateway.twin.terms.IRI`` for resources, else plain Python literals.
+        """
+        return []
+
+    def target(self, source: SourceConfig) -> str | None:
+        """A URI form of the address for ``hctl:hasTarget`` (e.g. ``modbus+tcp://host:502/1/40001``)."""
+        return None
+
+    def with_offset(self, offset: int) -> Self:
+        """The same address moved by ``offset`` (used by profile instances); unsupported by default."""
+        raise ValueError("address_offset is not supported by this kind of source")
+
+    def key(self) -> str | None:
+        """A string identifying the device location this address reads, for duplicate/overlap checks."""
+        return None
+
+
+class DeadbandSpec(StrictModel):
+    """Deadband as written in a mapping."""
+
+    absolute: float | None = Field(None, ge=0)
+    percent: float | None = Field(None, ge=0, le=100)
+    max_interval: Duration | None = None
+
+
+class TransformSpec(StrictModel):
+    """Value transforms of a point."""
+
+    scale: float = 1.0
+    offset: float = 0.0
+    source_unit: str | None = Field(None, description="the device's unit; values are converted to the point's unit")
+    clamp: bool = Field(False, description="clamp values into [min, max]")
+    deadband: float | DeadbandSpec | None = None
+
+    @field_validator("scale")
+    @classmethod
+    def _nonzero_scale(cls, v: float) -> float:
+        if v == 0:
+            raise ValueError("scale cannot be 0 (writes could not be inverted)")
+        return v
+
+
+class PointSpec(StrictModel):
+    """A point as written in a mapping (inside an asset, in a profile, or top level with ``asset``)."""
+
+    id: Id
+    asset: Id | None = None
+    type: PointKind = PointKind.MEASUREMENT
+    class_: str | list[str] | None = Field(None, alias="class")
+    label: str | None = None
+    description: str | None = None
+    unit: str | None = None
+    datatype: DataType = DataType.DOUBLE
+    writable: bool = False
+    source: Id | None = None
+    address: dict[str, Any] | None = None
+    min: float | None = None
+    max: float | None = None
+    transform: TransformSpec | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class AssetSpec(StrictModel):
+    """An asset as written in a mapping."""
+
+    id: Id
+    type: str | list[str] | None = None
+    label: str | None = None
+    description: str | None = None
+    parent: Id | None = None
+    source: Id | None = Field(None, description="default source of this asset's points (inherited by children)")
+    points: list[dict[str, Any]] = []
+    profile: str | None = None
+    address: dict[str, Any] | None = Field(None, description="profile instances: keys merged into every address")
+    address_offset: int = 0
+    vars: dict[str, str | int | float] = Field({}, description="profile instances: values for {name} in the profile")
+
+
+class TwinSettings(StrictModel):
+    """The ``twin:`` section: identity and storage of the twin."""
+
+    base_iri: str = "http://twinbridge.local/"
+    name: str = "twinbridge"
+    store: str | None = Field(None, description="directory of an on-disk store; in memory when absent")
+    flush_interval: Duration = Field(0.25, description="how often changed live values are written to the graph")
+    write_timeout: Duration = 5.0
+    profile_paths: list[str] = []
+
+    @field_validator("base_iri")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not (v.startswith(("http://", "https://", "urn:"))) or not v.endswith(("/", "#", ":")):
+            raise ValueError("base_iri must be an http(s) or urn IRI ending in '/', '#' or ':'")
+        if any(c in v for c in ' <>"{}|\\^`'):
+            raise ValueError("base_iri contains characters not allowed in an IRI")
+        return v
+
+
+class ProfileFile(StrictModel):
+    """A device profile: a point list written once, instantiated per asset."""
+
+    profile: Id
+    label: str | None = None
+    description: str | None = None
+    type: str | list[str] | None = None
+    source_kind: str | None = Field(None, description="the kind of source the addresses are written for")
+    address: dict[str, Any] | None = None
+    points: list[dict[str, Any]]
+
+
+class MappingFile(StrictModel):
+    """The top level of a mapping file."""
+
+    twin: dict[str, Any] | None = None
+    gateway: dict[str, Any] | None = None
+    sources: list[dict[str, Any]] = []
+    assets: list[dict[str, Any]] = []
+    points: list[dict[str, Any]] = []

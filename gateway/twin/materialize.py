@@ -1,0 +1,153 @@
+"""Turn the twin model into N-Triples: assets, points, addresses and sources (docs/twin-graph.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from gateway import units
+from gateway.model import Asset, AssetLevel, Point, PointKind, TwinModel
+from gateway.twin.terms import IRI, string_literal, term, typed
+from gateway.twin.vocab import (
+    BRICK,
+    COMMENT,
+    HCTL,
+    LABEL,
+    QK,
+    QUDT,
+    RDF_TYPE,
+    REF,
+    SOSA,
+    TB,
+    UNIT,
+    XSD,
+    TwinIRIs,
+)
+
+_LEVEL_CLASS = {
+    AssetLevel.SITE: TB + "Site",
+    AssetLevel.AREA: TB + "Area",
+    AssetLevel.LINE: TB + "Line",
+    AssetLevel.EQUIPMENT: TB + "Equipment",
+}
+_KIND_CLASSES = {
+    PointKind.MEASUREMENT: (TB + "Measurement", SOSA + "Sensor"),
+    PointKind.STATUS: (TB + "Status", SOSA + "Sensor"),
+    PointKind.SETPOINT: (TB + "Setpoint", SOSA + "Actuator"),
+    PointKind.COMMAND: (TB + "Command", SOSA + "Actuator"),
+}
+
+
+def _t(s: str, p: str, o: str) -> str:
+    return f"<{s}> <{p}> {o} .\n"
+
+
+def _double(v: float) -> str:
+    return typed(repr(float(v)), XSD + "double")
+
+
+def asset_triples(a: Asset, ids: TwinIRIs) -> Iterator[str]:
+    """N-Triples lines of one asset."""
+    s = ids.asset(a.id)
+    yield _t(s, RDF_TYPE, f"<{_LEVEL_CLASS[a.level]}>")
+    for c in a.classes:
+        yield _t(s, RDF_TYPE, f"<{c}>")
+    yield _t(s, TB + "id", string_literal(a.id))
+    yield _t(s, LABEL, string_literal(a.label))
+    if a.description:
+        yield _t(s, COMMENT, string_literal(a.description))
+    if a.parent is not None:
+        parent = ids.asset(a.parent)
+        yield _t(s, BRICK + "isPartOf", f"<{parent}>")
+        yield _t(parent, BRICK + "hasPart", f"<{s}>")
+    if a.profile:
+        yield _t(s, TB + "profile", string_literal(a.profile))
+
+
+def point_triples(p: Point, model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
+    """N-Triples lines of one point and its protocol address."""
+    s = ids.point(p.id)
+    asset = ids.asset(p.asset)
+    yield _t(s, RDF_TYPE, f"<{TB}Point>")
+    for c in _KIND_CLASSES[p.kind]:
+        yield _t(s, RDF_TYPE, f"<{c}>")
+    for c in p.classes:
+        yield _t(s, RDF_TYPE, f"<{c}>")
+    yield _t(s, TB + "id", string_literal(p.id))
+    yield _t(s, LABEL, string_literal(p.label))
+    if p.description:
+        yield _t(s, COMMENT, string_literal(p.description))
+    yield _t(s, BRICK + "isPointOf", f"<{asset}>")
+    yield _t(asset, BRICK + "hasPoint", f"<{s}>")
+    yield _t(s, TB + "datatype", f"<{p.datatype.xsd}>")
+    if p.unit:
+        u = f"<{UNIT}{p.unit}>"
+        yield _t(s, QUDT + "hasUnit", u)
+        yield _t(s, BRICK + "hasUnit", u)
+        info = units.get_unit(p.unit)
+        if info is not None and info.quantity_kinds:
+            yield _t(s, QUDT + "hasQuantityKind", f"<{QK}{info.quantity_kinds[0]}>")
+    yield _t(s, TB + "writable", typed("true" if p.writable else "false", XSD + "boolean"))
+    if p.min is not None:
+        yield _t(s, TB + "minValue", _double(p.min))
+    if p.max is not None:
+        yield _t(s, TB + "maxValue", _double(p.max))
+    tr = p.transform
+    if tr.scale != 1.0:
+        yield _t(s, TB + "scale", _double(tr.scale))
+    if tr.offset != 0.0:
+        yield _t(s, TB + "offset", _double(tr.offset))
+    if tr.source_unit:
+        yield _t(s, TB + "sourceUnit", f"<{UNIT}{tr.source_unit}>")
+    # the protocol address, owned by the adapter's address model
+    r = ids.ref(p.id)
+    source = model.sources[p.source]
+    yield _t(s, REF + "hasExternalReference", f"<{r}>")
+    yield _t(r, RDF_TYPE, f"<{REF}ExternalReference>")
+    yield _t(r, RDF_TYPE, f"<{p.address.ref_class}>")
+    yield _t(r, TB + "viaSource", f"<{ids.source(p.source)}>")
+    yield _t(r, TB + "writable", typed("true" if p.address.writable() else "false", XSD + "boolean"))
+    target = p.address.target(source)
+    if target:
+        yield _t(r, HCTL + "hasTarget", string_literal(target))
+    for pred, obj in p.address.rdf():
+        yield _t(r, pred, term(obj))
+
+
+def source_triples(model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
+    """N-Triples lines of every source (never credentials)."""
+    for sid, cfg in model.sources.items():
+        s = ids.source(sid)
+        yield _t(s, RDF_TYPE, f"<{TB}Source>")
+        yield _t(s, TB + "id", string_literal(sid))
+        yield _t(s, TB + "kind", string_literal(cfg.kind))
+        yield _t(s, LABEL, string_literal(cfg.label or sid))
+        endpoint = cfg.endpoint()
+        if endpoint:
+            yield _t(s, TB + "endpoint", string_literal(endpoint))
+
+
+def model_ntriples(model: TwinModel, ids: TwinIRIs, assets: Iterable[Asset] | None = None,
+                   points: Iterable[Point] | None = None, *, with_sources: bool = True) -> str:
+    """The ``model`` graph (or the given subset of it) as N-Triples text."""
+    parts: list[str] = []
+    if with_sources:
+        parts.extend(source_triples(model, ids))
+    for a in model.assets.values() if assets is None else assets:
+        parts.extend(asset_triples(a, ids))
+    for p in model.points.values() if points is None else points:
+        parts.extend(point_triples(p, model, ids))
+    return "".join(parts)
+
+
+def used_units(points: Iterable[Point]) -> set[str]:
+    """Every unit referenced by the points (their unit and source unit)."""
+    out: set[str] = set()
+    for p in points:
+        if p.unit:
+            out.add(p.unit)
+        if p.transform.source_unit:
+            out.add(p.transform.source_unit)
+    return out
+
+
+__all__ = ["IRI", "model_ntriples", "used_units"]

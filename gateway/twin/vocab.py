@@ -1,0 +1,86 @@
+"""IRIs the twin materializes (see docs/twin-graph.md)."""
+
+from __future__ import annotations
+
+TB = "https://w3id.org/twinbridge#"
+BRICK = "https://brickschema.org/schema/Brick#"
+REF = "https://brickschema.org/schema/Brick/ref#"
+SOSA = "http://www.w3.org/ns/sosa/"
+QUDT = "http://qudt.org/schema/qudt/"
+UNIT = "http://qudt.org/vocab/unit/"
+QK = "http://qudt.org/vocab/quantitykind/"
+HCTL = "https://www.w3.org/2019/wot/hypermedia#"
+MODV = "https://www.w3.org/2019/wot/modbus#"
+MQV = "https://www.w3.org/2019/wot/mqtt#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+
+RDF_TYPE = RDF + "type"
+LABEL = RDFS + "label"
+COMMENT = RDFS + "comment"
+
+# live-state properties, in the order they are written
+VALUE = TB + "value"
+SOURCE_TIME = TB + "sourceTime"
+GATEWAY_TIME = TB + "gatewayTime"
+QUALITY = TB + "quality"
+STATUS_CODE = TB + "statusCode"
+QUALITY_REASON = TB + "qualityReason"
+QUALITY_IRIS = (TB + "Good", TB + "Uncertain", TB + "Bad")
+
+PREFIXES: dict[str, str] = {
+    "tb": TB,
+    "brick": BRICK,
+    "ref": REF,
+    "sosa": SOSA,
+    "qudt": QUDT,
+    "unit": UNIT,
+    "quantitykind": QK,
+    "hctl": HCTL,
+    "modv": MODV,
+    "mqv": MQV,
+    "xsd": XSD,
+    "rdf": RDF,
+    "rdfs": RDFS,
+}
+
+
+class TwinIRIs:
+    """Instance IRIs under a twin's base IRI."""
+
+    __slots__ = ("base", "graph_live", "graph_model", "graph_ontology")
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.graph_model = base + "graph/model"
+        self.graph_live = base + "graph/live"
+        self.graph_ontology = base + "graph/ontology"
+
+    def asset(self, aid: str) -> str:
+        """IRI of an asset."""
+        return f"{self.base}asset/{aid}"
+
+    def point(self, pid: str) -> str:
+        """IRI of a point."""
+        return f"{self.base}point/{pid}"
+
+    def ref(self, pid: str) -> str:
+        """IRI of a point's protocol address."""
+        return f"{self.base}point/{pid}/ref"
+
+    def source(self, sid: str) -> str:
+        """IRI of a source."""
+        return f"{self.base}source/{sid}"
+
+    def point_id(self, point_iri: str) -> str | None:
+        """The point id of a point IRI, or None."""
+        prefix = self.base + "point/"
+        if point_iri.startswith(prefix) and "/" not in point_iri[len(prefix) :]:
+            return point_iri[len(prefix) :]
+        return None
+
+    def asset_id(self, asset_iri: str) -> str | None:
+        """The asset id of an asset IRI, or None."""
+        prefix = self.base + "asset/"
+        return asset_iri[len(prefix) :] if asset_iri.startswith(prefix) else None

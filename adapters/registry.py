@@ -33,7 +33,7 @@ def known_kinds() -> list[str]:
 
 
 def _importable(target: str) -> bool:
-    module = target.split(":")[0]
+    module = target.split(":", maxsplit=1)[0]
     try:
         import_module(module)
     except ImportError:

@@ -181,6 +181,7 @@ class TwinModel:
     services: dict[str, Any] = field(default_factory=dict)  # northbound section name -> validated config
     source_origins: dict[str, Origin] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    profiles: Any = None  # the ProfileLibrary the mapping was loaded with (for run-time discovery)
 
     def points_of_source(self, source_id: str) -> list[Point]:
         """All points fed by a source."""

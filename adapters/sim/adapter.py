@@ -7,6 +7,7 @@ connection (tests use ``simulate_outage``), and echoes written values back on it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -100,10 +101,8 @@ class SimAdapter(Adapter):
             nxt = min(self._next_due.values(), default=now + interval) - time.monotonic()
             self._wake.clear()
             if nxt > 0 and not self._echo:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), nxt)
-                except TimeoutError:
-                    pass
 
     async def write(self, point: Point, value: Value) -> WriteResult:
         """Hold the value and echo it back on the next sample."""

@@ -45,8 +45,12 @@ from gateway.northbound.registry import service_specs
 
 _LEVELS = {lvl.value for lvl in AssetLevel}
 _TB = classes.PREFIXES["tb"]
-_LEVEL_CLASSES = {_TB + "Site": AssetLevel.SITE, _TB + "Area": AssetLevel.AREA, _TB + "Line": AssetLevel.LINE,
-                  _TB + "Equipment": AssetLevel.EQUIPMENT}
+_LEVEL_CLASSES = {
+    _TB + "Site": AssetLevel.SITE,
+    _TB + "Area": AssetLevel.AREA,
+    _TB + "Line": AssetLevel.LINE,
+    _TB + "Equipment": AssetLevel.EQUIPMENT,
+}
 _BRICK_SITE = classes.PREFIXES["brick"] + "Site"
 
 
@@ -122,7 +126,7 @@ def load_mappings(
             _top_level_point(ctx, doc, ("points", i), raw)
     ctx.errors.extend(library.errors)
 
-    model = TwinModel(settings=settings, services=ctx.services, files=[str(f) for f in files])
+    model = TwinModel(settings=settings, services=ctx.services, files=[str(f) for f in files], profiles=library)
     model.sources = ctx.sources
     model.source_origins = ctx.source_origins
     _build_assets(ctx, model)
@@ -141,7 +145,9 @@ def _twin_section(ctx: _Ctx, doc: Marked, skel: MappingFile) -> None:
         return
     here = f"{doc.file}:{doc.mark(('twin',))[0]}"
     if ctx.settings is not None:
-        ctx.errors.append(doc.error(("twin",), f"the twin: section may appear in one file only (already in {ctx.settings_at})"))
+        ctx.errors.append(
+            doc.error(("twin",), f"the twin: section may appear in one file only (already in {ctx.settings_at})")
+        )
         return
     try:
         settings = TwinSettings.model_validate(skel.twin)
@@ -190,12 +196,14 @@ def _profile_library(settings: TwinSettings, docs: list[Marked], ctx: _Ctx) -> P
 def _source(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
     kind = raw.get("kind")
     if not isinstance(kind, str):
-        ctx.errors.append(doc.error(path + ("kind",), "missing required key 'kind' (the adapter: modbus, opcua, mqtt, sim)"))
+        ctx.errors.append(
+            doc.error((*path, "kind"), "missing required key 'kind' (the adapter: modbus, opcua, mqtt, sim)")
+        )
         return
     try:
         adapter = get_adapter(kind)
     except UnknownAdapter as exc:
-        ctx.errors.append(doc.error(path + ("kind",), str(exc)))
+        ctx.errors.append(doc.error((*path, "kind"), str(exc)))
         return
     model = adapter.config_model
     try:
@@ -205,7 +213,9 @@ def _source(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
         return
     origin = _origin(doc, path)
     if cfg.id in ctx.sources:
-        ctx.errors.append(doc.error(path + ("id",), f"duplicate source id '{cfg.id}' (first defined at {ctx.source_origins[cfg.id]})"))
+        ctx.errors.append(
+            doc.error((*path, "id"), f"duplicate source id '{cfg.id}' (first defined at {ctx.source_origins[cfg.id]})")
+        )
         return
     ctx.sources[cfg.id] = cfg
     ctx.source_origins[cfg.id] = origin
@@ -220,7 +230,9 @@ def _asset(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any], library: Pr
         return
     if spec.id in ctx.asset_specs:
         first = ctx.asset_specs[spec.id]
-        ctx.errors.append(doc.error(path + ("id",), f"duplicate asset id '{spec.id}' (first defined at {_origin(first[1], first[2])})"))
+        ctx.errors.append(
+            doc.error((*path, "id"), f"duplicate asset id '{spec.id}' (first defined at {_origin(first[1], first[2])})")
+        )
         return
     profile: Profile | None = None
     if spec.profile is not None:
@@ -228,7 +240,9 @@ def _asset(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any], library: Pr
         if profile is None:
             if not library.errors:
                 known = ", ".join(library.candidates()) or "none found"
-                ctx.errors.append(doc.error(path + ("profile",), f"missing profile '{spec.profile}' (available: {known})"))
+                ctx.errors.append(
+                    doc.error((*path, "profile"), f"missing profile '{spec.profile}' (available: {known})")
+                )
             return
         if spec.type is None and profile.spec.type is not None:
             spec = spec.model_copy(update={"type": profile.spec.type})
@@ -236,12 +250,12 @@ def _asset(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any], library: Pr
             spec = spec.model_copy(update={"label": f"{spec.id} ({profile.spec.label})"})
     elif spec.address is not None or spec.address_offset or spec.vars:
         key = "address" if spec.address is not None else ("address_offset" if spec.address_offset else "vars")
-        ctx.errors.append(doc.error(path + (key,), f"{key} is only meaningful together with profile:"))
+        ctx.errors.append(doc.error((*path, key), f"{key} is only meaningful together with profile:"))
     ctx.asset_specs[spec.id] = (spec, doc, path)
     if profile is not None:
         _expand_profile(ctx, doc, path, spec, profile)
     for i, p in enumerate(spec.points):
-        ctx.point_sources.append(_PointSource(p, doc, path + ("points", i), spec.id, spec.source))
+        ctx.point_sources.append(_PointSource(p, doc, (*path, "points", i), spec.id, spec.source))
 
 
 def _expand_profile(ctx: _Ctx, doc: Marked, path: Path_, spec: AssetSpec, profile: Profile) -> None:
@@ -252,7 +266,11 @@ def _expand_profile(ctx: _Ctx, doc: Marked, path: Path_, spec: AssetSpec, profil
         ppath = ("points", i)
         if unknown:
             names = ", ".join(sorted(unknown))
-            ctx.errors.append(profile.doc.error(ppath, f"placeholder {{{names}}} has no value (give it in vars: of the instance at {where})"))
+            ctx.errors.append(
+                profile.doc.error(
+                    ppath, f"placeholder {{{names}}} has no value (give it in vars: of the instance at {where})"
+                )
+            )
             continue
         prof_addr, _ = substitute(profile.spec.address or {}, variables)
         ctx.point_sources.append(
@@ -272,7 +290,7 @@ def _expand_profile(ctx: _Ctx, doc: Marked, path: Path_, spec: AssetSpec, profil
 def _top_level_point(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
     asset = raw.get("asset")
     if not isinstance(asset, str):
-        ctx.errors.append(doc.error(path + ("asset",), "a point under points: needs asset: (the id of its asset)"))
+        ctx.errors.append(doc.error((*path, "asset"), "a point under points: needs asset: (the id of its asset)"))
         return
     ctx.point_sources.append(_PointSource(raw, doc, path, asset, None))
 
@@ -284,9 +302,15 @@ def _build_assets(ctx: _Ctx, model: TwinModel) -> None:
     for aid, (spec, doc, path) in ctx.asset_specs.items():
         level, extra = _asset_types(ctx, doc, path, spec)
         if spec.parent is not None and spec.parent not in ctx.asset_specs:
-            ctx.errors.append(doc.error(path + ("parent",), f"unknown parent asset '{spec.parent}'" + _suggest(spec.parent, ctx.asset_specs)))
+            ctx.errors.append(
+                doc.error(
+                    (*path, "parent"), f"unknown parent asset '{spec.parent}'" + _suggest(spec.parent, ctx.asset_specs)
+                )
+            )
         if spec.source is not None and spec.source not in ctx.sources:
-            ctx.errors.append(doc.error(path + ("source",), f"unknown source id '{spec.source}'" + _suggest(spec.source, ctx.sources)))
+            ctx.errors.append(
+                doc.error((*path, "source"), f"unknown source id '{spec.source}'" + _suggest(spec.source, ctx.sources))
+            )
         model.assets[aid] = Asset(
             id=aid,
             level=level,
@@ -303,7 +327,9 @@ def _build_assets(ctx: _Ctx, model: TwinModel) -> None:
         cur = spec.parent
         while cur is not None and cur in ctx.asset_specs:
             if cur in seen:
-                ctx.errors.append(doc.error(path + ("parent",), f"asset '{aid}' is its own ancestor (parent cycle through '{cur}')"))
+                ctx.errors.append(
+                    doc.error((*path, "parent"), f"asset '{aid}' is its own ancestor (parent cycle through '{cur}')")
+                )
                 break
             seen.add(cur)
             cur = ctx.asset_specs[cur][0].parent
@@ -332,7 +358,9 @@ def _asset_types(ctx: _Ctx, doc: Marked, path: Path_, spec: AssetSpec) -> tuple[
             continue
         family = classes.brick_family(iri)
         if family == "point":
-            ctx.errors.append(doc.error(ipath, f"{item} is a Brick point class; use it as a point's class:, not an asset type"))
+            ctx.errors.append(
+                doc.error(ipath, f"{item} is a Brick point class; use it as a point's class:, not an asset type")
+            )
             continue
         if family == "location":
             inferred = inferred or (AssetLevel.SITE if iri == _BRICK_SITE else AssetLevel.AREA)
@@ -352,7 +380,9 @@ def _build_points(ctx: _Ctx, model: TwinModel) -> None:
             continue
         if point.id in model.points:
             first = model.points[point.id].origin
-            ctx.errors.append(ps.doc.error(ps.path + ("id",), f"duplicate point id '{point.id}' (first defined at {first})" + _in(ps)))
+            ctx.errors.append(
+                ps.doc.error((*ps.path, "id"), f"duplicate point id '{point.id}' (first defined at {first})" + _in(ps))
+            )
             continue
         model.points[point.id] = point
 
@@ -402,7 +432,15 @@ def _point(ctx: _Ctx, model: TwinModel, ps: _PointSource) -> Point | None:
         u = units.get_unit(spec.unit)
         if u is None:
             hints = units.suggest_units(spec.unit)
-            err(("unit",), f"unknown unit '{spec.unit}'" + (f" (did you mean {', '.join(hints)}?)" if hints else " (QUDT unit names such as DEG_C, KiloW, PERCENT)"))
+            err(
+                ("unit",),
+                f"unknown unit '{spec.unit}'"
+                + (
+                    f" (did you mean {', '.join(hints)}?)"
+                    if hints
+                    else " (QUDT unit names such as DEG_C, KiloW, PERCENT)"
+                ),
+            )
         elif not spec.datatype.is_numeric:
             err(("unit",), f"a unit is only meaningful on a numeric point (this one is {spec.datatype.value})")
         else:
@@ -428,7 +466,10 @@ def _point(ctx: _Ctx, model: TwinModel, ps: _PointSource) -> Point | None:
         return None
     if source_id not in ctx.sources:
         if ctx.sources or source_id:
-            err(("source",) if spec.source else (), f"unknown source id '{source_id}'" + _suggest(source_id, ctx.sources))
+            err(
+                ("source",) if spec.source else (),
+                f"unknown source id '{source_id}'" + _suggest(source_id, ctx.sources),
+            )
         return None
     src = ctx.sources[source_id]
     adapter = ctx.adapters[source_id]
@@ -437,10 +478,12 @@ def _point(ctx: _Ctx, model: TwinModel, ps: _PointSource) -> Point | None:
     try:
         address = adapter.address_model.model_validate(raw_addr)
     except ValidationError as exc:
-        apath = path + ("address",)
+        apath = (*path, "address")
         addr_data = raw_addr if ps.address_layers else spec.address or {}
         errs = pydantic_errors(exc, doc, apath, adapter.address_model, data=addr_data)
-        ctx.errors.extend(ConfigError(e.file, e.line, e.col, e.path, f"{e.message} ({src.kind} address){_in(ps)}") for e in errs)
+        ctx.errors.extend(
+            ConfigError(e.file, e.line, e.col, e.path, f"{e.message} ({src.kind} address){_in(ps)}") for e in errs
+        )
     if address is not None and ps.address_offset:
         try:
             address = address.with_offset(ps.address_offset)
@@ -489,7 +532,10 @@ def _transform(spec: PointSpec, unit: str | None, err: Any) -> Transform:
         u = units.get_unit(t.source_unit)
         if u is None:
             hints = units.suggest_units(t.source_unit)
-            err(("transform", "source_unit"), f"unknown unit '{t.source_unit}'" + (f" (did you mean {', '.join(hints)}?)" if hints else ""))
+            err(
+                ("transform", "source_unit"),
+                f"unknown unit '{t.source_unit}'" + (f" (did you mean {', '.join(hints)}?)" if hints else ""),
+            )
         elif unit is None:
             err(("transform", "source_unit"), "source_unit needs the point's unit: to convert into")
         else:
@@ -547,4 +593,3 @@ def _suggest(name: str, known: Mapping[str, Any]) -> str:
 
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
-

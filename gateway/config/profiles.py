@@ -92,7 +92,9 @@ class ProfileLibrary:
             self.errors.extend(pydantic_errors(exc, doc))
             return None
         if spec.profile != name:
-            self.errors.append(doc.error(("profile",), f"profile name '{spec.profile}' must match the file name '{name}'"))
+            self.errors.append(
+                doc.error(("profile",), f"profile name '{spec.profile}' must match the file name '{name}'")
+            )
             return None
         return Profile(spec, doc)
 

@@ -65,7 +65,9 @@ def dotted(path: Path_) -> str:
     return out
 
 
-def load_yaml(file: str, text: str | None = None, env: Mapping[str, str] | None = None) -> tuple[Marked, list[ConfigError]]:
+def load_yaml(
+    file: str, text: str | None = None, env: Mapping[str, str] | None = None
+) -> tuple[Marked, list[ConfigError]]:
     """Parse one YAML file; return the marked document and any errors (syntax, duplicate keys, unset variables)."""
     env = os.environ if env is None else env
     errors: list[ConfigError] = []
@@ -117,7 +119,9 @@ def _build(node: yaml.Node, path: Path_, doc: Marked, env: Mapping[str, str], er
                 line, col = _pos(key_node)
                 first = doc.key_marks[sub][0]
                 errors.append(
-                    ConfigError(doc.file, line, col, dotted(sub), f"duplicate key '{key}' (first written on line {first})")
+                    ConfigError(
+                        doc.file, line, col, dotted(sub), f"duplicate key '{key}' (first written on line {first})"
+                    )
                 )
                 continue
             doc.key_marks[sub] = _pos(key_node)
@@ -131,7 +135,9 @@ def _build(node: yaml.Node, path: Path_, doc: Marked, env: Mapping[str, str], er
     return _constructor.construct_object(node, deep=True)
 
 
-def _interpolate(node: yaml.ScalarNode, path: Path_, doc: Marked, env: Mapping[str, str], errors: list[ConfigError]) -> Any:
+def _interpolate(
+    node: yaml.ScalarNode, path: Path_, doc: Marked, env: Mapping[str, str], errors: list[ConfigError]
+) -> Any:
     missing: list[str] = []
 
     def sub(m: re.Match[str]) -> str:

@@ -126,8 +126,14 @@ def source_triples(model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
             yield _t(s, TB + "endpoint", string_literal(endpoint))
 
 
-def model_ntriples(model: TwinModel, ids: TwinIRIs, assets: Iterable[Asset] | None = None,
-                   points: Iterable[Point] | None = None, *, with_sources: bool = True) -> str:
+def model_ntriples(
+    model: TwinModel,
+    ids: TwinIRIs,
+    assets: Iterable[Asset] | None = None,
+    points: Iterable[Point] | None = None,
+    *,
+    with_sources: bool = True,
+) -> str:
     """The ``model`` graph (or the given subset of it) as N-Triples text."""
     parts: list[str] = []
     if with_sources:

@@ -1,0 +1,178 @@
+"""The ``twinbridge`` command: run, validate, graph."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway import __version__
+from gateway.config.errors import ConfigErrors
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo" / "plant.yaml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="twinbridge",
+        description="Normalize OPC UA, Modbus and MQTT devices into one "
+        "live RDF twin, served over OPC UA and SPARQL/REST.",
+    )
+    p.add_argument("--version", action="version", version=f"twinbridge {__version__}")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="logging verbosity (default: info)",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start adapters, the twin and the northbound services")
+    run.add_argument("mappings", nargs="*", type=Path, help="mapping files (default: the bundled demo)")
+    run.add_argument("--no-services", action="store_true", help="do not start the OPC UA server and HTTP API")
+    val = sub.add_parser("validate", help="check mapping files; report every error with file:line:column")
+    val.add_argument("mappings", nargs="+", type=Path)
+    val.add_argument("--no-shacl", action="store_true", help="skip the SHACL check of the materialized twin")
+    g = sub.add_parser("graph", help="print the materialized twin")
+    g.add_argument("mappings", nargs="+", type=Path)
+    g.add_argument("--format", default="turtle", choices=["turtle", "nt", "jsonld", "nquads"])
+    g.add_argument(
+        "--graph",
+        default="model",
+        choices=["model", "ontology", "live", "all"],
+        help="which graph to print (default: model)",
+    )
+    return p
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+
+
+def _load(files: Sequence[Path]) -> object:
+    from gateway.config.loader import load_mappings
+
+    return load_mappings(files)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate mappings, then check the materialized twin against the SHACL shapes."""
+    from gateway.config.loader import load_mappings
+
+    try:
+        model = load_mappings(args.mappings)
+    except ConfigErrors as exc:
+        for e in exc.errors:
+            print(e, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s); nothing started", file=sys.stderr)
+        return 1
+    if not args.no_shacl:
+        from gateway.shacl import check_model
+
+        problems = check_model(model)
+        if problems:
+            for e in problems:
+                print(e, file=sys.stderr)
+            print(f"{len(problems)} shape violation(s)", file=sys.stderr)
+            return 1
+    print(
+        f"ok: {len(model.sources)} sources, {len(model.assets)} assets, {len(model.points)} points "
+        f"in {len(model.files)} file(s)"
+    )
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Print the materialized twin."""
+    import pyoxigraph as ox
+
+    from gateway.classes import PREFIXES
+    from gateway.twin.twin import Twin
+
+    try:
+        model = _load(args.mappings)
+    except ConfigErrors as exc:
+        for e in exc.errors:
+            print(e, file=sys.stderr)
+        return 1
+    twin = Twin(model)  # type: ignore[arg-type]
+    fmt = {
+        "turtle": ox.RdfFormat.TURTLE,
+        "nt": ox.RdfFormat.N_TRIPLES,
+        "jsonld": ox.RdfFormat.JSON_LD,
+        "nquads": ox.RdfFormat.N_QUADS,
+    }[args.format]
+    graphs = {"model": twin.ids.graph_model, "ontology": twin.ids.graph_ontology, "live": twin.ids.graph_live}
+    if args.graph == "all" or fmt == ox.RdfFormat.N_QUADS:
+        if fmt not in (ox.RdfFormat.N_QUADS,):
+            # Formats without named graphs get every graph merged.
+            merged = ox.Store()
+            for q in twin.store:
+                merged.add(ox.Quad(q.subject, q.predicate, q.object))
+            data = merged.dump(format=fmt, from_graph=ox.DefaultGraph(), **_prefixes(fmt, PREFIXES))
+        else:
+            data = twin.store.dump(format=fmt)
+    else:
+        data = twin.store.dump(format=fmt, from_graph=ox.NamedNode(graphs[args.graph]), **_prefixes(fmt, PREFIXES))
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    return 0
+
+
+def _prefixes(fmt: object, prefixes: dict[str, str]) -> dict[str, object]:
+    import pyoxigraph as ox
+
+    return {"prefixes": prefixes} if fmt in (ox.RdfFormat.TURTLE,) else {}
+
+
+async def _run(files: Sequence[Path], services: bool) -> int:
+    from gateway.runtime import Gateway
+
+    log = logging.getLogger("twinbridge")
+    gateway = Gateway.from_files(files)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await gateway.start(services=services)
+    for line in gateway.summary():
+        log.info("%s", line)
+    log.info("twinbridge running; Ctrl-C to stop")
+    await stop.wait()
+    log.info("shutting down")
+    await gateway.stop()
+    log.info("stopped")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the gateway until SIGINT/SIGTERM."""
+    files = list(args.mappings) or [EXAMPLE]
+    try:
+        return asyncio.run(_run(files, not args.no_services))
+    except ConfigErrors as exc:
+        for e in exc.errors:
+            print(e, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s); nothing started", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``twinbridge`` console script."""
+    args = _parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    handler = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

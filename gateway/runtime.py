@@ -1,0 +1,179 @@
+"""The running gateway: twin, one supervisor per source, write-back routing and northbound services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.base import Adapter, AdapterContext, ConnectionState, WriteResult
+from gateway.config.loader import load_mappings
+from gateway.config.models import SourceConfig
+from gateway.ingest.pipeline import Pipeline
+from gateway.ingest.supervisor import SourceSupervisor
+from gateway.metrics import GatewayMetrics
+from gateway.model import Asset, Point, TwinModel
+from gateway.northbound.registry import Service, service_specs
+from gateway.sample import Value
+from gateway.twin.twin import Twin
+
+
+class Gateway:
+    """Everything ``twinbridge run`` starts, usable in-process (tests, embedding)."""
+
+    def __init__(self, model: TwinModel, *, logger: logging.Logger | None = None) -> None:
+        self.model = model
+        self.log = logger or logging.getLogger("twinbridge")
+        self.twin = Twin(model)
+        self.pipeline = Pipeline(model.points.values())
+        self.supervisors: dict[str, SourceSupervisor] = {
+            sid: SourceSupervisor(cfg, model, self.twin, self.pipeline, self._context)
+            for sid, cfg in model.sources.items()
+        }
+        self.services: dict[str, Service] = {}
+        self.metrics = GatewayMetrics(self)
+        self.twin.set_writer(self._route_write)
+        self._flusher: asyncio.Task[None] | None = None
+        self.started = False
+
+    @classmethod
+    def from_files(cls, files: Sequence[str | Path], env: Mapping[str, str] | None = None) -> Gateway:
+        """Load and validate mapping files, then build the gateway (``ConfigErrors`` when invalid)."""
+        return cls(load_mappings(files, env=env))
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def start(self, *, services: bool = True) -> None:
+        """Start adapters, the live-value flusher and (optionally) the northbound services."""
+        self._flusher = asyncio.create_task(
+            self.twin.run_flusher(self.model.settings.flush_interval), name="twin-flusher"
+        )
+        for sup in self.supervisors.values():
+            sup.start()
+        self.started = True
+        if services:
+            try:
+                await self._start_services()
+            except BaseException:
+                await self.stop()
+                raise
+
+    async def _start_services(self) -> None:
+        specs = service_specs()
+        for name, config in self.model.services.items():
+            if not getattr(config, "enabled", True):
+                continue
+            service = specs[name].build(config, self)
+            await service.start()
+            self.services[name] = service
+
+    async def stop(self) -> None:
+        """Stop services, then adapters; flush the twin. Idempotent."""
+        for name in reversed(list(self.services)):
+            try:
+                await self.services[name].stop()
+            except Exception:
+                self.log.exception("stopping service %s failed", name)
+        self.services.clear()
+        await asyncio.gather(*(sup.stop() for sup in self.supervisors.values()))
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        self.twin.close()
+        self.started = False
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- adapters -------------------------------------------------------------------------------------
+    def adapter(self, source_id: str) -> Adapter | None:
+        """The adapter instance of a source (None before start)."""
+        sup = self.supervisors.get(source_id)
+        return None if sup is None else sup.adapter
+
+    def _context(self, source: SourceConfig) -> AdapterContext:
+        files = self.model.files
+        return AdapterContext(
+            logger=logging.getLogger(f"twinbridge.adapter.{source.id}"),
+            profiles=self.model.profiles,
+            discover=lambda assets, points: self.discover(source.id, assets, points),
+            base_dir=str(Path(files[0]).parent) if files else ".",
+        )
+
+    def discover(self, source_id: str, assets: Sequence[Asset], points: Sequence[Point]) -> list[Point]:
+        """Add assets and points an adapter found at run time; returns the points actually added.
+
+        Known ids are skipped (a rule matching the same topic twice adds nothing), points must belong to the
+        calling source, and their asset must exist or come in the same call.
+        """
+        model = self.model
+        new_assets = [a for a in assets if a.id not in model.assets]
+        asset_ids = set(model.assets) | {a.id for a in new_assets}
+        new_points: list[Point] = []
+        for p in points:
+            if p.id in model.points or p.source != source_id or p.asset not in asset_ids:
+                if p.id not in model.points:
+                    self.log.warning("discovered point %s ignored (source %s, asset %s)", p.id, p.source, p.asset)
+                continue
+            new_points.append(p)
+        if not new_assets and not new_points:
+            return []
+        self.twin.add(new_assets, new_points)
+        self.pipeline.add_points(new_points)
+        adapter = self.adapter(source_id)
+        if adapter is not None:
+            adapter.add_points(new_points)
+        self.log.info("discovered %d asset(s) and %d point(s) on %s", len(new_assets), len(new_points), source_id)
+        return new_points
+
+    async def _route_write(self, point: Point, raw: Value) -> WriteResult:
+        sup = self.supervisors.get(point.source)
+        if sup is None or sup.adapter is None:
+            return WriteResult("BadCommunicationError", f"source {point.source} is not running")
+        if sup.state is not ConnectionState.CONNECTED:
+            return WriteResult(
+                "BadCommunicationError",
+                f"source {point.source} is {sup.state.value}" + (f": {sup.last_error}" if sup.last_error else ""),
+            )
+        adapter = sup.adapter
+        if not adapter.supports_write:
+            return WriteResult("BadNotWritable", f"{adapter.kind} sources do not support writes")
+        timeout = self.model.settings.write_timeout
+        try:
+            return await asyncio.wait_for(adapter.write(point, raw), timeout)
+        except TimeoutError:
+            return WriteResult("BadTimeout", f"{point.source} did not answer the write within {timeout:g} s")
+        except Exception as exc:  # an adapter bug must not reach the client as a crash
+            self.log.exception("write to %s failed", point.id)
+            return WriteResult("BadInternalError", f"{type(exc).__name__}: {exc}")
+
+    async def write(self, point_id: str, value: Any, *, actor: str = "api") -> WriteResult:
+        """Shortcut for ``twin.write``."""
+        return await self.twin.write(point_id, value, actor=actor)
+
+    # -- reporting ------------------------------------------------------------------------------------
+    def summary(self) -> list[str]:
+        """Start-up summary lines: sources, assets, points, endpoints."""
+        m = self.model
+        lines = [
+            f"twin '{m.settings.name}' at {m.settings.base_iri}: {len(m.assets)} assets, {len(m.points)} points, "
+            f"{len(m.sources)} sources ({', '.join(m.files)})"
+        ]
+        for sid, cfg in m.sources.items():
+            n = len(m.points_of_source(sid))
+            state = "" if cfg.enabled else " [disabled]"
+            lines.append(f"  source {sid} ({cfg.kind}) {cfg.endpoint() or ''}: {n} points{state}")
+        for name, svc in self.services.items():
+            for ep in svc.endpoints():
+                lines.append(f"  {name}: {ep}")
+        store = m.settings.store or "in memory"
+        lines.append(f"  graph store: {store}")
+        return lines

@@ -1,0 +1,114 @@
+"""Live values: the in-memory table of point states and its coalesced flush into the graph.
+
+Samples update a dict and mark the point dirty; nothing touches the store on the hot path. A flush writes
+each dirty point once — whatever number of samples it received since the last flush — as one SPARQL
+``DELETE DATA``/``INSERT DATA`` update. So the graph's write cost follows the number of points that changed,
+not the sample rate. The exact triples last written for each point are kept so the delete needs no lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from gateway.model import Point
+from gateway.sample import PointState, Quality
+from gateway.twin.terms import datetime_literal, string_literal, value_literal
+from gateway.twin.vocab import (
+    GATEWAY_TIME,
+    QUALITY,
+    QUALITY_IRIS,
+    QUALITY_REASON,
+    SOURCE_TIME,
+    STATUS_CODE,
+    VALUE,
+    TwinIRIs,
+)
+
+
+def state_triples(subject: str, state: PointState, xsd: str) -> str:
+    """The live-graph triples of one point state, as N-Triples lines."""
+    s = f"<{subject}> "
+    lines = []
+    if state.value is not None:
+        lines.append(f"{s}<{VALUE}> {value_literal(state.value, xsd)} .\n")
+    if state.source_ts is not None:
+        lines.append(f"{s}<{SOURCE_TIME}> {datetime_literal(state.source_ts)} .\n")
+    if state.gateway_ts is not None:
+        lines.append(f"{s}<{GATEWAY_TIME}> {datetime_literal(state.gateway_ts)} .\n")
+    lines.append(f"{s}<{QUALITY}> <{QUALITY_IRIS[state.quality]}> .\n")
+    lines.append(f"{s}<{STATUS_CODE}> {string_literal(state.status)} .\n")
+    if state.reason:
+        lines.append(f"{s}<{QUALITY_REASON}> {string_literal(state.reason)} .\n")
+    return "".join(lines)
+
+
+class LiveTable:
+    """Current state of every point plus what still has to reach the graph."""
+
+    def __init__(self, ids: TwinIRIs) -> None:
+        self.ids = ids
+        self.states: dict[str, PointState] = {}
+        self._xsd: dict[str, str] = {}
+        self._subject: dict[str, str] = {}
+        self._written: dict[str, str] = {}
+        self._dirty: set[str] = set()
+        self.flushes = 0
+        self.points_written = 0
+
+    def add_points(self, points: Iterable[Point]) -> None:
+        """Track new points, starting in ``BadWaitingForInitialData``."""
+        for p in points:
+            if p.id in self.states:
+                continue
+            self.states[p.id] = PointState.initial(p.id)
+            self._xsd[p.id] = p.datatype.xsd
+            self._subject[p.id] = self.ids.point(p.id)
+            self._dirty.add(p.id)
+
+    def set(self, state: PointState) -> None:
+        """Record a new state (cheap: the graph is updated at the next flush)."""
+        self.states[state.point] = state
+        self._dirty.add(state.point)
+
+    @property
+    def dirty(self) -> int:
+        """How many points changed since the last flush."""
+        return len(self._dirty)
+
+    def take_update(self) -> tuple[str, int]:
+        """The SPARQL update that brings the live graph up to date, and how many points it writes.
+
+        Returns ``("", 0)`` when nothing changed. The caller must apply the update: the table already
+        considers it written.
+        """
+        if not self._dirty:
+            return "", 0
+        dirty, self._dirty = self._dirty, set()
+        deletes: list[str] = []
+        inserts: list[str] = []
+        written = self._written
+        for pid in dirty:
+            new = state_triples(self._subject[pid], self.states[pid], self._xsd[pid])
+            old = written.get(pid)
+            if old == new:
+                continue
+            if old:
+                deletes.append(old)
+            inserts.append(new)
+            written[pid] = new
+        graph = f"<{self.ids.graph_live}>"
+        parts = []
+        if deletes:
+            parts.append(f"DELETE DATA {{ GRAPH {graph} {{\n{''.join(deletes)}}} }}")
+        if inserts:
+            parts.append(f"INSERT DATA {{ GRAPH {graph} {{\n{''.join(inserts)}}} }}")
+        self.flushes += 1
+        self.points_written += len(inserts)
+        return " ;\n".join(parts), len(inserts)
+
+    def counts(self) -> Mapping[Quality, int]:
+        """Points per quality class."""
+        out = dict.fromkeys(Quality, 0)
+        for s in self.states.values():
+            out[s.quality] += 1
+        return out

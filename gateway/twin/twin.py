@@ -1,0 +1,245 @@
+"""The live twin: the RDF graph of the model plus live values, change events and governed writes.
+
+The graph lives in Oxigraph (pyoxigraph), chosen over rdflib's in-memory store on the twin's own workload
+(see docs/benchmarks.md). Three named graphs: ``graph/model`` (assets, points, addresses, sources),
+``graph/live`` (one state per point) and ``graph/ontology`` (twinbridge ontology, Brick classes, QUDT units).
+Live values are coalesced in ``LiveTable`` and flushed periodically and before every query, so a reader sees
+every applied sample and Oxigraph's MVCC gives each query a consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from gateway.model import Asset, Point, TwinModel
+from gateway.sample import PointState, Sample, Value, utcnow
+from gateway.twin.events import EventHub, Overflow, Subscription
+from gateway.twin.live import LiveTable
+from gateway.twin.materialize import model_ntriples, used_units
+from gateway.twin.vocab import TwinIRIs
+from gateway.twin.writes import WriteRefused, check_writable, coerce_value, to_raw
+
+if TYPE_CHECKING:
+    from adapters.base import WriteResult
+
+log = logging.getLogger("twinbridge.twin")
+
+# (point, raw value) -> the device's outcome; installed by the gateway runtime.
+Writer = Callable[[Point, Value], Awaitable["WriteResult"]]
+
+
+def open_store(path: str | Path | None) -> ox.Store:
+    """An in-memory store, or an on-disk one that keeps the graph across restarts."""
+    if path is None:
+        return ox.Store()
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return ox.Store(str(path))
+
+
+class Twin:
+    """The live twin of a model."""
+
+    def __init__(self, model: TwinModel, *, store_path: str | Path | None = None) -> None:
+        self.model = model
+        self.ids = TwinIRIs(model.settings.base_iri)
+        self.store = open_store(store_path if store_path is not None else model.settings.store)
+        self.live = LiveTable(self.ids)
+        self.events = EventHub()
+        self._writer: Writer | None = None
+        self._update_listeners: list[Callable[[str], None]] = []
+        self._model_listeners: list[Callable[[list[Asset], list[Point]], None]] = []
+        self.samples_applied = 0
+        self.writes: dict[str, int] = {}
+        self.flush_seconds = 0.0
+        self._load()
+
+    # -- building -----------------------------------------------------------------------------------
+    def _load(self) -> None:
+        ids = self.ids
+        # A persisted store holds the previous run's model and live graphs: the mapping is the truth, so the
+        # model and ontology graphs are rebuilt; live values start over (devices are read again at start).
+        for g in (ids.graph_model, ids.graph_ontology, ids.graph_live):
+            self.store.clear_graph(ox.NamedNode(g))
+        self.store.bulk_load(
+            model_ntriples(self.model, ids).encode(), ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(ids.graph_model)
+        )
+        self.store.bulk_load(
+            self._ontology_text(self.model.points.values()).encode(),
+            ox.RdfFormat.N_TRIPLES,
+            to_graph=ox.NamedNode(ids.graph_ontology),
+        )
+        self.live.add_points(self.model.points.values())
+        self.flush()
+
+    @staticmethod
+    def _ontology_text(points: Iterable[Point]) -> str:
+        from gateway.ontology import ontology_ntriples
+
+        return ontology_ntriples(sorted(used_units(points)))
+
+    def add(self, assets: Sequence[Asset], points: Sequence[Point]) -> None:
+        """Add assets and points at run time (discovery); they must not exist yet."""
+        for a in assets:
+            self.model.assets[a.id] = a
+        for p in points:
+            self.model.points[p.id] = p
+        text = model_ntriples(self.model, self.ids, assets, points, with_sources=False)
+        onto = self._ontology_text(points)
+        update = (
+            f"INSERT DATA {{ GRAPH <{self.ids.graph_model}> {{\n{text}}} }} ;\n"
+            f"INSERT DATA {{ GRAPH <{self.ids.graph_ontology}> {{\n{onto}}} }}"
+        )
+        self._update(update)
+        self.live.add_points(points)
+        self.flush()
+        for cb in self._model_listeners:
+            try:
+                cb(list(assets), list(points))
+            except Exception:
+                log.exception("model listener failed")
+
+    # -- live values ----------------------------------------------------------------------------------
+    def apply(self, sample: Sample) -> PointState | None:
+        """Apply a normalized sample; returns the new state (None for an unknown point)."""
+        states = self.live.states
+        prev = states.get(sample.point)
+        if prev is None:
+            return None
+        value = sample.value
+        if value is None and sample.quality:
+            # A fault carries no value: keep the last known one, now marked with the fault's quality.
+            value = prev.value
+        state = PointState(
+            sample.point, value, sample.source_ts, utcnow(), sample.quality, sample.status, sample.reason
+        )
+        self.live.set(state)
+        self.samples_applied += 1
+        self.events.publish(state)
+        return state
+
+    def state(self, point_id: str) -> PointState:
+        """The current state of a point (``KeyError`` when unknown)."""
+        return self.live.states[point_id]
+
+    def states(self) -> Mapping[str, PointState]:
+        """Current state of every point (read-only view)."""
+        return self.live.states
+
+    def subscribe(
+        self, points: Iterable[str] | None = None, *, maxsize: int = 10_000, overflow: Overflow = "conflate"
+    ) -> Subscription:
+        """Change events of all points, or of the given ones."""
+        return self.events.subscribe(points, maxsize=maxsize, overflow=overflow)
+
+    # -- graph ----------------------------------------------------------------------------------------
+    def _update(self, update: str) -> None:
+        self.store.update(update)
+        for cb in self._update_listeners:
+            try:
+                cb(update)
+            except Exception:
+                log.exception("update listener failed")
+
+    def flush(self) -> int:
+        """Write changed live values to the graph now; returns how many points were written."""
+        update, n = self.live.take_update()
+        if update:
+            t0 = time.perf_counter()
+            self._update(update)
+            self.flush_seconds += time.perf_counter() - t0
+        return n
+
+    async def run_flusher(self, interval: float) -> None:
+        """Flush every ``interval`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.flush()
+            except Exception:
+                log.exception("flushing live values failed")
+
+    def query_sync(self, sparql: str, **kwargs: Any) -> Any:
+        """Run a SPARQL query on a snapshot that includes every applied sample."""
+        self.flush()
+        kwargs.setdefault("use_default_graph_as_union", "default_graph" not in kwargs)
+        return self.store.query(sparql, **kwargs)
+
+    async def query(self, sparql: str, **kwargs: Any) -> Any:
+        """``query_sync`` in a worker thread (Oxigraph releases the GIL while evaluating)."""
+        self.flush()
+        kwargs.setdefault("use_default_graph_as_union", "default_graph" not in kwargs)
+        return await asyncio.to_thread(self.store.query, sparql, **kwargs)
+
+    def dump(self) -> bytes:
+        """The whole dataset as N-Quads."""
+        self.flush()
+        return self.store.dump(format=ox.RdfFormat.N_QUADS)
+
+    def add_update_listener(self, cb: Callable[[str], None]) -> None:
+        """Call ``cb(sparql_update)`` after every change applied to the store (for replicas)."""
+        self._update_listeners.append(cb)
+
+    def remove_update_listener(self, cb: Callable[[str], None]) -> None:
+        """Stop calling ``cb``."""
+        if cb in self._update_listeners:
+            self._update_listeners.remove(cb)
+
+    def add_model_listener(self, cb: Callable[[list[Asset], list[Point]], None]) -> None:
+        """Call ``cb(assets, points)`` after assets/points are added at run time."""
+        self._model_listeners.append(cb)
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def set_writer(self, writer: Writer | None) -> None:
+        """Install the function that routes raw values to adapters (the gateway runtime does this)."""
+        self._writer = writer
+
+    def coerce(self, point_id: str, value: Any) -> Value:
+        """Validate a write against the model; ``WriteRefused`` says why not."""
+        point = self.model.points.get(point_id)
+        if point is None:
+            raise WriteRefused("BadNodeIdUnknown", f"no point '{point_id}' in the twin")
+        check_writable(point)
+        return coerce_value(point, value)
+
+    async def write(self, point_id: str, value: Any, *, actor: str = "api") -> WriteResult:
+        """Validate, invert the transform and send a value to the point's device; returns the outcome."""
+        from adapters.base import WriteResult
+
+        try:
+            eng = self.coerce(point_id, value)
+        except WriteRefused as exc:
+            result = WriteResult(exc.status, exc.reason)
+        else:
+            point = self.model.points[point_id]
+            if self._writer is None:
+                result = WriteResult("BadCommunicationError", "no adapters are running")
+            else:
+                result = await self._writer(point, to_raw(point, eng))
+        self.writes[result.status] = self.writes.get(result.status, 0) + 1
+        level = logging.INFO if result.ok else logging.WARNING
+        log.log(
+            level,
+            "write %s = %r by %s: %s%s",
+            point_id,
+            value,
+            actor,
+            result.status,
+            f" ({result.reason})" if result.reason else "",
+        )
+        return result
+
+    def close(self) -> None:
+        """Close subscriptions and flush (and release an on-disk store)."""
+        self.events.close_all()
+        try:
+            self.flush()
+        finally:
+            if self.model.settings.store:
+                self.store.flush()

@@ -1,0 +1,90 @@
+"""Write governance: the model decides whether a value may go to a device, whichever face it came through.
+
+A value of the wrong type or outside the point's declared range is refused here, with the OPC UA status an
+OPC UA client would expect, before any adapter sees it. An accepted engineering value is then turned back
+into the device's raw value by inverting the point's transform (unit conversion, then scale and offset).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gateway import units
+from gateway.model import DataType, Point
+from gateway.sample import Value
+
+
+class WriteRefused(Exception):
+    """The twin refuses a write; ``status`` is the OPC UA status name returned to the client."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+_TRUE = {"true", "1", "on"}
+_FALSE = {"false", "0", "off"}
+
+
+def coerce_value(point: Point, value: Any) -> Value:
+    """The value as the point's datatype, or ``WriteRefused`` (BadTypeMismatch / BadOutOfRange)."""
+    dt = point.datatype
+    pid = point.id
+    if value is None:
+        raise WriteRefused("BadTypeMismatch", f"{pid} needs a {dt.value} value, got null")
+    if dt is DataType.BOOL:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise WriteRefused("BadTypeMismatch", f"{pid} is a bool point; got {value!r}")
+    if dt is DataType.STRING:
+        if isinstance(value, str):
+            return value
+        raise WriteRefused("BadTypeMismatch", f"{pid} is a string point; got {type(value).__name__} {value!r}")
+    # numeric
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WriteRefused("BadTypeMismatch", f"{pid} is a {dt.value} point; got {type(value).__name__} {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise WriteRefused("BadOutOfRange", f"{pid} does not accept {value}")
+    rng = dt.int_range
+    if rng is not None:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise WriteRefused("BadTypeMismatch", f"{pid} is an integer ({dt.value}) point; got {value!r}")
+            value = int(value)
+        if not rng[0] <= value <= rng[1]:
+            raise WriteRefused("BadOutOfRange", f"{value} does not fit a {dt.value} ({rng[0]}..{rng[1]})")
+    else:
+        value = float(value)
+    if point.min is not None and value < point.min:
+        raise WriteRefused("BadOutOfRange", f"{value:g} is below the minimum {point.min:g} of {pid}")
+    if point.max is not None and value > point.max:
+        raise WriteRefused("BadOutOfRange", f"{value:g} is above the maximum {point.max:g} of {pid}")
+    return value
+
+
+def check_writable(point: Point) -> None:
+    """``WriteRefused(BadNotWritable)`` unless both the point and its address accept writes."""
+    if not point.writable:
+        raise WriteRefused("BadNotWritable", f"{point.id} is read-only (writable: false in the mapping)")
+    if not point.address.writable():
+        raise WriteRefused("BadNotWritable", f"{point.id} has a read-only address")
+
+
+def to_raw(point: Point, value: Value) -> Value:
+    """The device value for an engineering value: invert unit conversion, then scale and offset."""
+    t = point.transform
+    if not isinstance(value, int | float) or isinstance(value, bool) or t.is_identity:
+        return value
+    v = float(value)
+    if t.source_unit and point.unit and t.source_unit != point.unit:
+        v = units.converter(point.unit, t.source_unit)(v)
+    v = (v - t.offset) / t.scale
+    if point.datatype.int_range is not None and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v

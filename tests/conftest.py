@@ -1,0 +1,36 @@
+"""Shared test helpers: build points and models without YAML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from adapters.sim.config import SimAddress, SimSourceConfig
+from gateway.config.models import TwinSettings
+from gateway.model import Asset, AssetLevel, DataType, Point, PointKind, Transform, TwinModel
+
+
+def make_point(pid: str = "a.p", *, datatype: DataType = DataType.DOUBLE, writable: bool = False,
+               kind: PointKind = PointKind.MEASUREMENT, unit: str | None = "DEG_C", source: str = "sim1",
+               transform: Transform | None = None, address: dict[str, Any] | None = None, **kw: Any) -> Point:
+    """A point on a sim source."""
+    asset = pid.rsplit(".", 1)[0]
+    return Point(id=pid, asset=asset, kind=kind, datatype=datatype, source=source,
+                 address=SimAddress.model_validate(address or {}), label=pid, unit=unit, writable=writable,
+                 transform=transform or Transform(), **kw)
+
+
+def make_model(points: list[Point], *, base_iri: str = "http://test.local/") -> TwinModel:
+    """A model holding the points, their assets and one sim source per source id."""
+    model = TwinModel(settings=TwinSettings(base_iri=base_iri))
+    for p in points:
+        model.points[p.id] = p
+        model.assets.setdefault(p.asset, Asset(p.asset, AssetLevel.EQUIPMENT, (), p.asset))
+        model.sources.setdefault(p.source, SimSourceConfig(id=p.source, interval=0.05))
+    return model
+
+
+@pytest.fixture
+def point_factory() -> Any:
+    return make_point

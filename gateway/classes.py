@@ -96,7 +96,7 @@ def compact(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
             best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else iri
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
 
 
 def resolve_class(text: str) -> str:
@@ -108,13 +108,13 @@ def resolve_class(text: str) -> str:
         return TB + text
     iri = expand(text)
     if iri.startswith(BRICK):
-        name = iri[len(BRICK):]
+        name = iri[len(BRICK) :]
         if name not in _brick():
             close = difflib.get_close_matches(name, list(_brick()), n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join('brick:' + c for c in close)}?)" if close else ""
             raise ClassError(f"unknown Brick class brick:{name}{hint}")
     elif iri.startswith(TB):
-        name = iri[len(TB):]
+        name = iri[len(TB) :]
         if name not in TB_CLASSES:
             raise ClassError(f"unknown twinbridge class tb:{name} (known: {', '.join('tb:' + c for c in TB_CLASSES)})")
     return iri
@@ -123,12 +123,12 @@ def resolve_class(text: str) -> str:
 def brick_family(iri: str) -> str | None:
     """``point``, ``equipment``, ``location`` or ``collection`` for Brick/twinbridge/SOSA classes, else None."""
     if iri.startswith(BRICK):
-        c = _brick().get(iri[len(BRICK):])
+        c = _brick().get(iri[len(BRICK) :])
         return c.family if c else None
     if iri.startswith(TB):
-        return TB_CLASSES.get(iri[len(TB):])
+        return TB_CLASSES.get(iri[len(TB) :])
     if iri.startswith(SOSA):
-        return _SOSA_FAMILIES.get(iri[len(SOSA):])
+        return _SOSA_FAMILIES.get(iri[len(SOSA) :])
     return None
 
 
@@ -138,7 +138,7 @@ def superclasses(iri: str) -> list[str]:
         return []
     table = _brick()
     out: list[str] = []
-    frontier = list(table[iri[len(BRICK):]].parents) if iri[len(BRICK):] in table else []
+    frontier = list(table[iri[len(BRICK) :]].parents) if iri[len(BRICK) :] in table else []
     while frontier:
         nxt: list[str] = []
         for name in frontier:
@@ -153,7 +153,7 @@ def superclasses(iri: str) -> list[str]:
 def label(iri: str) -> str:
     """A human label of a class ("Supply Water Temperature Sensor")."""
     if iri.startswith(BRICK):
-        c = _brick().get(iri[len(BRICK):])
+        c = _brick().get(iri[len(BRICK) :])
         if c:
             return c.label
     local = iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]

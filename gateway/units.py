@@ -62,8 +62,16 @@ def _index() -> _Index:
         if not line or line.startswith("#"):
             continue
         name, symbol, label, qks, mul, off, unece, dim = (line.split("\t") + [""] * 8)[:8]
-        u = Unit(name, symbol or None, label or name, tuple(q for q in qks.split(",") if q),
-                 float(mul) if mul else 1.0, float(off) if off else 0.0, unece or None, dim or None)
+        u = Unit(
+            name,
+            symbol or None,
+            label or name,
+            tuple(q for q in qks.split(",") if q),
+            float(mul) if mul else 1.0,
+            float(off) if off else 0.0,
+            unece or None,
+            dim or None,
+        )
         by_name[name] = u
         if symbol:
             symbols.setdefault(symbol, set()).add(name)
@@ -85,7 +93,7 @@ def get_unit(name: str) -> Unit | None:
     idx = _index()
     key = name.strip()
     if key.startswith(UNIT_NS):
-        key = key[len(UNIT_NS):]
+        key = key[len(UNIT_NS) :]
     elif key.startswith("unit:"):
         key = key[5:]
     u = idx.by_name.get(key)
@@ -166,8 +174,8 @@ def units_ntriples(names: Iterable[str]) -> str:
             lines.append(f"{s} <{QUDT}symbol> {_lit(u.symbol)} .")
         for qk in u.quantity_kinds[:3]:
             lines.append(f"{s} <{QUDT}hasQuantityKind> <{QK_NS}{qk}> .")
-        lines.append(f"{s} <{QUDT}conversionMultiplier> \"{u.multiplier!r}\"^^{xsd_double} .")
-        lines.append(f"{s} <{QUDT}conversionOffset> \"{u.offset!r}\"^^{xsd_double} .")
+        lines.append(f'{s} <{QUDT}conversionMultiplier> "{u.multiplier!r}"^^{xsd_double} .')
+        lines.append(f'{s} <{QUDT}conversionOffset> "{u.offset!r}"^^{xsd_double} .')
         if u.unece:
             lines.append(f"{s} <{QUDT}uneceCommonCode> {_lit(u.unece)} .")
     return "\n".join(lines) + ("\n" if lines else "")

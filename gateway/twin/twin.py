@@ -43,6 +43,16 @@ def open_store(path: str | Path | None) -> ox.Store:
     return ox.Store(str(path))
 
 
+def materialize(result: Any) -> Any:
+    """A query result as plain data: ``bool`` (ASK), list of triples (CONSTRUCT/DESCRIBE) or list of dicts."""
+    if isinstance(result, bool | ox.QueryBoolean):
+        return bool(result)
+    if isinstance(result, ox.QuerySolutions):
+        names = [v.value for v in result.variables]
+        return [{n: sol[n] for n in names if sol[n] is not None} for sol in result]
+    return list(result)
+
+
 class Twin:
     """The live twin of a model."""
 
@@ -171,11 +181,20 @@ class Twin:
         kwargs.setdefault("use_default_graph_as_union", "default_graph" not in kwargs)
         return self.store.query(sparql, **kwargs)
 
-    async def query(self, sparql: str, **kwargs: Any) -> Any:
-        """``query_sync`` in a worker thread (Oxigraph releases the GIL while evaluating)."""
+    async def query(self, sparql: str, consume: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+        """Run a query in a worker thread and return its materialized result.
+
+        pyoxigraph result iterators must be consumed on the thread that created them, so ``consume`` (default:
+        ``materialize``) runs there too: pass e.g. ``lambda r: r.serialize(format=...)`` to get bytes.
+        """
         self.flush()
         kwargs.setdefault("use_default_graph_as_union", "default_graph" not in kwargs)
-        return await asyncio.to_thread(self.store.query, sparql, **kwargs)
+        fn = consume or materialize
+
+        def run() -> Any:
+            return fn(self.store.query(sparql, **kwargs))
+
+        return await asyncio.to_thread(run)
 
     def dump(self) -> bytes:
         """The whole dataset as N-Quads."""

@@ -89,8 +89,10 @@ def test_every_error_reported_with_position() -> None:
 
 
 def test_duplicate_point_id() -> None:
-    text = GOOD.replace("      - {id: run, type: status, datatype: bool}", "      - {id: run, type: status, datatype: bool}\n"
-                        "      - {id: sp, type: status, datatype: bool}")
+    text = GOOD.replace(
+        "      - {id: run, type: status, datatype: bool}",
+        "      - {id: run, type: status, datatype: bool}\n      - {id: sp, type: status, datatype: bool}",
+    )
     errs = errors({"p.yaml": text})
     assert len(errs) == 1 and errs[0].startswith("p.yaml:15:") and "duplicate point id 'boiler1.sp'" in errs[0]
     assert "first defined at p.yaml:13" in errs[0]
@@ -113,8 +115,10 @@ def test_env_interpolation_and_missing_variable() -> None:
 
 def test_files_combine_and_cross_reference() -> None:
     a = "sources:\n  - {id: sim1, kind: sim}\nassets:\n  - {id: site, type: site}\n"
-    b = ("assets:\n  - id: pump\n    parent: site\n    source: sim1\n    points:\n"
-         "      - {id: speed, unit: PERCENT, datatype: float}\n")
+    b = (
+        "assets:\n  - id: pump\n    parent: site\n    source: sim1\n    points:\n"
+        "      - {id: speed, unit: PERCENT, datatype: float}\n"
+    )
     m = load({"a.yaml": a, "b.yaml": b})
     assert m.points["pump.speed"].origin.file == "b.yaml"  # type: ignore[union-attr]
     errs = errors({"b.yaml": b})
@@ -124,22 +128,26 @@ def test_files_combine_and_cross_reference() -> None:
 def test_profile_instances(tmp_path) -> None:  # type: ignore[no-untyped-def]
     prof = tmp_path / "profiles"
     prof.mkdir()
-    (prof / "meter.yaml").write_text(textwrap.dedent("""\
+    (prof / "meter.yaml").write_text(
+        textwrap.dedent("""\
         profile: meter
         type: brick:Electrical_Meter
         points:
           - {id: power, unit: KiloW, datatype: float, label: "{name} power", address: {signal: sine, amplitude: 3}}
           - {id: energy, unit: KiloW-HR, datatype: double, address: {signal: counter}}
-        """))
+        """)
+    )
     main = tmp_path / "plant.yaml"
-    main.write_text(textwrap.dedent("""\
+    main.write_text(
+        textwrap.dedent("""\
         sources:
           - {id: sim1, kind: sim}
         assets:
           - {id: m1, profile: meter, source: sim1, vars: {name: Meter 1}}
           - {id: m2, profile: meter, source: sim1, vars: {name: Meter 2}}
           - {id: m3, profile: metre, source: sim1}
-        """))
+        """)
+    )
     with pytest.raises(ConfigErrors) as exc:
         load_mappings([main])
     msgs = [str(e) for e in exc.value.errors]

@@ -1,0 +1,86 @@
+"""The twinbridge command end to end, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = ROOT / "examples" / "demo" / "plant.yaml"
+
+
+def tb(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_validate_reports_every_error_with_position(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - {id: s, kind: sim}\nassets:\n  - id: a\n    source: s\n    points:\n"
+                   "      - {id: t, unit: DEGC, datatype: float}\n      - {id: u, unit: DEG_C, datatype: flaot}\n")
+    r = tb("validate", str(bad))
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert any(line.startswith(f"{bad}:7:") and "unknown unit 'DEGC'" in line for line in lines), r.stderr
+    assert any(line.startswith(f"{bad}:8:") and "flaot" in line for line in lines), r.stderr
+    assert "2 error(s); nothing started" in r.stderr
+
+
+def test_validate_ok_on_demo() -> None:
+    r = tb("validate", str(DEMO))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ok:")
+
+
+def test_graph_formats() -> None:
+    r = tb("graph", str(DEMO), "--format", "nt")
+    assert r.returncode == 0, r.stderr
+    store = ox.Store()
+    store.load(r.stdout.encode(), format=ox.RdfFormat.N_TRIPLES)
+    q = "ASK { <http://demo.twinbridge.local/point/boiler1.supply_temp> <http://qudt.org/schema/qudt/hasUnit> ?u }"
+    assert bool(store.query(q))
+    ttl = tb("graph", str(DEMO), "--format", "turtle")
+    assert ttl.returncode == 0 and "@prefix brick:" in ttl.stdout
+    store2 = ox.Store()
+    store2.load(ttl.stdout.encode(), format=ox.RdfFormat.TURTLE)
+    assert len(store2) == len(store)
+    js = tb("graph", str(DEMO), "--format", "jsonld")
+    assert js.returncode == 0
+    json.loads(js.stdout)
+
+
+def test_run_starts_logs_summary_and_stops_on_sigterm() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "--log-level", "info", "run", str(DEMO),
+                             "--no-services"], stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stderr is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if "twinbridge running" in line:
+            break
+    else:
+        proc.kill()
+        raise AssertionError("".join(seen))
+    log = "".join(seen)
+    assert "source boiler-sim (sim)" in log and "points" in log and "assets" in log
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 0, rest
+    assert "stopped" in rest
+
+
+def test_run_refuses_invalid_mapping(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - {id: s, kind: nope}\n")
+    r = tb("run", str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:2:" in r.stderr and "unknown adapter kind 'nope'" in r.stderr

@@ -141,7 +141,7 @@ def run(n_points: int, rounds: int, share: float, samples_each: int) -> list[lis
     for label, store in (("rdflib Memory", "Memory"), ("rdflib + oxrdflib", "Oxigraph")):
         try:
             holder: list[_RdflibTwin] = []
-            build = _time(lambda store=store: holder.append(_RdflibTwin(store, nt, ids)))
+            build = _time(lambda store=store, h=holder: h.append(_RdflibTwin(store, nt, ids)))
         except Exception as exc:  # oxrdflib missing
             rows.append([label, n_points, f"n/a ({exc})", "", "", *[""] * len(QUERIES)])
             continue
@@ -152,9 +152,9 @@ def run(n_points: int, rounds: int, share: float, samples_each: int) -> list[lis
         for batch in workload:
             coalesced = {s.point: s for s in batch}
             total_samples += len(batch)
-            flush_times.append(_time(lambda c=coalesced: rt.write(c)))
+            flush_times.append(_time(lambda c=coalesced, t=rt: t.write(c)))
         elapsed = time.perf_counter() - t_all
-        q_lat = {name: [_time(lambda q=q: rt.query(q)) for _ in range(3)] for name, q in QUERIES.items()}
+        q_lat = {name: [_time(lambda q=q, t=rt: t.query(q)) for _ in range(3)] for name, q in QUERIES.items()}
         rows.append(
             [
                 label,

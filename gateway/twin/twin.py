@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from gateway.model import Asset, Point, TwinModel
-from gateway.sample import PointState, Sample, Value, utcnow
+from gateway.sample import PointState, Quality, Sample, Value, utcnow
 from gateway.twin.events import EventHub, Overflow, Subscription
 from gateway.twin.live import LiveTable
 from gateway.twin.materialize import model_ntriples, used_units
-from gateway.twin.vocab import TwinIRIs
+from gateway.twin.vocab import SOURCE_TIME, VALUE, TwinIRIs
 from gateway.twin.writes import WriteRefused, check_writable, coerce_value, to_raw
 
 if TYPE_CHECKING:
@@ -73,8 +74,10 @@ class Twin:
     # -- building -----------------------------------------------------------------------------------
     def _load(self) -> None:
         ids = self.ids
-        # A persisted store holds the previous run's model and live graphs: the mapping is the truth, so the
-        # model and ontology graphs are rebuilt; live values start over (devices are read again at start).
+        # A persisted store holds the previous run's graphs: the mapping is the truth, so the model and ontology
+        # graphs are rebuilt. Last values are kept (still Bad until a device answers) so a restarted gateway
+        # can show what it last knew; other named graphs (annotations) are left alone.
+        previous = self._previous_values()
         for g in (ids.graph_model, ids.graph_ontology, ids.graph_live):
             self.store.clear_graph(ox.NamedNode(g))
         self.store.bulk_load(
@@ -86,7 +89,43 @@ class Twin:
             to_graph=ox.NamedNode(ids.graph_ontology),
         )
         self.live.add_points(self.model.points.values())
+        for pid, (value, source_ts) in previous.items():
+            if pid in self.live.states:
+                self.live.set(
+                    PointState(
+                        pid,
+                        value,
+                        source_ts,
+                        None,
+                        Quality.BAD,
+                        "BadWaitingForInitialData",
+                        "last value from before the restart; waiting for the device",
+                    )
+                )
         self.flush()
+
+    def _previous_values(self) -> dict[str, tuple[Value, Any]]:
+        if self.model.settings.store is None:
+            return {}
+        out: dict[str, tuple[Value, Any]] = {}
+        q = f"""SELECT ?p ?v ?t WHERE {{ GRAPH <{self.ids.graph_live}> {{ ?p <{VALUE}> ?v .
+                OPTIONAL {{ ?p <{SOURCE_TIME}> ?t }} }} }}"""
+        for sol in self.store.query(q):
+            pid = self.ids.point_id(sol["p"].value)
+            point = self.model.points.get(pid or "")
+            if point is None:
+                continue
+            try:
+                value = (
+                    point.datatype.pytype(sol["v"].value)
+                    if point.datatype.pytype is not bool
+                    else (sol["v"].value == "true")
+                )
+                ts = datetime.fromisoformat(sol["t"].value.replace("Z", "+00:00")) if sol["t"] else None
+            except (TypeError, ValueError):
+                continue
+            out[point.id] = (value, ts)
+        return out
 
     @staticmethod
     def _ontology_text(points: Iterable[Point]) -> str:
@@ -262,3 +301,6 @@ class Twin:
         finally:
             if self.model.settings.store:
                 self.store.flush()
+                # pyoxigraph has no close(): dropping the last reference releases the on-disk lock, so the
+                # same process (tests, embedding) can open the store again.
+                self.store = ox.Store()

@@ -165,3 +165,24 @@ async def test_discovery_adds_points_at_run_time(gateway: Gateway) -> None:
         "<http://t.local/asset/pump9> }"
     )
     assert bool(ask)
+
+
+async def test_on_disk_store_keeps_last_values_across_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = MAPPING.replace("flush_interval: 50ms}", f"flush_interval: 50ms, store: '{tmp_path / 'db'}'}}")
+    gw = Gateway(load_mappings(["m.yaml"], texts={"m.yaml": text}))
+    await gw.start(services=False)
+    await wait_for(lambda: gw.twin.state("boiler1.raw").quality is Quality.GOOD)
+    await gw.stop()
+    del gw
+    import gc
+
+    gc.collect()
+    gw2 = Gateway(load_mappings(["m.yaml"], texts={"m.yaml": text}))
+    st = gw2.twin.state("boiler1.raw")
+    assert st.value == pytest.approx(100.0) and st.status == "BadWaitingForInitialData"
+    assert "before the restart" in (st.reason or "")
+    rows = gw2.twin.query_sync(
+        "SELECT (COUNT(*) AS ?n) WHERE { ?p <https://brickschema.org/schema/Brick#isPointOf> ?a }"
+    )
+    assert int(next(iter(rows))["n"].value) == 4  # the model graph is rebuilt, not duplicated
+    gw2.twin.close()

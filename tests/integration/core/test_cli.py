@@ -16,7 +16,7 @@ DEMO = ROOT / "examples" / "demo" / "plant.yaml"
 
 
 def tb(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, check=False,
                           timeout=timeout, cwd=ROOT)
 
 

@@ -173,10 +173,6 @@ async def test_on_disk_store_keeps_last_values_across_restart(tmp_path) -> None:
     await gw.start(services=False)
     await wait_for(lambda: gw.twin.state("boiler1.raw").quality is Quality.GOOD)
     await gw.stop()
-    del gw
-    import gc
-
-    gc.collect()
     gw2 = Gateway(load_mappings(["m.yaml"], texts={"m.yaml": text}))
     st = gw2.twin.state("boiler1.raw")
     assert st.value == pytest.approx(100.0) and st.status == "BadWaitingForInitialData"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -64,6 +65,7 @@ class Twin:
         self.live = LiveTable(self.ids)
         self.events = EventHub()
         self._writer: Writer | None = None
+        self._flush_lock = threading.Lock()
         self._update_listeners: list[Callable[[str], None]] = []
         self._model_listeners: list[Callable[[list[Asset], list[Point]], None]] = []
         self.samples_applied = 0
@@ -197,20 +199,28 @@ class Twin:
                 log.exception("update listener failed")
 
     def flush(self) -> int:
-        """Write changed live values to the graph now; returns how many points were written."""
-        update, n = self.live.take_update()
-        if update:
-            t0 = time.perf_counter()
-            self._update(update)
-            self.flush_seconds += time.perf_counter() - t0
+        """Write changed live values to the graph now; returns how many points were written.
+
+        Safe to call from any thread: the lock keeps updates in order, because each one deletes exactly the
+        triples the previous one inserted.
+        """
+        with self._flush_lock:
+            update, n = self.live.take_update()
+            if update:
+                t0 = time.perf_counter()
+                self._update(update)
+                self.flush_seconds += time.perf_counter() - t0
         return n
 
     async def run_flusher(self, interval: float) -> None:
-        """Flush every ``interval`` seconds until cancelled."""
+        """Flush every ``interval`` seconds until cancelled, off the event loop.
+
+        Oxigraph releases the GIL while it applies an update, so adapters keep ingesting on the loop meanwhile.
+        """
         while True:
             await asyncio.sleep(interval)
             try:
-                self.flush()
+                await asyncio.to_thread(self.flush)
             except Exception:
                 log.exception("flushing live values failed")
 
@@ -226,11 +236,11 @@ class Twin:
         pyoxigraph result iterators must be consumed on the thread that created them, so ``consume`` (default:
         ``materialize``) runs there too: pass e.g. ``lambda r: r.serialize(format=...)`` to get bytes.
         """
-        self.flush()
         kwargs.setdefault("use_default_graph_as_union", "default_graph" not in kwargs)
         fn = consume or materialize
 
         def run() -> Any:
+            self.flush()  # in the thread too: a flush in progress must not block the event loop
             return fn(self.store.query(sparql, **kwargs))
 
         return await asyncio.to_thread(run)

@@ -182,3 +182,16 @@ async def test_on_disk_store_keeps_last_values_across_restart(tmp_path) -> None:
     )
     assert int(next(iter(rows))["n"].value) == 4  # the model graph is rebuilt, not duplicated
     gw2.twin.close()
+
+
+async def test_metrics_exposition(gateway: Gateway) -> None:
+    from prometheus_client import generate_latest
+
+    await wait_for(lambda: gateway.twin.samples_applied > 10)
+    await gateway.write("boiler1.sp", 500)  # refused, counted by status
+    text = generate_latest(gateway.metrics.registry).decode()
+    assert 'twinbridge_samples_total{source="sim1"}' in text
+    assert 'twinbridge_source_connected{kind="sim",source="sim1"} 1.0' in text
+    assert 'twinbridge_writes_total{status="BadOutOfRange"} 1.0' in text
+    assert 'twinbridge_points{quality="good"}' in text
+    assert 'twinbridge_adapter_counter{name="ticks",source="sim1"}' in text

@@ -14,7 +14,7 @@ from pathlib import Path
 from gateway import __version__
 from gateway.config.errors import ConfigErrors
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo" / "plant.yaml"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sim-plant.yaml"
 
 
 def _parser() -> argparse.ArgumentParser:

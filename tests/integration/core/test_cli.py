@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 ROOT = Path(__file__).resolve().parents[3]
-DEMO = ROOT / "examples" / "demo" / "plant.yaml"
+DEMO = ROOT / "examples" / "sim-plant.yaml"
 
 
 def tb(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

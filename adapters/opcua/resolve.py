@@ -68,18 +68,20 @@ class Resolution:
     mismatches: list[str] = field(default_factory=list)
 
 
-def _chunks(items: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
 
 
-def _node_id(target: ua.ExpandedNodeId | ua.NodeId) -> ua.NodeId:
+def plain_node_id(target: ua.ExpandedNodeId | ua.NodeId) -> ua.NodeId:
     return ua.NodeId(target.Identifier, target.NamespaceIndex)
 
 
-async def _read(client: Client, items: list[tuple[ua.NodeId, ua.AttributeIds]], chunk: int) -> list[ua.DataValue]:
+async def read_attributes(
+    client: Client, items: list[tuple[ua.NodeId, ua.AttributeIds]], chunk: int
+) -> list[ua.DataValue]:
     out: list[ua.DataValue] = []
-    for part in _chunks(items, chunk):
+    for part in chunks(items, chunk):
         params = ua.ReadParameters()
         params.TimestampsToReturn = ua.TimestampsToReturn.Neither
         params.NodesToRead = [ua.ReadValueId(NodeId=n, AttributeId=a) for n, a in part]
@@ -89,7 +91,7 @@ async def _read(client: Client, items: list[tuple[ua.NodeId, ua.AttributeIds]], 
 
 async def _translate(client: Client, paths: list[ua.BrowsePath], chunk: int) -> list[ua.BrowsePathResult]:
     out: list[ua.BrowsePathResult] = []
-    for part in _chunks(paths, chunk):
+    for part in chunks(paths, chunk):
         out.extend(await client.uaclient.translate_browsepaths_to_nodeids(list(part)))
     return out
 
@@ -116,7 +118,7 @@ async def resolve(client: Client, cfg: OpcUaSourceConfig, points: Iterable[Point
         results = await _translate(client, [bp for _, bp in pending_paths], chunk)
         for (b, _), res in zip(pending_paths, results, strict=True):
             if res.StatusCode.is_good() and res.Targets:
-                b.node_id = _node_id(res.Targets[0].TargetId)
+                b.node_id = plain_node_id(res.Targets[0].TargetId)
             else:
                 name = status_name(res.StatusCode.value) if not res.StatusCode.is_good() else "BadNoMatch"
                 b.fail(name, "browse path not found on the server")
@@ -140,7 +142,7 @@ async def _read_attributes(client: Client, live: list[Binding], chunk: int) -> N
         ua.AttributeIds.AccessLevel,
     )
     items = [(b.node_id, a) for b in live for a in attrs]
-    values = await _read(client, items, chunk)  # type: ignore[arg-type]
+    values = await read_attributes(client, items, chunk)  # type: ignore[arg-type]
     for i, b in enumerate(live):
         ncls, dtype, rank, access = values[i * 4 : i * 4 + 4]
         if not ncls.StatusCode.is_good():
@@ -157,23 +159,23 @@ async def _read_attributes(client: Client, live: list[Binding], chunk: int) -> N
         b.datatype_id = dtype.Value.Value if dtype.StatusCode.is_good() else None
 
 
-async def _resolve_types(client: Client, live: list[Binding], chunk: int) -> None:
-    """Walk DataType nodes up their HasSubtype chain until a built-in type (cached per connection)."""
-    known: dict[ua.NodeId, BuiltinType | None] = {}
+async def builtin_types(client: Client, dtypes: Iterable[ua.NodeId], chunk: int) -> dict[ua.NodeId, BuiltinType | None]:
+    """The built-in type of each DataType node, walking HasSubtype upwards (a few batched Browse calls)."""
 
     def builtin_of(nid: ua.NodeId) -> BuiltinType | None:
         if nid.NamespaceIndex == 0 and isinstance(nid.Identifier, int) and nid.Identifier in BUILTIN:
             return BUILTIN[nid.Identifier]
         return None
 
+    wanted = set(dtypes)
     parents: dict[ua.NodeId, ua.NodeId | None] = {}
-    todo = {b.datatype_id for b in live if b.datatype_id is not None and builtin_of(b.datatype_id) is None}
+    todo = {t for t in wanted if builtin_of(t) is None}
     for _ in range(_MAX_TYPE_DEPTH):
         todo = {t for t in todo if t not in parents}
         if not todo:
             break
         order = list(todo)
-        for part in _chunks(order, chunk):
+        for part in chunks(order, chunk):
             params = ua.BrowseParameters()
             params.NodesToBrowse = [
                 ua.BrowseDescription(
@@ -188,27 +190,29 @@ async def _resolve_types(client: Client, live: list[Binding], chunk: int) -> Non
             ]
             for t, res in zip(part, await client.uaclient.browse(params), strict=True):
                 refs = res.References or []
-                parents[t] = _node_id(refs[0].NodeId) if res.StatusCode.is_good() and refs else None
+                parents[t] = plain_node_id(refs[0].NodeId) if res.StatusCode.is_good() and refs else None
         todo = {p for p in parents.values() if p is not None and builtin_of(p) is None}
 
     def walk(nid: ua.NodeId) -> BuiltinType | None:
-        seen = 0
         cur: ua.NodeId | None = nid
-        while cur is not None and seen <= _MAX_TYPE_DEPTH:
-            if cur in known:
-                return known[cur]
+        for _ in range(_MAX_TYPE_DEPTH + 1):
+            if cur is None:
+                return None
             bt = builtin_of(cur)
             if bt is not None:
                 return bt
             cur = parents.get(cur)
-            seen += 1
         return None
 
+    return {t: walk(t) for t in wanted}
+
+
+async def _resolve_types(client: Client, live: list[Binding], chunk: int) -> None:
+    types = await builtin_types(client, [b.datatype_id for b in live if b.datatype_id is not None], chunk)
     for b in live:
-        dtype = b.datatype_id
-        bt = walk(dtype) if dtype is not None else None
+        bt = types.get(b.datatype_id) if b.datatype_id is not None else None
         if bt is None:
-            b.fail("BadTypeMismatch", f"the node's DataType {dtype} is not derived from a built-in type")
+            b.fail("BadTypeMismatch", f"the node's DataType {b.datatype_id} is not derived from a built-in type")
         b.builtin = bt
 
 
@@ -219,15 +223,13 @@ def _check_shape(b: Binding) -> None:
         b.fail("BadTypeMismatch", problem)
 
 
-async def _check_units(client: Client, live: list[Binding], chunk: int) -> list[str]:
-    """Compare EngineeringUnits/EURange properties with the mapping's unit and min/max."""
-    numeric = [b for b in live if b.point.datatype.is_numeric and b.builtin and b.builtin.family is not Family.TEXT]
-    if not numeric:
-        return []
-    props = ("EngineeringUnits", "EURange")
+async def read_properties(
+    client: Client, nodes: Sequence[ua.NodeId], names: Sequence[str], chunk: int
+) -> list[dict[str, Any]]:
+    """The values of the named properties (HasProperty, namespace 0) of each node; absent ones are left out."""
     paths = [
         ua.BrowsePath(
-            StartingNode=b.node_id,
+            StartingNode=nid,
             RelativePath=ua.RelativePath(
                 Elements=[
                     ua.RelativePathElement(
@@ -239,22 +241,30 @@ async def _check_units(client: Client, live: list[Binding], chunk: int) -> list[
                 ]
             ),
         )
-        for b in numeric
-        for name in props
+        for nid in nodes
+        for name in names
     ]
-    found = await _translate(client, paths, chunk)
+    found = await _translate(client, paths, chunk) if paths else []
     reads: list[tuple[int, str, ua.NodeId]] = []
     for i, res in enumerate(found):
         if res.StatusCode.is_good() and res.Targets:
-            reads.append((i // 2, props[i % 2], _node_id(res.Targets[0].TargetId)))
-    values = await _read(client, [(nid, ua.AttributeIds.Value) for _, _, nid in reads], chunk)
-    meta: dict[int, dict[str, Any]] = {}
+            reads.append((i // len(names), names[i % len(names)], plain_node_id(res.Targets[0].TargetId)))
+    values = (
+        await read_attributes(client, [(nid, ua.AttributeIds.Value) for _, _, nid in reads], chunk) if reads else []
+    )
+    out: list[dict[str, Any]] = [{} for _ in nodes]
     for (i, name, _), dv in zip(reads, values, strict=True):
         if dv.StatusCode.is_good() and dv.Value is not None:
-            meta.setdefault(i, {})[name] = dv.Value.Value
+            out[i][name] = dv.Value.Value
+    return out
+
+
+async def _check_units(client: Client, live: list[Binding], chunk: int) -> list[str]:
+    """Compare EngineeringUnits/EURange properties with the mapping's unit and min/max."""
+    numeric = [b for b in live if b.point.datatype.is_numeric and b.builtin and b.builtin.family is not Family.TEXT]
+    props = await read_properties(client, [b.node_id for b in numeric], ("EngineeringUnits", "EURange"), chunk)  # type: ignore[misc]
     out: list[str] = []
-    for i, b in enumerate(numeric):
-        m = meta.get(i, {})
+    for b, m in zip(numeric, props, strict=True):
         out += unit_mismatches(b.point, m.get("EngineeringUnits"), m.get("EURange"))
     return out
 

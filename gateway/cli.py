@@ -10,9 +10,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway import __version__
 from gateway.config.errors import ConfigErrors
+
+if TYPE_CHECKING:
+    from gateway.model import TwinModel
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sim-plant.yaml"
 
@@ -57,22 +61,23 @@ def _setup_logging(level: str) -> None:
     )
 
 
-def _load(files: Sequence[Path]) -> object:
-    from gateway.config.loader import load_mappings
-
-    return load_mappings(files)
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate mappings, then check the materialized twin against the SHACL shapes."""
+def _load(files: Sequence[Path]) -> TwinModel | None:
+    """The validated model, or None after printing every error."""
     from gateway.config.loader import load_mappings
 
     try:
-        model = load_mappings(args.mappings)
+        return load_mappings(files)
     except ConfigErrors as exc:
         for e in exc.errors:
             print(e, file=sys.stderr)
         print(f"{len(exc.errors)} error(s); nothing started", file=sys.stderr)
+        return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate mappings, then check the materialized twin against the SHACL shapes."""
+    model = _load(args.mappings)
+    if model is None:
         return 1
     if not args.no_shacl:
         from gateway.shacl import check_model
@@ -97,13 +102,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from gateway.classes import PREFIXES
     from gateway.twin.twin import Twin
 
-    try:
-        model = _load(args.mappings)
-    except ConfigErrors as exc:
-        for e in exc.errors:
-            print(e, file=sys.stderr)
+    model = _load(args.mappings)
+    if model is None:
         return 1
-    twin = Twin(model)  # type: ignore[arg-type]
+    twin = Twin(model)
     fmt = {
         "turtle": ox.RdfFormat.TURTLE,
         "nt": ox.RdfFormat.N_TRIPLES,

@@ -431,16 +431,7 @@ def _point(ctx: _Ctx, model: TwinModel, ps: _PointSource) -> Point | None:
     if spec.unit is not None:
         u = units.get_unit(spec.unit)
         if u is None:
-            hints = units.suggest_units(spec.unit)
-            err(
-                ("unit",),
-                f"unknown unit '{spec.unit}'"
-                + (
-                    f" (did you mean {', '.join(hints)}?)"
-                    if hints
-                    else " (QUDT unit names such as DEG_C, KiloW, PERCENT)"
-                ),
-            )
+            err(("unit",), _unknown_unit(spec.unit, " (QUDT unit names such as DEG_C, KiloW, PERCENT)"))
         elif not spec.datatype.is_numeric:
             err(("unit",), f"a unit is only meaningful on a numeric point (this one is {spec.datatype.value})")
         else:
@@ -531,11 +522,7 @@ def _transform(spec: PointSpec, unit: str | None, err: Any) -> Transform:
     if t.source_unit is not None:
         u = units.get_unit(t.source_unit)
         if u is None:
-            hints = units.suggest_units(t.source_unit)
-            err(
-                ("transform", "source_unit"),
-                f"unknown unit '{t.source_unit}'" + (f" (did you mean {', '.join(hints)}?)" if hints else ""),
-            )
+            err(("transform", "source_unit"), _unknown_unit(t.source_unit, ""))
         elif unit is None:
             err(("transform", "source_unit"), "source_unit needs the point's unit: to convert into")
         else:
@@ -586,6 +573,11 @@ def _check_sources(ctx: _Ctx, model: TwinModel) -> None:
 def _origin(doc: Marked, path: Path_) -> Origin:
     line, col = doc.mark(path, prefer_key=False)
     return Origin(doc.file, line, col)
+
+
+def _unknown_unit(name: str, fallback: str) -> str:
+    hints = units.suggest_units(name)
+    return f"unknown unit '{name}'" + (f" (did you mean {', '.join(hints)}?)" if hints else fallback)
 
 
 def _suggest(name: str, known: Mapping[str, Any]) -> str:

@@ -168,6 +168,12 @@ class OpcUaAdapter(Adapter):
         client, self._client = self._client, None
         if client is not None:
             client.connection_lost_callback = None
+            if self._lost is not None:
+                # the peer is gone or silent: close the transport first so closing the session fails fast
+                # (asyncua's disconnect_socket() is a no-op once its watchdog marked the client disconnected)
+                proto = client.uaclient.protocol
+                if proto is not None:
+                    proto.disconnect_socket()
             await self._close(client)
         self._groups, self._handles, self._poll_groups = [], {}, {}
         self._wake()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from asyncua import ua
-from opcua_client_helpers import Collector, PlantServer, adapter, point, source
+from opcua_client_helpers import Collector, FreezableProxy, PlantServer, adapter, point, source
 
 from adapters.base import AdapterDisconnected
 from gateway.model import DataType, Transform
@@ -255,3 +255,22 @@ async def test_stopped_adapter_yields_nothing_more_and_a_dead_server_disconnects
     res = await ad.write(point("b.temp", {"node": nid(other, "Temp")}), 1.0)
     assert res.status == "BadNotConnected"
     await asyncio.sleep(0)
+
+
+async def test_keep_alive_detects_a_silent_server(plant: PlantServer) -> None:
+    proxy = FreezableProxy(plant.port)
+    port = await proxy.start()
+    url = plant.url.replace(f":{plant.port}/", f":{port}/")
+    ad = adapter(source(url, keepalive_interval=0.3), [point("b.temp", {"node": nid(plant, "Temp")})])
+    await ad.start()
+    try:
+        async with Collector(ad) as c:
+            await c.wait_for("b.temp", lambda s: s.quality is Quality.GOOD)
+            proxy.frozen = True  # the socket stays open, nothing comes back
+            t0 = asyncio.get_running_loop().time()
+            await c.wait(lambda: c.error is not None, timeout=5)
+            assert isinstance(c.error, AdapterDisconnected)
+            assert c.error.status == "BadTimeout" and "keep-alive" in c.error.reason
+            assert asyncio.get_running_loop().time() - t0 < 3
+    finally:
+        await proxy.stop()

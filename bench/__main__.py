@@ -24,7 +24,8 @@ _LIBS = ("pyoxigraph", "rdflib", "asyncua", "pymodbus", "aiomqtt", "paho-mqtt", 
 def areas() -> list[str]:
     """Every benchmark module (each exposes ``main(argv) -> int``)."""
     here = Path(__file__).parent
-    return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_") and m.name != "common")
+    names = (m.name for m in pkgutil.iter_modules([str(here)]))
+    return sorted(n for n in names if not n.startswith("_") and n != "common")
 
 
 def parse_tables(text: str) -> list[dict[str, str]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from asyncua import Client, ua
 from asyncua.common.utils import ServiceError
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapters.base import AdapterUnavailable
 from adapters.opcua.config import OpcUaSourceConfig
@@ -119,6 +120,7 @@ class SessionOpener:
         if server_der and (sec.policy != "None" or cfg.auth.type != "anonymous"):
             cert = await self._check_server(server_der, info.server_uri)
             info.server_certificate = f"{common_name(cert)} (SHA-256 {fingerprint(cert)[:23]}...)"
+            self._install_validator(client)
         elif sec.policy != "None":
             raise AdapterUnavailable(
                 f"{cfg.url}: the {info.policy} endpoint has no server certificate",
@@ -196,17 +198,18 @@ class SessionOpener:
             POLICIES[sec.policy], str(cert), str(key), server_certificate=server_der, mode=MODES[sec.effective_mode]
         )
 
-        async def validate(certificate: x509.Certificate, app: ua.ApplicationDescription) -> None:
-            # the certificate of CreateSession must pass the same trust check as the endpoint's
-            from cryptography.hazmat.primitives.serialization import Encoding
+        return str(cert)
 
+    def _install_validator(self, client: Client) -> None:
+        """Check the certificate of CreateSession too (it is the one asyncua encrypts a password for)."""
+
+        async def validate(certificate: x509.Certificate, app: ua.ApplicationDescription) -> None:
             try:
                 await self.trust.check(certificate.public_bytes(Encoding.DER), app.ApplicationUri)
             except TrustError as exc:
                 raise ServiceError(getattr(ua.StatusCodes, exc.status, ua.StatusCodes.BadCertificateInvalid)) from exc
 
         client.certificate_validator = validate
-        return str(cert)
 
     async def _set_identity(self, client: Client, ep: ua.EndpointDescription) -> None:
         auth = self.cfg.auth

@@ -219,7 +219,7 @@ def measure(n: int, rate: float, window: float) -> list[list[Any]]:
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     sizes = [(500, 4.0)] if quick else [(1000, 4.0), (5000, 2.0)]
-    window = 3.0 if quick else 8.0
+    window = 2.0 if quick else 8.0
     rows: list[list[Any]] = []
     for n, rate in sizes:
         rows += measure(n, rate, window)

@@ -50,7 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         choices=["model", "ontology", "live", "all"],
         help="which graph to print (default: model)",
     )
+    d = sub.add_parser("discover", help="browse a device into a draft mapping (opcua)")
+    d.add_argument("kind", choices=["opcua"], help="the kind of source to browse")
+    d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
     return p
+
+
+# Libraries whose own logs are too chatty or unsafe below WARNING (asyncua logs whole requests, passwords
+# included, at DEBUG and every publish at INFO).
+_QUIET_LOGGERS = ("asyncua", "pymodbus", "aiomqtt", "uvicorn.access")
 
 
 def _setup_logging(level: str) -> None:
@@ -59,6 +67,8 @@ def _setup_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _load(files: Sequence[Path]) -> TwinModel | None:
@@ -168,11 +178,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Browse a device and print a draft mapping."""
+    from adapters.opcua.discover import main as discover_opcua
+
+    return discover_opcua(list(args.args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twinbridge`` console script."""
     args = _parser().parse_args(argv)
     _setup_logging(args.log_level)
-    handler = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph}[args.command]
+    handler = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph, "discover": cmd_discover}[args.command]
     return handler(args)
 
 

@@ -130,7 +130,9 @@ def _write(path: Path, key: Any = None, cert: Any = None) -> Path:
     return path
 
 
-def make_tls(d: Path, *, server_names: Sequence[str] = ("localhost",), server_ips: Sequence[str] = ("127.0.0.1",)) -> TlsFiles:
+def make_tls(
+    d: Path, *, server_names: Sequence[str] = ("localhost",), server_ips: Sequence[str] = ("127.0.0.1",)
+) -> TlsFiles:
     """Generate the CA, server and client certificates into ``d``."""
     d.mkdir(parents=True, exist_ok=True)
     ca_key, ca = _ca("twinbridge test CA")

@@ -154,7 +154,9 @@ def make_tls(
 class Broker:
     """A mosquitto process on an ephemeral port that a test can kill and restart (same port, same store)."""
 
-    def __init__(self, workdir: Path, *, tls: TlsFiles | None = None, require_client_cert: bool = False) -> None:
+    def __init__(self, workdir: Path, *, tls: TlsFiles | None = None, require_client_cert: bool = False,
+                 users: dict[str, str] | None = None) -> None:
+        self.users = users or {}
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -171,7 +173,7 @@ class Broker:
     def _mosquitto_conf(self) -> Path:
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            "allow_anonymous false" if self.users else "allow_anonymous true",
             "user root" if os.geteuid() == 0 else "",
             "persistence true",
             f"persistence_location {self.dir}/",
@@ -190,6 +192,12 @@ class Broker:
                 f"keyfile {self.tls.key}",
                 f"require_certificate {'true' if self.require_client_cert else 'false'}",
             ]
+        if self.users:
+            pw = self.dir / "passwords"
+            pw.write_text("")
+            for user, password in self.users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(pw), user, password], check=True, capture_output=True)
+            lines.append(f"password_file {pw}")
         conf = self.dir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         return conf

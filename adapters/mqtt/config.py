@@ -268,7 +268,11 @@ class MqttAddress(Address):
     @model_validator(mode="after")
     def _format(self) -> Self:
         fmt = self.payload or (
-            "sparkplug" if self.metric is not None else "json" if self.json_path is not None else "plain"
+            "sparkplug"
+            if self.metric is not None or self.group is not None
+            else "json"
+            if self.json_path is not None
+            else "plain"
         )
         if fmt != self.payload:
             object.__setattr__(self, "payload", fmt)

@@ -135,6 +135,11 @@ def infer_code(m: Any) -> int:
     }.get(m.WhichOneof("value") or "", 0)
 
 
+def _as_int(value: Value) -> int:
+    # ints stay exact (a float would round 2**64-1 up); floats are rounded as the write path promises
+    return int(value) if isinstance(value, int) else round(float(value))  # type: ignore[arg-type]
+
+
 def set_value(m: Any, code: int, value: Value) -> None:
     """Store ``value`` in the field the Sparkplug datatype ``code`` uses."""
     if value is None:
@@ -143,13 +148,13 @@ def set_value(m: Any, code: int, value: Value) -> None:
     try:
         if code in (1, 2, 3, 5, 6, 7):
             bits = _SIGNED_BITS.get(code)
-            iv = round(float(value))  # type: ignore[arg-type]
+            iv = _as_int(value)
             lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if bits else (0, (1 << {5: 8, 6: 16, 7: 32}[code]) - 1)
             if not lo <= iv <= hi:
                 raise SparkplugError(f"{value} does not fit a Sparkplug {DATATYPES[code][0]}")
             m.int_value = iv & 0xFFFFFFFF
         elif code in (4, 8, 13):
-            iv = round(float(value))  # type: ignore[arg-type]
+            iv = _as_int(value)
             lo, hi = (-(1 << 63), (1 << 63) - 1) if code == 4 else (0, (1 << 64) - 1)
             if not lo <= iv <= hi:
                 raise SparkplugError(f"{value} does not fit a Sparkplug {DATATYPES[code][0]}")

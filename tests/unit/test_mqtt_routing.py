@@ -1,0 +1,144 @@
+"""The MQTT router without a broker: discovery from profiles, caps, conflicts, subscriptions, bad profiles."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.base import AdapterContext, AdapterUnavailable
+from adapters.mqtt.adapter import MqttAdapter
+from adapters.mqtt.config import MqttAddress, MqttSourceConfig
+from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory, asset_types
+from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
+from gateway.model import AssetLevel, DataType, Point, PointKind
+from gateway.sample import Quality
+
+ENV = {"temp": 21.5, "hum": 40, "co2": 500, "sp": 20, "ts": 1718000000, "status": "ok"}
+
+
+def library(tmp_path: Path, **profiles: str) -> ProfileLibrary:
+    d = tmp_path / "profiles"
+    d.mkdir(exist_ok=True)
+    for name, text in profiles.items():
+        (d / f"{name}.yaml").write_text(text)
+    lib = ProfileLibrary()
+    lib.add_dir(d)
+    lib.add_dir(builtin_profile_dir())
+    return lib
+
+
+def adapter(
+    lib: ProfileLibrary, points: list[Point] | None = None, discover: Any = "record", **cfg: Any
+) -> MqttAdapter:
+    config = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://127.0.0.1:1", **cfg})
+    seen: list[Any] = []
+
+    def rec(assets: Any, pts: Any) -> list[Point]:
+        seen.append((assets, pts))
+        return [p for p in pts if not p.id.startswith("taken")]
+
+    ctx = AdapterContext(logging.getLogger("t"), profiles=lib, discover=rec if discover == "record" else discover)
+    a = MqttAdapter(config, points or [], ctx)
+    a._build_factories()
+    a.seen = seen  # type: ignore[attr-defined]
+    return a
+
+
+RULE = {"id": "env", "topic": "plant/{area}/{sensor}/telemetry", "profile": "mqtt-env-sensor"}
+
+
+def test_cap_on_discovered_assets(tmp_path: Path) -> None:
+    a = adapter(library(tmp_path), rules=[RULE], max_discovered_assets=2)
+    for i in range(4):
+        a.router.handle(f"plant/a/s{i}/telemetry", json.dumps(ENV).encode())
+    assert sorted({p.asset for p in a.points.values()}) == ["a-s0", "a-s1"]
+    assert a.counters["discovery_refused.env"] == 2
+    a.router.handle("plant/a/s3/telemetry", json.dumps(ENV).encode())  # remembered: no second attempt
+    assert a.counters["discovery_refused.env"] == 2 and a.counters["ignored.env"] == 3
+
+
+def test_conflicting_ids_are_ignored_and_counted(tmp_path: Path) -> None:
+    a = adapter(library(tmp_path), rules=[RULE])
+    assert a.router.handle("plant/a/s.1/telemetry", json.dumps(ENV).encode())
+    # "s_1" sanitizes to the same asset id; the gateway (here the recorder) refuses known ids
+    a.context.discover = lambda assets, pts: []
+    assert a.router.handle("plant/a/s_1/telemetry", json.dumps(ENV).encode()) == []
+    assert a.counters["conflicts.env"] == 1
+
+
+def test_standalone_without_discover_callback(tmp_path: Path) -> None:
+    a = adapter(library(tmp_path), rules=[RULE], discover=None)
+    out = a.router.handle("plant/x/y/telemetry", json.dumps(ENV).encode())
+    assert {s.point for s in out} == {"x-y.temperature", "x-y.humidity", "x-y.co2", "x-y.setpoint"}
+    assert all(s.quality is Quality.GOOD for s in out) and "x-y.co2" in a.points
+
+
+async def test_profile_errors_stop_start_for_good(tmp_path: Path) -> None:
+    lib = library(tmp_path, bad="profile: bad\npoints:\n  - {id: t, unit: NOT_A_UNIT, address: {json_path: '$.t'}}\n",
+                  holes="profile: holes\npoints:\n  - {id: t, unit: DEG_C, label: '{nope}'}\n")
+    for prof, msg in (("missing", "missing or invalid profile 'missing'"), ("bad", "unknown unit 'NOT_A_UNIT'"),
+                      ("holes", "{nope} is not bound by rule 'r'")):
+        cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://127.0.0.1:1",
+                                               "rules": [{"id": "r", "topic": "a/{x}", "profile": prof}]})
+        a = MqttAdapter(cfg, [], AdapterContext(logging.getLogger("t"), profiles=lib))
+        with pytest.raises(AdapterUnavailable) as exc:
+            await a.start()
+        assert not exc.value.retryable and exc.value.status == "BadConfigurationError" and msg in exc.value.reason
+
+
+def test_rule_vars_label_type_and_point_binding(tmp_path: Path) -> None:
+    lib = library(tmp_path, dev="""\
+profile: dev
+type: brick:Fan
+points:
+  - {id: speed, unit: PERCENT, label: "{site} {sensor} speed", address: {json_path: "$.v"}}
+  - {id: fault, type: status, datatype: bool, address: {json_path: "$.v"}}
+""")
+    cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://h", "rules": [{
+        "id": "r", "topic": "f/{sensor}/{m}", "profile": "dev", "point": "{m}", "vars": {"site": "S1"},
+        "label": "Fan {sensor}", "parent": "site-{site}", "parent_type": "site"}]})
+    f = TopicRuleFactory(cfg.rules[0], "mq", lib)  # type: ignore[arg-type]
+    assets, points = f.instantiate("f/7/speed", {"sensor": "7", "m": "speed"})
+    assert [(x.id, x.level, x.label) for x in assets] == [("site-S1", AssetLevel.SITE, "site-S1"),
+                                                          ("7", AssetLevel.EQUIPMENT, "Fan 7")]
+    assert assets[1].classes == ("https://brickschema.org/schema/Brick#Fan",)
+    assert [(p.id, p.label) for p in points] == [("7.speed", "S1 7 speed")]
+    assert f.instantiate("f/7/nothing", {"sensor": "7", "m": "nothing"})[1] == []
+
+
+def test_sparkplug_factory_excludes_and_types() -> None:
+    cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://h", "rules": [
+        {"id": "sp", "payload": "sparkplug", "exclude": ["Node Control/*", "secret*"], "node_metrics": False}]})
+    f = SparkplugRuleFactory(cfg.rules[0], "mq", None)  # type: ignore[arg-type]
+    assert f.matches("any", "node")
+    assets, points = f.instantiate("G", "N", "D", {"Node Control/Rebirth": 11, "secretX": 10, "Temp": 9, "On": 11,
+                                                   "Blob": 17, "Name": 12})
+    assert [(p.id, p.datatype, p.kind) for p in points] == [
+        ("N-D.Temp", DataType.FLOAT, PointKind.MEASUREMENT), ("N-D.On", DataType.BOOL, PointKind.STATUS),
+        ("N-D.Name", DataType.STRING, PointKind.STATUS)]
+    assert assets[-1].id == "N-D"
+    assert f.instantiate("G", "N", None, {"Temp": 9}) == ([], [])
+
+
+def test_subscriptions_skip_topics_a_rule_covers() -> None:
+    def pt(pid: str, **addr: Any) -> Point:
+        return Point(pid, "a", PointKind.MEASUREMENT, DataType.DOUBLE, "mq", MqttAddress(**addr), pid)
+
+    pts = [pt("a.x", topic="plant/a/b/telemetry"), pt("a.y", topic="other/t", qos=2),
+           pt("a.z", topic="plant/a/b/telemetry2", qos=0)]
+    cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://h", "qos": 1, "rules": [RULE]})
+    a = MqttAdapter(cfg, pts, AdapterContext(logging.getLogger("t")))
+    assert a.router.subscriptions(pts) == {"plant/+/+/telemetry": 1, "other/t": 2, "plant/a/b/telemetry2": 0}
+    # the explicit point on a rule's topic is read as an explicit point, counted under the rule
+    assert a.router.exact["plant/a/b/telemetry"].counter == "env"
+
+
+def test_asset_types() -> None:
+    assert asset_types(["area"]) == (AssetLevel.AREA, ())
+    assert asset_types("brick:Pump")[0] is AssetLevel.EQUIPMENT
+    with pytest.raises(DiscoveryError):
+        asset_types("brick:Air_Temperature_Sensor")

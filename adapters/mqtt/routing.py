@@ -228,6 +228,7 @@ class Router:
             if first is not None:
                 out = [self._bad(r.point, first, now) for r in readers]
             else:
+                cache: dict[Any, Any] = {}  # timestamp/quality fields shared by the message's points: read once
                 for r in readers:
                     v = get_path(doc, r.keys) if r.keys else doc
                     if v is MISSING:
@@ -241,7 +242,7 @@ class Router:
                     if r.ts_keys is None and r.q_keys is None:
                         out.append(Sample(r.point, value, now, Quality.GOOD, "Good", None, name))
                         continue
-                    s, prob = self._extras(r, doc, value, now)
+                    s, prob = self._extras(r, doc, value, now, cache)
                     first = first or prob
                     out.append(s)
         else:
@@ -261,14 +262,19 @@ class Router:
             self._note(f"topic {route.topic}", route.counter, route, None, first)
         return out
 
-    def _extras(self, r: Reader, doc: Any, value: Any, now: datetime) -> tuple[Sample, Problem | None]:
+    def _extras(
+        self, r: Reader, doc: Any, value: Any, now: datetime, cache: dict[Any, Any]
+    ) -> tuple[Sample, Problem | None]:
         """A value with its timestamp and quality fields read too (a problem with them makes it Uncertain)."""
         ts = now
         status, reason = "Good", None
         prob: Problem | None = None
         if r.ts_keys is not None:
-            raw = get_path(doc, r.ts_keys)
-            parsed = parse_timestamp(raw, r.ts_fmt) if raw is not MISSING else None
+            key = (r.ts_keys, r.ts_fmt)
+            if key not in cache:
+                got = get_path(doc, r.ts_keys)
+                cache[key] = (got, parse_timestamp(got, r.ts_fmt) if got is not MISSING else None)
+            raw, parsed = cache[key]
             if parsed is None:
                 what = "missing" if raw is MISSING else f"unreadable ({str(raw)[:40]!r})"
                 prob = Problem("bad_timestamp", "Uncertain", f"timestamp {format_path(r.ts_keys)} {what}")

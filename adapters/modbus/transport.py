@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -304,8 +305,8 @@ class Link:
             _, writer = await asyncio.wait_for(asyncio.open_connection(self.spec.host, self.spec.port), timeout)
         except TimeoutError:
             return f"no answer within {timeout:g} s"
-        except OSError as exc:
-            return exc.strerror or str(exc)
+        except OSError as exc:  # asyncio words it "Connect call failed"; the errno says why
+            return os.strerror(exc.errno) if exc.errno else str(exc)
         writer.close()
         return "connection failed (it succeeded on a second try; the device may be refusing extra clients)"
 

@@ -263,6 +263,87 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 5.0, what: str = "
         await asyncio.sleep(0.01)
 
 
+def modbus_point(
+    pid: str, datatype: str = "int16", *, source: str = "m", writable: bool = False, **address: Any
+) -> Any:
+    """A point on a Modbus source (no loader needed)."""
+    from adapters.modbus.config import ModbusAddress
+    from gateway.model import DataType, Point, PointKind
+
+    return Point(
+        id=pid,
+        asset=pid.split(".", maxsplit=1)[0],
+        kind=PointKind.SETPOINT if writable else PointKind.MEASUREMENT,
+        datatype=DataType(datatype),
+        source=source,
+        address=ModbusAddress.model_validate(address),
+        label=pid,
+        writable=writable,
+    )
+
+
+class Runner:
+    """Drives one adapter the way the gateway's supervisor does: start, pump samples, restart after a loss."""
+
+    def __init__(self, adapter: Any, retry: float = 0.05) -> None:
+        self.adapter = adapter
+        self.retry = retry
+        self.latest: dict[str, Any] = {}
+        self.samples: list[Any] = []
+        self.disconnects: list[str] = []
+        self.unavailable: list[str] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> Runner:
+        """Run in the background."""
+        self.task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        from adapters.base import AdapterDisconnected, AdapterUnavailable
+        from gateway.sample import Sample
+
+        while True:
+            try:
+                await self.adapter.start()
+            except AdapterUnavailable as exc:
+                self.unavailable.append(exc.reason)
+                await asyncio.sleep(self.retry)
+                continue
+            try:
+                async for s in self.adapter.samples():
+                    self.latest[s.point] = s
+                    self.samples.append(s)
+            except AdapterDisconnected as exc:
+                self.disconnects.append(exc.reason)
+                for pid in self.adapter.points:  # what the supervisor does
+                    self.latest[pid] = Sample.bad(pid, exc.status, exc.reason)
+            await self.adapter.stop()
+            await asyncio.sleep(self.retry)
+
+    def value(self, pid: str) -> Any:
+        """The last value of a point (None when absent or Bad)."""
+        s = self.latest.get(pid)
+        return None if s is None else s.value
+
+    def status(self, pid: str) -> str | None:
+        """The last status name of a point."""
+        s = self.latest.get(pid)
+        return None if s is None else s.status
+
+    def good(self, *pids: str) -> bool:
+        """True when every point's last sample is Good."""
+        return all(self.status(p) == "Good" for p in pids)
+
+    async def stop(self) -> None:
+        """Cancel the loop and stop the adapter."""
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await self.adapter.stop()
+
+
 async def _serve(port: int, units: str, preset: str) -> None:
     store = DeviceStore(units={int(u) for u in units.split(",")})
     for unit, table, address, value in parse_preset(preset):

@@ -177,7 +177,7 @@ class MqttAdapter(Adapter):
         client = self._make_client()
         where = self.config.endpoint()
         try:
-            await asyncio.wait_for(client.__aenter__(), self.config.connect_timeout + 1)
+            await self._connect(client)
         except aiomqtt.MqttCodeError as exc:
             code = getattr(exc.rc, "value", exc.rc)
             auth = code in _AUTH_CODES
@@ -195,6 +195,40 @@ class MqttAdapter(Adapter):
             await self.stop()
             raise AdapterUnavailable(f"subscribing on {where} failed: {exc or type(exc).__name__}") from None
         self._running = True
+
+    async def _connect(self, client: aiomqtt.Client) -> None:
+        """``client.__aenter__()``, but fail at once when the broker drops the connection before CONNACK.
+
+        aiomqtt ignores a disconnect that comes before CONNACK and waits for its timeout instead (a broker that
+        rejects our client certificate, or one that is shutting down). paho's client is aiomqtt's ``_client``.
+        """
+        loop = asyncio.get_running_loop()
+        closed: asyncio.Future[None] = loop.create_future()
+        paho_client = client._client
+        inner = paho_client.on_disconnect
+
+        def on_disconnect(*args: Any) -> None:
+            if not closed.done():
+                closed.set_result(None)
+            inner(*args)
+
+        paho_client.on_disconnect = on_disconnect
+        connect = asyncio.ensure_future(client.__aenter__())
+        try:
+            done, _ = await asyncio.wait(
+                {connect, closed}, timeout=self.config.connect_timeout + 1, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            paho_client.on_disconnect = inner
+        if connect in done:
+            connect.result()
+            return
+        connect.cancel()
+        with contextlib.suppress(BaseException):
+            await connect
+        if closed.done():
+            raise aiomqtt.MqttError("the broker closed the connection before accepting it (CONNACK)")
+        raise TimeoutError(f"no CONNACK within {self.config.connect_timeout:g} s")
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         subs = self.router.subscriptions(self._static)

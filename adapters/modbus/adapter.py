@@ -282,8 +282,8 @@ class ModbusAdapter(Adapter):
                 silent[block.unit] = self._where(f"unit {block.unit} did not reply to an earlier request this cycle")
                 self._fault(f"unit {block.unit}", exc.status, reason)
                 self._bad_block(block, exc.status, reason, out)
-            except ModbusFault as exc:
-                self._fault(f"unit {block.unit}", exc.status, self._where(exc.reason))
+            except ModbusFault as exc:  # garbled reply: this block only
+                self._fault(f"block {block.describe()}", exc.status, self._where(exc.reason))
                 self._bad_block(block, exc.status, self._where(exc.reason), out)
             else:
                 self._clear(f"unit {block.unit}")

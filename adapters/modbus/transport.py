@@ -167,6 +167,7 @@ class _QuietPymodbus(logging.Filter):
         "ERROR: received pdu without",
         "Not connected, trying to connect",
         "Invalid Modbus protocol id",
+        "Repeating",  # pymodbus' own "same message again" marker
     )
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -208,12 +208,16 @@ class PtyPair:
             assert time.monotonic() < deadline, "socat did not create the ptys"
             time.sleep(0.01)
 
-    def stop(self) -> None:
-        """Kill socat (the cable is unplugged)."""
+    def unplug(self) -> None:
+        """Kill socat: both ends vanish, like a pulled USB adapter (``start`` plugs it back)."""
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+    def stop(self) -> None:
+        """Unplug and remove the links."""
+        self.unplug()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -124,26 +124,32 @@ async def test_a_silent_unit_times_out_alone(
         await run.stop()
 
 
-@pytest.mark.parametrize(
-    ("garble", "status", "reason"),
-    [
-        ("byte_count", "BadCommunicationError", "undecodable reply"),
-        ("function", "BadCommunicationError", "reply has function code 4"),
-        ("tid", "BadTimeout", "no reply within"),  # a reply to another transaction is ignored
-    ],
-)
+GARBAGE = [
+    ("byte_count", "BadCommunicationError", "undecodable reply"),
+    ("function", "BadCommunicationError", "reply has function code"),
+    ("tid", "BadTimeout", "no reply within"),  # a reply to another transaction is ignored
+]
+
+
+@pytest.mark.parametrize("case", GARBAGE, ids=[g[0] for g in GARBAGE])
 async def test_garbled_replies(
-    tcp_server: ModbusTestServer, store: DeviceStore, garble: str, status: str, reason: str
+    tcp_server: ModbusTestServer, store: DeviceStore, caplog: pytest.LogCaptureFixture, case: tuple[str, str, str]
 ) -> None:
+    garble, status, reason = case
+    caplog.set_level(logging.INFO, LOG)
     store.set(1, "holding", 5, 77)
-    run = Runner(adapter(tcp_server.url, [modbus_point("g.v", table="holding", address=5)])).start()
+    points = [modbus_point("g.v", table="holding", address=5), modbus_point("g.i", table="input", address=0)]
+    run = Runner(adapter(tcp_server.url, points, reconnect_after_timeouts=0)).start()  # 0: timeouts never reconnect
     try:
         await wait_for(lambda: run.value("g.v") == 77)
         store.garble = garble
-        await wait_for(lambda: run.status("g.v") == status, what=f"{garble} -> {status}")
-        assert reason in run.latest["g.v"].reason
+        await wait_for(lambda: run.status("g.v") == run.status("g.i") == status, what=f"{garble} -> {status}")
+        assert reason in run.latest["g.v"].reason  # the holding block is read first
+        cycles = run.adapter.counters["poll_cycles"]
+        await wait_for(lambda: run.adapter.counters["poll_cycles"] >= cycles + 3)
+        assert warnings(caplog, reason) == (1 if garble == "tid" else 2)  # once per block, not once per poll
         store.garble = None
-        await wait_for(lambda: run.good("g.v"), what="recovery")
+        await wait_for(lambda: run.good("g.v", "g.i"), what="recovery")
         assert run.value("g.v") == 77 and run.disconnects == []  # the connection survived the garbage
         assert run.adapter.counters["garbled" if status != "BadTimeout" else "timeouts"] >= 1
     finally:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.mqtt.config import MqttAddress, MqttSourceConfig
+from adapters.mqtt.config import SPARKPLUG_NS, MqttAddress, MqttSourceConfig
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import (
     MISSING,
@@ -158,7 +158,7 @@ class Router:
             if not isinstance(a, MqttAddress):
                 continue
             if a.payload == "sparkplug":
-                flt = f"{a.sparkplug_topic('x').split('/x/')[0]}/+/{a.node}/#"
+                flt = f"{SPARKPLUG_NS}/{a.group}/+/{a.node}/#"
             else:
                 assert a.topic is not None
                 flt = a.topic

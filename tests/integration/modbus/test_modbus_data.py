@@ -161,3 +161,38 @@ async def test_coalescing_issues_the_planned_number_of_requests(
             await run.stop()
     # the baseline without coalescing would be one request per point
     assert len(points) == 19 > max(cases.values())
+
+
+async def test_per_point_poll_interval_timeout_and_unit(tcp_server: ModbusTestServer, store: DeviceStore) -> None:
+    store.set(2, "holding", 7, 70)
+    points = [
+        modbus_point("p.fast", table="holding", address=0),
+        modbus_point("p.slow", table="holding", address=1, poll_interval="400ms", timeout="50ms", retries=0),
+        modbus_point("p.other_unit", table="holding", address=7, unit=2),
+    ]
+    ad = adapter(tcp_server.url, points, poll_interval=0.05)
+    run = Runner(ad).start()
+    try:
+        await wait_for(lambda: run.value("p.other_unit") == 70 and run.good("p.fast", "p.slow"))
+        await wait_for(lambda: sum(s.point == "p.fast" for s in run.samples) >= 12, what="a dozen fast polls")
+        slow = sum(s.point == "p.slow" for s in run.samples)
+        assert 1 <= slow <= 3  # about 600 ms of polling at 50 ms vs 400 ms
+        groups = {g["interval"]: g["requests"] for g in ad.describe()["groups"]}
+        assert groups == {0.05: 2, 0.4: 1}  # units apart, intervals apart
+        assert {(u, a) for u, _, a, _ in store.requests} == {(1, 0), (1, 1), (2, 7)}
+    finally:
+        await run.stop()
+
+
+async def test_a_point_the_loader_would_refuse_is_reported_not_fatal(tcp_server: ModbusTestServer) -> None:
+    points = [
+        modbus_point("c.ok", table="holding", address=0),
+        modbus_point("c.bad", "double", table="holding", address=1),  # a float point needs an explicit encoding
+    ]
+    run = Runner(adapter(tcp_server.url, points)).start()
+    try:
+        await wait_for(lambda: run.good("c.ok") and run.status("c.bad") == "BadConfigurationError")
+        assert "needs an encoding" in run.latest["c.bad"].reason
+        assert (await run.adapter.write(points[1], 1.0)).status == "BadConfigurationError"
+    finally:
+        await run.stop()

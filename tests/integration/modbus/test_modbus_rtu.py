@@ -11,7 +11,7 @@ import logging
 import pytest
 from modbus_helpers import DeviceStore, ModbusTestServer, PtyPair, Runner, modbus_point, wait_for
 
-from adapters.base import AdapterContext
+from adapters.base import AdapterContext, AdapterUnavailable
 from adapters.modbus import transport
 from adapters.modbus.adapter import ModbusAdapter
 from adapters.modbus.config import ModbusSourceConfig
@@ -166,4 +166,20 @@ async def test_unplugged_serial_line_disconnects_every_source(pty: PtyPair, stor
     finally:
         await one.stop()
         await two.stop()
+        await server.stop()
+
+
+async def test_one_line_with_two_settings_is_refused(pty: PtyPair) -> None:
+    a = adapter(f"rtu://{pty.client}", [modbus_point("a.v", table="holding", address=0)])
+    b = adapter(f"rtu://{pty.client}", [modbus_point("b.v", table="holding", address=0)], baudrate=9600)
+    server = ModbusTestServer(DeviceStore(), "rtu", device=pty.server)
+    await server.start()
+    await a.start()
+    try:
+        with pytest.raises(AdapterUnavailable) as exc:
+            await b.start()
+        assert not exc.value.retryable and exc.value.status == "BadConfigurationError"
+        assert "same settings" in exc.value.reason and "9600" in exc.value.reason
+    finally:
+        await a.stop()
         await server.stop()

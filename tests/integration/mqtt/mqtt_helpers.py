@@ -163,7 +163,9 @@ class Broker:
         self.tls = tls
         self.require_client_cert = require_client_cert
         self.proc: subprocess.Popen[bytes] | None = None
-        self.kind = "mosquitto" if MOSQUITTO else "amqtt"
+        # TWINBRIDGE_TEST_BROKER=amqtt forces the fallback (to check it on a machine that has mosquitto)
+        forced = os.environ.get("TWINBRIDGE_TEST_BROKER")
+        self.kind = "mosquitto" if MOSQUITTO and forced != "amqtt" else "amqtt"
 
     @property
     def url(self) -> str:

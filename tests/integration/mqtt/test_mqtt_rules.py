@@ -81,7 +81,7 @@ async def test_json_paths_feed_several_points_from_one_message(broker: Broker, c
 async def test_plain_payloads_and_point_level_binding(broker: Broker, client: TestClient) -> None:
     rule = {"id": "plain", "topic": "plant/{area}/{sensor}/{measurement}", "payload": "plain",
             "profile": "test-plain-sensor", "point": "{measurement}"}
-    static = mqtt_point("meter.power", topic="meters/m1/power")
+    static = mqtt_point("meter.power", topic="meters/m1/power", qos=2)
     h = make_harness(broker.url, rules=[rule], points=[static])
     await h.start()
     try:
@@ -97,7 +97,7 @@ async def test_plain_payloads_and_point_level_binding(broker: Broker, client: Te
         ids = [p.id for _, pts in h.discovered for p in pts]
         assert ids == ["a1-s2.temperature", "a1-s2.running", "a1-s2.mode"]
         assert h.adapter.counters["ignored.plain"] == 1
-        assert h.adapter.subscribed == {"plant/+/+/+": 1, "meters/m1/power": 1}
+        assert h.adapter.subscribed == {"plant/+/+/+": 1, "meters/m1/power": 2}  # QoS per subscription, granted
     finally:
         await h.stop()
 

@@ -228,9 +228,15 @@ class Broker:
     def kill(self) -> None:
         """Kill the broker at once (like a crash or a pulled cable)."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(5)
         self.proc = None
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Stop (SIGSTOP) or continue (SIGCONT) the broker: connections stay open but nothing answers."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
 
     def stop(self) -> None:
         """Stop the broker cleanly (it saves its persistent sessions)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,19 @@ async def test_broker_killed_and_restarted_is_recovered_and_resubscribed(broker:
         await h.wait_value("a-s1.temperature", 5)
     finally:
         pub.close()
+        await h.stop()
+
+
+async def test_silent_broker_is_detected_by_keepalive(broker: Broker) -> None:
+    h = make_harness(broker.url, points=[mqtt_point("m.v", topic="m/v")], keepalive=1)
+    await h.start()
+    try:
+        t0 = time.monotonic()
+        broker.freeze()  # the TCP connection stays up, but no PINGRESP comes back
+        await wait_until(lambda: isinstance(h.error, AdapterDisconnected), 6, "keep-alive timeout")
+        assert time.monotonic() - t0 < 5
+    finally:
+        broker.freeze(False)
         await h.stop()
 
 

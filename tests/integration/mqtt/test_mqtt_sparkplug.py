@@ -219,3 +219,38 @@ def test_metric_value_signed_decoding() -> None:
     assert metric_value(m, 3) == -5
     assert metric_value(pb.Payload.Metric(int_value=0xFF), 1) == -1
     assert metric_value(pb.Payload.Metric(int_value=0xFF), 5) == 255
+
+
+async def test_sparkplug_through_the_gateway_into_the_twin(broker: Broker, client: TestClient) -> None:
+    from gateway.config.loader import load_mappings
+    from gateway.runtime import Gateway
+
+    text = f"""\
+twin: {{name: t, base_iri: "http://t.local/", flush_interval: 50ms}}
+sources:
+  - {{id: mq, kind: mqtt, url: "{broker.url}", rules: [{{id: sp, payload: sparkplug, writable: true}}]}}
+"""
+    gw = Gateway(load_mappings(["m.yaml"], texts={"m.yaml": text}))
+    await gw.start(services=False)
+    try:
+        client.subscribe(f"spBv1.0/{G}/DCMD/#")
+        await wait_until(lambda: gw.supervisors["mq"].state.value == "connected", 5, "connected")
+        edge = EdgeNode(client)
+        edge.nbirth()
+        edge.dbirth("pump1")
+        pid = "edge1-pump1.Outputs_Speed"
+        await wait_until(lambda: pid in gw.model.points and gw.twin.state(pid).value == 1500.0, 5, "birth in twin")
+        rows = await gw.twin.query(
+            f"SELECT ?v WHERE {{ GRAPH ?g {{ <http://t.local/point/{pid}> <https://w3id.org/twinbridge#value> ?v }} }}"
+        )
+        assert [r["v"].value for r in rows] == ["1500"]
+        # a governed write (validated by the twin, routed to the adapter) becomes a DCMD
+        result = await gw.write("edge1-pump1.Inputs_SpeedSetpoint", 1234.0)
+        assert result.ok, result
+        msg = await client.wait_message(f"spBv1.0/{G}/DCMD/{N}/pump1")
+        assert pb.Payload.FromString(msg.payload).metrics[0].double_value == 1234.0
+        edge.ddeath("pump1")
+        await wait_until(lambda: gw.twin.state(pid).status == "BadNoCommunication", 5, "DDEATH in twin")
+        assert gw.twin.state(pid).value == 1500.0  # a fault keeps the last value, marked Bad
+    finally:
+        await gw.stop()

@@ -196,10 +196,8 @@ class Router:
                           f"{prob.status}: {prob.reason}", self.name)
         return Sample(pid, None, now, Quality.of_status(prob.status), prob.status, prob.reason, self.name)
 
-    def _note(self, where: str, counter: str, state_of: dict[str, str | None] | TopicRoute, key: Any,
-              prob: Problem | None) -> None:
-        """Count a bad message and log when the problem state of a topic/node changes."""
-        prev = state_of.problem if isinstance(state_of, TopicRoute) else state_of.get(key)
+    def _note(self, where: str, counter: str, prev: str | None, prob: Problem | None) -> str | None:
+        """Count a bad message, log when the problem state of a topic/node changes; returns the new state."""
         if prob is not None:
             c = self.counters
             name = f"bad_messages.{counter}"
@@ -208,13 +206,10 @@ class Router:
             if prev != prob.kind:
                 self.log.warning("mqtt %s: %s: %s (rule %s); affected points marked %s until a good message",
                                  self.name, where, prob.reason, counter, "Uncertain" if self.uncertain else "Bad")
-        elif prev is not None:
+            return prob.kind
+        if prev is not None:
             self.log.info("mqtt %s: %s: messages are readable again (rule %s)", self.name, where, counter)
-        new = prob.kind if prob is not None else None
-        if isinstance(state_of, TopicRoute):
-            state_of.problem = new
-        else:
-            state_of[key] = new
+        return None
 
     def _decode(self, route: TopicRoute, payload: bytes, now: datetime) -> list[Sample]:
         readers = route.readers
@@ -259,7 +254,7 @@ class Router:
                 else:
                     out.append(Sample(r.point, value, now, Quality.GOOD, "Good", None, name))
         if first is not None or route.problem is not None:
-            self._note(f"topic {route.topic}", route.counter, route, None, first)
+            route.problem = self._note(f"topic {route.topic}", route.counter, route.problem, first)
         return out
 
     def _extras(
@@ -361,7 +356,7 @@ class Router:
             msg = decode(payload)
         except SparkplugError as exc:
             prob = Problem("undecodable", "BadDecodingError", f"{sp.type}: {exc}")
-            self._note(where, counter, self.sp_problem, key, prob)
+            self.sp_problem[key] = self._note(where, counter, self.sp_problem.get(key), prob)
             devices = self.sp_nodes.get(key, {})
             pids = devices.get(sp.device, set()) if sp.type.startswith("D") else set().union(*devices.values())
             return [self._bad(pid, prob, now) for pid in sorted(pids)]
@@ -409,7 +404,7 @@ class Router:
             elif kind != "stale_death":
                 self.log.info("mqtt %s: %s: %s", self.name, where, reason)
         if first is not None or self.sp_problem.get(key) is not None:
-            self._note(where, counter, self.sp_problem, key, first)
+            self.sp_problem[key] = self._note(where, counter, self.sp_problem.get(key), first)
         if res.rebirth is not None and (factory is None or factory.rule.rebirth):
             self._rebirth(sp, res.rebirth)
         return out

@@ -153,3 +153,15 @@ def test_adapter_registered() -> None:
     from adapters.registry import get_adapter
 
     assert get_adapter("mqtt") is MqttAdapter
+
+
+def test_mqtt_profile_instantiated_by_a_mapping_asset() -> None:
+    """The documented work-around for write-time placeholders in profiles expanded by the loader."""
+    text = HEAD + """\
+assets:
+  - {id: s1, source: mq, profile: mqtt-env-sensor, address: {topic: "plant/a/s1/telemetry"},
+     vars: {topic: "plant/a/s1/telemetry", value: "{value}"}}
+"""
+    sp = load(text).points["s1.setpoint"].address
+    assert sp.topic == "plant/a/s1/telemetry" and sp.json_path == "$.sp"
+    assert sp.command_topic == "plant/a/s1/telemetry/set" and sp.command_payload == '{"sp": {value}}'

@@ -110,7 +110,11 @@ class Adapter(ABC):
 
     @classmethod
     def check_source(cls, config: SourceConfig, points: Sequence[Point]) -> list[tuple[str | None, str]]:
-        """Problems across all points of a source, as (point id or None, message) pairs."""
+        """Problems across all points of a source, as (point id or None, message) pairs.
+
+        An adapter that needs the mapping's device profiles (e.g. rules naming a profile) may declare a
+        keyword-only ``profiles`` parameter; the loader then passes the ``ProfileLibrary``.
+        """
         return []
 
     # -- run-time ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the source's adapter), and finally cross-file checks. Nothing connects anywhere 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ class _Ctx:
     adapters: dict[str, type[Adapter]] = field(default_factory=dict)
     asset_specs: dict[str, tuple[AssetSpec, Marked, Path_]] = field(default_factory=dict)
     point_sources: list[_PointSource] = field(default_factory=list)
+    profiles: ProfileLibrary | None = None
 
 
 def load_mappings(
@@ -115,6 +117,7 @@ def load_mappings(
         _twin_section(ctx, doc, skel)
     settings = ctx.settings or TwinSettings()
     library = _profile_library(settings, [d for d, _ in docs], ctx)
+    ctx.profiles = library
     for doc, skel in docs:
         _gateway_section(ctx, doc, skel)
         for i, raw in enumerate(skel.sources):
@@ -560,7 +563,8 @@ def _check_sources(ctx: _Ctx, model: TwinModel) -> None:
         by_source.setdefault(p.source, []).append(p)
     for sid, cfg in ctx.sources.items():
         adapter = ctx.adapters[sid]
-        for pid, msg in adapter.check_source(cfg, by_source.get(sid, [])):
+        kwargs = {"profiles": ctx.profiles} if "profiles" in inspect.signature(adapter.check_source).parameters else {}
+        for pid, msg in adapter.check_source(cfg, by_source.get(sid, []), **kwargs):
             origin = model.points[pid].origin if pid and pid in model.points else ctx.source_origins[sid]
             assert origin is not None
             label = f"point '{pid}': " if pid else ""

@@ -99,6 +99,11 @@ class ProfileLibrary:
         return Profile(spec, doc)
 
 
+# Placeholders filled later, when a value is written or a message arrives (e.g. MQTT command payload
+# templates): a profile may contain them without the instance giving them a value.
+RUNTIME_PLACEHOLDERS = frozenset({"value", "text", "point", "point_id", "topic", "timestamp"})
+
+
 def substitute(value: Any, variables: Mapping[str, Any]) -> tuple[Any, set[str]]:
     """Fill ``{name}`` placeholders in every string of ``value``; return the result and unknown names."""
     unknown: set[str] = set()
@@ -108,7 +113,8 @@ def substitute(value: Any, variables: Mapping[str, Any]) -> tuple[Any, set[str]]
             key = m.group(1)
             if key in variables:
                 return str(variables[key])
-            unknown.add(key)
+            if key not in RUNTIME_PLACEHOLDERS:
+                unknown.add(key)
             return m.group(0)
 
         whole = _PLACEHOLDER.fullmatch(text)

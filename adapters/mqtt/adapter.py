@@ -16,7 +16,7 @@ import ssl
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -31,6 +31,9 @@ from adapters.mqtt.sparkplug import SparkplugError, code_for, command_payload
 from adapters.mqtt.topics import fill
 from gateway.model import Asset, Point
 from gateway.sample import Sample, Value, utcnow
+
+if TYPE_CHECKING:
+    from gateway.config.profiles import ProfileLibrary
 
 _AUTH_CODES = {4, 5, 134, 135}  # bad username or password / not authorized (3.1.1 and 5)
 
@@ -76,9 +79,19 @@ class MqttAdapter(Adapter):
 
     # -- config-time checks --------------------------------------------------------------------------
     @classmethod
-    def check_source(cls, config: MqttSourceConfig, points: Sequence[Point]) -> list[tuple[str | None, str]]:  # type: ignore[override]
-        """One payload format per topic, and no explicit point inside the Sparkplug namespace as JSON/plain."""
+    def check_source(  # type: ignore[override]
+        cls, config: MqttSourceConfig, points: Sequence[Point], *, profiles: ProfileLibrary | None = None
+    ) -> list[tuple[str | None, str]]:
+        """One payload format per topic, no explicit point inside the Sparkplug namespace as JSON/plain, and
+        every profile a rule names exists (so ``twinbridge validate`` catches it, not the first message)."""
         problems: list[tuple[str | None, str]] = []
+        if profiles is not None:
+            for rule in config.rules:
+                for attr in ("profile", "node_profile"):
+                    name = getattr(rule, attr, None)
+                    if name and profiles.get(name) is None:
+                        known = ", ".join(profiles.candidates()) or "none found"
+                        problems.append((None, f"rule {rule.id}: missing profile '{name}' (available: {known})"))
         formats: dict[str, tuple[str, str]] = {}
         for p in points:
             a = p.address

@@ -48,8 +48,8 @@ class ServiceSpec:
 
 # section name -> "module:SPEC" (imported lazily so the core loads without every service's dependencies)
 BUILTIN: dict[str, str] = {
-    "opcua": "gateway.northbound.opcua_server.config:SPEC",
-    "http": "gateway.northbound.api.config:SPEC",
+    "opcua": "gateway.northbound.uaserver.config:SPEC",
+    "http": "gateway.northbound.http.config:SPEC",
 }
 
 

@@ -147,7 +147,8 @@ class Twin:
             f"INSERT DATA {{ GRAPH <{self.ids.graph_model}> {{\n{text}}} }} ;\n"
             f"INSERT DATA {{ GRAPH <{self.ids.graph_ontology}> {{\n{onto}}} }}"
         )
-        self._update(update)
+        with self._flush_lock:  # ordered with live flushes, for replicas following the updates
+            self._update(update)
         self.live.add_points(points)
         self.flush()
         for cb in self._model_listeners:

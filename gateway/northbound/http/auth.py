@@ -1,0 +1,86 @@
+"""Bearer tokens with roles: reader < operator (may write values) < admin (may update annotations)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+
+from gateway.northbound.http.config import HttpApiConfig
+from gateway.northbound.http.errors import ApiError
+
+log = logging.getLogger("twinbridge.http.auth")
+_RANK = {"reader": 0, "operator": 1, "admin": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling."""
+
+    name: str
+    role: str
+
+    def allows(self, role: str) -> bool:
+        """Whether this principal has at least ``role``."""
+        return _RANK[self.role] >= _RANK[role]
+
+
+def sha256_hex(token: str) -> str:
+    """The hex SHA-256 of a token, as configured in ``token_sha256``."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenAuth:
+    """Checks bearer tokens against the configured hashes in constant time."""
+
+    def __init__(self, config: HttpApiConfig) -> None:
+        self._tokens: list[tuple[str, Principal]] = []
+        for t in config.tokens:
+            digest = t.token_sha256.lower() if t.token_sha256 else sha256_hex(t.token.get_secret_value())  # type: ignore[union-attr]
+            self._tokens.append((digest, Principal(t.name, t.role)))
+        self.anonymous_read = config.anonymous_read
+        self.failures = 0
+
+    def authenticate(self, authorization: str | None) -> Principal | None:
+        """The principal of an Authorization header; None when absent; ApiError 401 when wrong."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            self.failures += 1
+            raise ApiError(401, "use 'Authorization: Bearer <token>'")
+        digest = sha256_hex(token.strip())
+        for known, principal in self._tokens:
+            if hmac.compare_digest(known, digest):
+                return principal
+        self.failures += 1
+        log.warning("rejected an unknown API token")
+        raise ApiError(401, "unknown or revoked token")
+
+    def require(self, authorization: str | None, role: str) -> Principal:
+        """The caller if allowed ``role``; 401 without credentials, 403 without the role."""
+        principal = self.authenticate(authorization)
+        if principal is None:
+            if role == "reader" and self.anonymous_read:
+                return Principal("anonymous", "reader")
+            raise ApiError(401, "this endpoint needs a bearer token (Authorization: Bearer <token>)")
+        if not principal.allows(role):
+            raise ApiError(403, f"token '{principal.name}' has role {principal.role}; this needs {role}")
+        return principal
+
+
+def main() -> int:
+    """``python -m gateway.northbound.http.auth``: print the token_sha256 of a token read from stdin."""
+    import sys
+
+    token = sys.stdin.readline().strip()
+    if len(token) < 16:
+        print("a token must be at least 16 characters long", file=sys.stderr)
+        return 2
+    print(sha256_hex(token))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""SPARQL 1.1 Protocol at /sparql: GET, POST form, POST application/sparql-query; results by Accept."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from gateway.northbound.http.deps import Api, ReaderDep
+from gateway.northbound.http.errors import ApiError
+from gateway.northbound.http.query_worker import QueryTimeout
+
+router = APIRouter(tags=["sparql"])
+
+_UPDATE = re.compile(
+    r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.IGNORECASE,
+)
+
+
+def _accept(request: Request) -> list[str]:
+    header = request.headers.get("accept", "")
+    items = []
+    for i, part in enumerate(header.split(",")):
+        mime, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        if mime and q > 0:
+            items.append((-q, i, mime.lower()))
+    return [m for _, _, m in sorted(items)]
+
+
+def _service_description(base: str) -> str:
+    return f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+@prefix fmt: <http://www.w3.org/ns/formats/> .
+[] a sd:Service ;
+   sd:endpoint <{base}sparql> ;
+   sd:supportedLanguage sd:SPARQL11Query ;
+   sd:resultFormat fmt:SPARQL_Results_JSON, fmt:SPARQL_Results_XML, fmt:SPARQL_Results_CSV,
+       fmt:SPARQL_Results_TSV, fmt:Turtle, fmt:N-Triples, fmt:JSON-LD, fmt:RDF_XML ;
+   sd:feature sd:UnionDefaultGraph ;
+   sd:defaultDataset [ a sd:Dataset ;
+       sd:namedGraph [ sd:name <{base}graph/model> ], [ sd:name <{base}graph/live> ],
+                     [ sd:name <{base}graph/ontology> ] ] .
+"""
+
+
+async def _run(api: Api, query: str, request: Request, default_graphs: list[str], named_graphs: list[str]) -> Response:
+    if _UPDATE.match(query):
+        raise ApiError(403, "SPARQL Update is not accepted on /sparql; live values belong to the adapters")
+    t0 = time.perf_counter()
+    try:
+        answer = await api.worker.query(query, _accept(request), default_graphs, named_graphs)
+    except QueryTimeout as exc:
+        api.metrics.query_errors.labels("timeout").inc()
+        raise ApiError(503, str(exc)) from None
+    finally:
+        api.metrics.query_seconds.observe(time.perf_counter() - t0)
+    status = answer[0]
+    if status == "ok":
+        return Response(answer[2], media_type=answer[1])
+    api.metrics.query_errors.labels(status).inc()
+    if status == "syntax":
+        raise ApiError(400, f"malformed query: {answer[1]}")
+    if status == "notacceptable":
+        raise ApiError(406, f"no acceptable result format: {answer[1]}")
+    if status == "toolarge":
+        raise ApiError(413, answer[1])
+    raise ApiError(400, f"query failed: {answer[1]}")
+
+
+@router.get(
+    "/sparql",
+    summary="SPARQL query (GET), or the service description without a query",
+    responses={200: {"content": {"application/sparql-results+json": {}, "text/turtle": {}}}},
+)
+async def sparql_get(
+    request: Request,
+    api: Api,
+    _: ReaderDep,
+    query: Annotated[str | None, Query(description="the SPARQL query")] = None,
+    default_graph_uri: Annotated[list[str] | None, Query(alias="default-graph-uri")] = None,
+    named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
+) -> Response:
+    if query is None:
+        return Response(_service_description(api.gateway.model.settings.base_iri), media_type="text/turtle")
+    return await _run(api, query, request, default_graph_uri or [], named_graph_uri or [])
+
+
+@router.post(
+    "/sparql",
+    summary="SPARQL query (POST form or application/sparql-query)",
+    responses={200: {"content": {"application/sparql-results+json": {}, "text/turtle": {}}}},
+)
+async def sparql_post(request: Request, api: Api, _: ReaderDep) -> Response:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = (await request.body()).decode("utf-8", errors="replace")
+    params = {k: v for k, v in parse_qs(str(request.url.query)).items()}
+    if ctype == "application/x-www-form-urlencoded":
+        form = parse_qs(body, keep_blank_values=True)
+        if "update" in form:
+            raise ApiError(403, "SPARQL Update is not accepted on /sparql; live values belong to the adapters")
+        if "query" not in form:
+            raise ApiError(400, "the form has no 'query' field")
+        query = form["query"][0]
+        params = {**params, **form}
+    elif ctype == "application/sparql-query":
+        query = body
+    elif ctype == "application/sparql-update":
+        raise ApiError(403, "SPARQL Update is not accepted on /sparql; live values belong to the adapters")
+    else:
+        raise ApiError(415, "send application/sparql-query or application/x-www-form-urlencoded")
+    return await _run(api, query, request, params.get("default-graph-uri", []), params.get("named-graph-uri", []))

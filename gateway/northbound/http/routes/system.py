@@ -1,0 +1,44 @@
+"""/sources, /health and /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.northbound.http.deps import Api, ReaderDep
+from gateway.northbound.http.schemas import Health, SourceInfo
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/sources", response_model=list[SourceInfo], summary="Connection state and counters of every source")
+async def sources(api: Api, _: ReaderDep) -> list[dict[str, Any]]:
+    return [sup.info() for sup in api.gateway.supervisors.values()]
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Liveness and readiness (no token needed)",
+    responses={503: {"model": Health}},
+)
+async def health(api: Api) -> Any:
+    sups = api.gateway.supervisors
+    states = {sid: s.state.value for sid, s in sups.items()}
+    ready = all(st in ("connected", "disabled") for st in states.values())
+    body = Health(
+        status="ok" if ready else "degraded",
+        live=True,
+        ready=ready,
+        sources=states,
+        points=len(api.gateway.model.points),
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(api: Api, _: ReaderDep) -> Response:
+    return Response(generate_latest(api.gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -100,12 +100,17 @@ def _answer(
     import pyoxigraph as ox
 
     kwargs: dict[str, Any] = {}
-    if default_graphs:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-    else:
-        kwargs["use_default_graph_as_union"] = True
-    if named_graphs:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    try:
+        default_graphs = [g for g in default_graphs if g]
+        named_graphs = [g for g in named_graphs if g]
+        if default_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        if named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    except ValueError as exc:
+        return (qid, "badgraph", f"a graph URI is not an absolute IRI: {exc}")
     try:
         result = store.query(query, **kwargs)
     except SyntaxError as exc:
@@ -169,7 +174,8 @@ class QueryWorker:
             parent_sock, child_sock = socket.socketpair()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway.northbound.http.query_worker", str(child_sock.fileno())],
-                pass_fds=[child_sock.fileno()], stdin=subprocess.DEVNULL,
+                pass_fds=[child_sock.fileno()],
+                stdin=subprocess.DEVNULL,
             )
             child_sock.close()
             conn = Connection(parent_sock.detach())
@@ -201,8 +207,9 @@ class QueryWorker:
             self._conn.close()
         self._proc = self._conn = None
 
-    async def query(self, query: str, accept: list[str], default_graphs: list[str],
-                    named_graphs: list[str]) -> tuple[Any, ...]:
+    async def query(
+        self, query: str, accept: list[str], default_graphs: list[str], named_graphs: list[str]
+    ) -> tuple[Any, ...]:
         """Run one query; returns the worker's answer tuple (status first)."""
         async with self._query_lock:
             if self._proc is None or self._proc.poll() is not None:
@@ -221,7 +228,12 @@ class QueryWorker:
                     log.warning("a SPARQL query exceeded %.1f s and was stopped (worker replaced)", self.timeout)
                     await asyncio.to_thread(self._respawn)
                     raise QueryTimeout(f"the query exceeded the {self.timeout:g} s limit and was stopped")
-                msg = conn.recv()
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):
+                    log.error("the query worker died; replacing it")
+                    await asyncio.to_thread(self._respawn)
+                    raise QueryTimeout("the query worker failed on this query and was replaced") from None
                 if msg[0] == "log":
                     log.warning("%s", msg[1])
                     continue

@@ -73,6 +73,8 @@ async def _run(api: Api, query: str, request: Request, default_graphs: list[str]
         raise ApiError(400, f"malformed query: {answer[1]}")
     if status == "notacceptable":
         raise ApiError(406, f"no acceptable result format: {answer[1]}")
+    if status == "badgraph":
+        raise ApiError(400, answer[1])
     if status == "toolarge":
         raise ApiError(413, answer[1])
     raise ApiError(400, f"query failed: {answer[1]}")

@@ -84,25 +84,28 @@ async def test_health_reports_a_down_source(client: httpx.AsyncClient, gateway: 
 async def test_sse_stream_delivers_changes(base_url: str, operator: httpx.AsyncClient) -> None:
     from tests.integration.http.conftest import READER
 
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {READER}"}, timeout=10) as c:
-        async with c.stream("GET", "/stream", params={"points": "ahu1.fan"}) as resp:
-            assert resp.headers["content-type"].startswith("text/event-stream")
-            lines = resp.aiter_lines()
+    headers = {"Authorization": f"Bearer {READER}"}
+    async with (
+        httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as c,
+        c.stream("GET", "/stream", params={"points": "ahu1.fan"}) as resp,
+    ):
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        lines = resp.aiter_lines()
 
-            async def next_change() -> dict[str, object]:
-                async for line in lines:
-                    if line.startswith("data: {"):
-                        return json.loads(line[6:])  # type: ignore[no-any-return]
-                raise AssertionError("stream ended")
+        async def next_change() -> dict[str, object]:
+            async for line in lines:
+                if line.startswith("data: {"):
+                    return json.loads(line[6:])  # type: ignore[no-any-return]
+            raise AssertionError("stream ended")
 
-            await asyncio.sleep(0.1)
-            assert (await operator.put("/points/ahu1.fan/value", json={"value": 33})).status_code == 200
-            for _ in range(50):
-                change = await asyncio.wait_for(next_change(), 5)
-                assert change["point"] == "ahu1.fan"
-                if change["value"] == 33:
-                    break
-            else:
-                raise AssertionError("the written value never came through the stream")
+        await asyncio.sleep(0.1)
+        assert (await operator.put("/points/ahu1.fan/value", json={"value": 33})).status_code == 200
+        for _ in range(50):
+            change = await asyncio.wait_for(next_change(), 5)
+            assert change["point"] == "ahu1.fan"
+            if change["value"] == 33:
+                break
+        else:
+            raise AssertionError("the written value never came through the stream")
     r = await operator.get("/stream", params={"points": "nope.x"})
     assert r.status_code == 404

@@ -36,7 +36,10 @@ class HttpApi:
     async def start(self) -> None:
         """Bind the socket (a taken port fails here, clearly), start the query worker, then serve."""
         cfg = self.config
-        sock = socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
+        # and without it every keep-alive response waits ~40 ms on Nagle + delayed ACK.
+        family = socket.AF_INET6 if ":" in cfg.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((cfg.host, cfg.port))

@@ -48,7 +48,7 @@ class ServiceSpec:
 
 # section name -> "module:SPEC" (imported lazily so the core loads without every service's dependencies)
 BUILTIN: dict[str, str] = {
-    "opcua": "gateway.northbound.uaserver.config:SPEC",
+    "opcua": "gateway.northbound.opcua.config:SPEC",
     "http": "gateway.northbound.http.config:SPEC",
 }
 

@@ -1,0 +1,257 @@
+"""The OPC UA server service: address space from the twin, live values pushed, client writes to devices."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from asyncua import Server, ua
+from asyncua.crypto import cert_gen
+from asyncua.crypto.permission_rules import SimpleRoleRuleset, User, UserRole
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from gateway.model import Asset, Point
+from gateway.northbound.opcua.address_space import (
+    NodeIds,
+    asset_items,
+    hierarchy_order,
+    point_items,
+    type_items,
+    variant_type,
+)
+from gateway.northbound.opcua.config import OpcUaServerConfig
+from gateway.northbound.opcua.users import TwinUserManager
+from gateway.sample import PointState
+
+if TYPE_CHECKING:
+    from gateway.runtime import Gateway
+
+log = logging.getLogger("twinbridge.opcua")
+
+_POLICIES = {
+    "None": ua.SecurityPolicyType.NoSecurity,
+    "Basic256Sha256_Sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
+    "Basic256Sha256_SignAndEncrypt": ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+    "Aes128Sha256RsaOaep_Sign": ua.SecurityPolicyType.Aes128Sha256RsaOaep_Sign,
+    "Aes128Sha256RsaOaep_SignAndEncrypt": ua.SecurityPolicyType.Aes128Sha256RsaOaep_SignAndEncrypt,
+    "Aes256Sha256RsaPss_Sign": ua.SecurityPolicyType.Aes256Sha256RsaPss_Sign,
+    "Aes256Sha256RsaPss_SignAndEncrypt": ua.SecurityPolicyType.Aes256Sha256RsaPss_SignAndEncrypt,
+}
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _ensure_key(key: Path) -> None:
+    key.parent.mkdir(parents=True, exist_ok=True)
+    if not key.is_file():
+        pem = cert_gen.dump_private_key_as_pem(cert_gen.generate_private_key())
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+
+
+_INTERNAL = User(role=UserRole.Admin)
+
+
+def _status(name: str) -> ua.StatusCode:
+    code = getattr(ua.StatusCodes, name, None)
+    if code is None:  # a name OPC UA does not define: keep the quality class
+        code = ua.StatusCodes.Good if name.startswith("Good") else (
+            ua.StatusCodes.Uncertain if name.startswith("Uncertain") else ua.StatusCodes.Bad)
+    return ua.StatusCode(code)
+
+
+class OpcUaServer:
+    """The ``opcua`` northbound service."""
+
+    name = "opcua"
+
+    def __init__(self, config: OpcUaServerConfig, gateway: Gateway) -> None:
+        self.config = config
+        self.gateway = gateway
+        self.users = TwinUserManager(config.users, config.allow_anonymous)
+        self.server: Server | None = None
+        self.ids: NodeIds | None = None
+        self.port = config.port
+        self._types: set[str] = set()
+        self._vtypes: dict[str, ua.VariantType] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.notifications = 0
+        self.client_writes: dict[str, int] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        cfg = self.config
+        twin = self.gateway.twin
+        settings = self.gateway.model.settings
+        self.port = cfg.port or _free_port(cfg.host)
+        server = Server(user_manager=self.users)  # type: ignore[arg-type]
+        await server.init()
+        server.set_endpoint(f"opc.tcp://{cfg.host}:{self.port}{cfg.path}")
+        server.set_server_name(f"twinbridge {settings.name}")
+        app_uri = f"urn:twinbridge:{settings.name}"
+        await server.set_application_uri(app_uri)
+        if any(p != "None" for p in cfg.security):
+            cert, key = await self._certificate(app_uri)
+            await server.load_certificate(str(cert))
+            await server.load_private_key(str(key))
+            trusted = Path(cfg.pki_dir) / "trusted"
+            await asyncio.to_thread(trusted.mkdir, parents=True, exist_ok=True)
+            store = TrustStore([trusted], [])
+            await store.load()
+            server.set_certificate_validator(CertificateValidator(trust_store=store))
+        server.set_security_policy([_POLICIES[p] for p in cfg.security], permission_ruleset=SimpleRoleRuleset())
+        server.set_security_IDs(["Username", *(["Anonymous"] if cfg.allow_anonymous else [])])
+        ns = await server.register_namespace(settings.base_iri + "opcua")
+        self.server, self.ids = server, NodeIds(ns)
+        self._build(self.gateway.model.assets.values(), self.gateway.model.points.values(), root=True)
+        self._install_write_hook()
+        for state in list(twin.states().values()):
+            await self._push(state)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise RuntimeError(f"OPC UA server cannot listen on {cfg.host}:{self.port}: {exc.strerror}") from None
+        sub = twin.subscribe(maxsize=max(10_000, len(self.gateway.model.points)))
+        self._task = asyncio.create_task(self._pump(sub), name="opcua-server-values")
+        twin.add_model_listener(self._on_model)
+        log.info("OPC UA server on %s (%s)", self.endpoints()[0], ", ".join(cfg.security))
+
+    async def _certificate(self, app_uri: str) -> tuple[Path, Path]:
+        pki = Path(self.config.pki_dir)
+        cert, key = pki / "server_cert.der", pki / "server_key.pem"
+        await asyncio.to_thread(_ensure_key, key)
+        await cert_gen.setup_self_signed_certificate(key, cert, app_uri, socket.gethostname(),
+                                                     [ExtendedKeyUsageOID.SERVER_AUTH],
+                                                     {"organizationName": "twinbridge"})
+        return cert, key
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                await self.server.stop()
+            self.server = None
+
+    def endpoints(self) -> list[str]:
+        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "::") else self.config.host
+        return [f"opc.tcp://{host}:{self.port}{self.config.path}"]
+
+    # -- address space --------------------------------------------------------------------------------
+    def _build(self, assets: Any, points: Any, *, root: bool = False) -> None:
+        assert self.server is not None and self.ids is not None
+        ids = self.ids
+        model = self.gateway.model
+        assets, points = list(assets), list(points)
+        items = type_items(ids, model, assets, points, self._types)
+        if root:
+            attrs = ua.ObjectAttributes()
+            attrs.DisplayName = ua.LocalizedText(model.settings.name)
+            attrs.Description = ua.LocalizedText(f"twinbridge twin {model.settings.base_iri}")
+            it = ua.AddNodesItem()
+            it.RequestedNewNodeId = ids.root()
+            it.BrowseName = ua.QualifiedName(model.settings.name, ids.ns)
+            it.NodeClass = ua.NodeClass.Object
+            it.ParentNodeId = ua.NodeId(ua.ObjectIds.ObjectsFolder)
+            it.ReferenceTypeId = ua.NodeId(ua.ObjectIds.Organizes)
+            it.TypeDefinition = ua.NodeId(ua.ObjectIds.FolderType)
+            it.NodeAttributes = attrs
+            items.append(it)
+        items += asset_items(ids, model, hierarchy_order(model, assets))
+        items += point_items(ids, points)
+        results = self.server.iserver.node_mgt_service.add_nodes(items)
+        bad = [(i.RequestedNewNodeId, r.StatusCode) for i, r in zip(items, results, strict=True)
+               if not r.StatusCode.is_good()]
+        if bad:
+            log.warning("%d OPC UA node(s) could not be created, first: %s %s", len(bad), *bad[0])
+        for p in points:
+            self._vtypes[p.id] = variant_type(p.datatype)
+
+    def _on_model(self, assets: list[Asset], points: list[Point]) -> None:
+        if self.server is None:
+            return
+        self._build(assets, points)
+        for p in points:
+            asyncio.get_running_loop().create_task(self._push(self.gateway.twin.state(p.id)))
+
+    # -- values ---------------------------------------------------------------------------------------
+    async def _push(self, s: PointState) -> None:
+        assert self.server is not None and self.ids is not None
+        vt = self._vtypes.get(s.point)
+        if vt is None:
+            return
+        variant = ua.Variant(s.value, vt) if s.value is not None else ua.Variant()
+        dv = ua.DataValue(variant, StatusCode=_status(s.status), SourceTimestamp=s.source_ts,
+                          ServerTimestamp=s.gateway_ts)
+        await self.server.write_attribute_value(self.ids.point(s.point), dv)
+
+    async def _pump(self, sub: Any) -> None:
+        batch_size = self.config.publish_batch
+        try:
+            async for batch in sub:
+                for i, s in enumerate(batch):
+                    try:
+                        await self._push(s)
+                    except Exception as exc:
+                        log.debug("could not publish %s: %s", s.point, exc)
+                    self.notifications += 1
+                    if i % batch_size == batch_size - 1:
+                        await asyncio.sleep(0)  # let clients' requests in during a big batch
+        finally:
+            sub.close()
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def _install_write_hook(self) -> None:
+        assert self.server is not None and self.ids is not None
+        service = self.server.iserver.attribute_service
+        original = service.write
+        ns = self.ids.ns
+        points = self.gateway.model.points
+
+        async def write(params: ua.WriteParameters, user: User = _INTERNAL) -> list[ua.StatusCode]:
+            results: list[ua.StatusCode] = []
+            rest: list[tuple[int, ua.WriteValue]] = []
+            for i, wv in enumerate(params.NodesToWrite):
+                nid = wv.NodeId
+                pid = nid.Identifier if nid.NamespaceIndex == ns and isinstance(nid.Identifier, str) else None
+                if pid in points and wv.AttributeId == ua.AttributeIds.Value:
+                    results.append(await self._client_write(pid, wv, user))
+                else:
+                    results.append(ua.StatusCode(ua.StatusCodes.Good))
+                    rest.append((i, wv))
+            if rest:  # anything else keeps asyncua's own rules
+                sub = ua.WriteParameters()
+                sub.NodesToWrite = [wv for _, wv in rest]
+                for (i, _), code in zip(rest, await original(sub, user), strict=True):
+                    results[i] = code
+            return results
+
+        service.write = write  # type: ignore[method-assign]
+
+    async def _client_write(self, pid: str, wv: ua.WriteValue, user: User) -> ua.StatusCode:
+        role = self.users.role(user)
+        who = user.name or "anonymous"
+        if role != "operator":
+            status = "BadUserAccessDenied"
+            log.warning("OPC UA write to %s by %s refused: role %s may not write", pid, who, role)
+        else:
+            value = wv.Value.Value.Value if wv.Value is not None and wv.Value.Value is not None else None
+            result = await self.gateway.twin.write(pid, value, actor=f"opcua:{who}")
+            status = result.status
+        self.client_writes[status] = self.client_writes.get(status, 0) + 1
+        return _status(status)

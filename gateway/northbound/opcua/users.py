@@ -1,0 +1,82 @@
+"""Users and roles of the OPC UA server: password hashes (PBKDF2-SHA256) and the asyncua user manager."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import sys
+from typing import Any
+
+from asyncua.crypto.permission_rules import User, UserRole
+
+from gateway.northbound.opcua.config import UaUser
+
+log = logging.getLogger("twinbridge.opcua.users")
+ITERATIONS = 200_000
+
+
+def hash_password(password: str, *, iterations: int = ITERATIONS, salt: bytes | None = None) -> str:
+    """``pbkdf2_sha256$<iterations>$<salt>$<hash>`` of a password."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether a password matches a stored hash (constant time)."""
+    _, iterations, salt, digest = stored.split("$")
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations))
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+class TwinUserManager:
+    """asyncua user manager: configured users with roles; anonymous only when allowed."""
+
+    def __init__(self, users: list[UaUser], allow_anonymous: bool) -> None:
+        self.users = {u.name: u for u in users}
+        self.allow_anonymous = allow_anonymous
+        self.roles: dict[str, str] = {u.name: u.role for u in users}
+        self.failed_logins = 0
+
+    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
+                 certificate: Any = None) -> User | None:
+        if username is None and certificate is None:
+            if self.allow_anonymous:
+                return User(role=UserRole.User, name="anonymous")
+            self.failed_logins += 1
+            log.warning("refused an anonymous OPC UA session (allow_anonymous is off)")
+            return None
+        if username is not None:
+            user = self.users.get(username)
+            if user is not None and password is not None and check_password(password, user.password_hash):
+                return User(role=UserRole.User, name=username)
+            self.failed_logins += 1
+            log.warning("refused OPC UA login for user %r (unknown user or wrong password)", username)
+            return None
+        self.failed_logins += 1
+        log.warning("refused an OPC UA certificate identity (no certificate users are configured)")
+        return None
+
+    def role(self, user: User | None) -> str:
+        """The twinbridge role of a session user."""
+        if user is None or user.name is None:
+            return "viewer"
+        if user.role == UserRole.Admin:  # the server's own internal session
+            return "operator"
+        return self.roles.get(user.name, "viewer")
+
+
+def main() -> int:
+    """``python -m gateway.northbound.opcua.users``: read a password from stdin, print its hash."""
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        print("use a password of at least 8 characters", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,11 +15,16 @@ from gateway import classes, units
 from gateway.model import Asset, DataType, Point, TwinModel
 
 _VARIANT = {
-    DataType.BOOL: ua.VariantType.Boolean, DataType.INT16: ua.VariantType.Int16,
-    DataType.UINT16: ua.VariantType.UInt16, DataType.INT32: ua.VariantType.Int32,
-    DataType.UINT32: ua.VariantType.UInt32, DataType.INT64: ua.VariantType.Int64,
-    DataType.UINT64: ua.VariantType.UInt64, DataType.FLOAT: ua.VariantType.Float,
-    DataType.DOUBLE: ua.VariantType.Double, DataType.STRING: ua.VariantType.String,
+    DataType.BOOL: ua.VariantType.Boolean,
+    DataType.INT16: ua.VariantType.Int16,
+    DataType.UINT16: ua.VariantType.UInt16,
+    DataType.INT32: ua.VariantType.Int32,
+    DataType.UINT32: ua.VariantType.UInt32,
+    DataType.INT64: ua.VariantType.Int64,
+    DataType.UINT64: ua.VariantType.UInt64,
+    DataType.FLOAT: ua.VariantType.Float,
+    DataType.DOUBLE: ua.VariantType.Double,
+    DataType.STRING: ua.VariantType.String,
 }
 UNECE_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
 LEVEL_TYPES = ("Site", "Area", "Line", "Equipment")
@@ -74,8 +79,16 @@ class NodeIds:
         return ua.NodeId("twin", self.ns)
 
 
-def _item(nodeid: ua.NodeId, parent: ua.NodeId, ref: int, name: str, ns: int, node_class: ua.NodeClass,
-          attrs: object, typedef: ua.NodeId | None) -> ua.AddNodesItem:
+def _item(
+    nodeid: ua.NodeId,
+    parent: ua.NodeId,
+    ref: int,
+    name: str,
+    ns: int,
+    node_class: ua.NodeClass,
+    attrs: object,
+    typedef: ua.NodeId | None,
+) -> ua.AddNodesItem:
     it = ua.AddNodesItem()
     it.RequestedNewNodeId = nodeid
     it.BrowseName = ua.QualifiedName(name, ns)
@@ -96,16 +109,25 @@ def _type_item(ids: NodeIds, name: str, label: str, base: int, variable: bool) -
     if variable:
         attrs.DataType = ua.NodeId(ua.ObjectIds.BaseDataType)
         attrs.ValueRank = ua.ValueRank.Scalar
-    return _item(ids.type(name), ua.NodeId(base), ua.ObjectIds.HasSubtype, name, ids.ns,
-                 ua.NodeClass.VariableType if variable else ua.NodeClass.ObjectType, attrs, None)
+    return _item(
+        ids.type(name),
+        ua.NodeId(base),
+        ua.ObjectIds.HasSubtype,
+        name,
+        ids.ns,
+        ua.NodeClass.VariableType if variable else ua.NodeClass.ObjectType,
+        attrs,
+        None,
+    )
 
 
 def _local(iri: str) -> str:
     return classes.compact(iri).replace(":", "_")
 
 
-def type_items(ids: NodeIds, model: TwinModel, assets: Iterable[Asset], points: Iterable[Point],
-               known: set[str]) -> list[ua.AddNodesItem]:
+def type_items(
+    ids: NodeIds, model: TwinModel, assets: Iterable[Asset], points: Iterable[Point], known: set[str]
+) -> list[ua.AddNodesItem]:
     """ObjectTypes/VariableTypes for levels, kinds and the Brick classes in use that do not exist yet."""
     items: list[ua.AddNodesItem] = []
 
@@ -137,8 +159,9 @@ def asset_items(ids: NodeIds, model: TwinModel, assets: Iterable[Asset]) -> list
         attrs.EventNotifier = 0
         parent = ids.asset(a.parent) if a.parent and a.parent in model.assets else ids.root()
         typedef = ids.type(_local(a.classes[0])) if a.classes else ids.type(a.level.value.capitalize())
-        items.append(_item(ids.asset(a.id), parent, ua.ObjectIds.Organizes, a.id, ids.ns, ua.NodeClass.Object,
-                           attrs, typedef))
+        items.append(
+            _item(ids.asset(a.id), parent, ua.ObjectIds.Organizes, a.id, ids.ns, ua.NodeClass.Object, attrs, typedef)
+        )
     return items
 
 
@@ -159,8 +182,18 @@ def point_items(ids: NodeIds, points: Iterable[Point]) -> list[ua.AddNodesItem]:
         attrs.WriteMask = 0
         attrs.UserWriteMask = 0
         typedef = ids.type(_local(p.classes[0])) if p.classes else ids.type(p.kind.value.capitalize())
-        items.append(_item(ids.point(p.id), ids.asset(p.asset), ua.ObjectIds.HasComponent, p.local_id, ids.ns,
-                           ua.NodeClass.Variable, attrs, typedef))
+        items.append(
+            _item(
+                ids.point(p.id),
+                ids.asset(p.asset),
+                ua.ObjectIds.HasComponent,
+                p.local_id,
+                ids.ns,
+                ua.NodeClass.Variable,
+                attrs,
+                typedef,
+            )
+        )
         props: list[tuple[str, ua.Variant, int]] = []
         eu = eu_information(p.unit) if p.unit else None
         if eu is not None:
@@ -178,8 +211,18 @@ def point_items(ids: NodeIds, points: Iterable[Point]) -> list[ua.AddNodesItem]:
             pa.Value = value
             pa.AccessLevel = ua.AccessLevel.CurrentRead.mask
             pa.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
-            items.append(_item(ids.prop(p.id, name), ids.point(p.id), ua.ObjectIds.HasProperty, name, 0,
-                               ua.NodeClass.Variable, pa, ua.NodeId(ua.ObjectIds.PropertyType)))
+            items.append(
+                _item(
+                    ids.prop(p.id, name),
+                    ids.point(p.id),
+                    ua.ObjectIds.HasProperty,
+                    name,
+                    0,
+                    ua.NodeClass.Variable,
+                    pa,
+                    ua.NodeId(ua.ObjectIds.PropertyType),
+                )
+            )
     return items
 
 

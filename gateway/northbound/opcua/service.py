@@ -14,7 +14,7 @@ from asyncua import Server, ua
 from asyncua.crypto import cert_gen
 from asyncua.crypto.permission_rules import SimpleRoleRuleset, User, UserRole
 from asyncua.crypto.truststore import TrustStore
-from asyncua.crypto.validator import CertificateValidator
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from gateway.model import Asset, Point
@@ -64,11 +64,18 @@ def _ensure_key(key: Path) -> None:
 _INTERNAL = User(role=UserRole.Admin)
 
 
+async def _refuse_all(cert: Any, app: Any) -> None:
+    raise ua.uaerrors.BadCertificateUntrusted
+
+
 def _status(name: str) -> ua.StatusCode:
     code = getattr(ua.StatusCodes, name, None)
     if code is None:  # a name OPC UA does not define: keep the quality class
-        code = ua.StatusCodes.Good if name.startswith("Good") else (
-            ua.StatusCodes.Uncertain if name.startswith("Uncertain") else ua.StatusCodes.Bad)
+        code = (
+            ua.StatusCodes.Good
+            if name.startswith("Good")
+            else (ua.StatusCodes.Uncertain if name.startswith("Uncertain") else ua.StatusCodes.Bad)
+        )
     return ua.StatusCode(code)
 
 
@@ -108,9 +115,18 @@ class OpcUaServer:
             await server.load_private_key(str(key))
             trusted = Path(cfg.pki_dir) / "trusted"
             await asyncio.to_thread(trusted.mkdir, parents=True, exist_ok=True)
-            store = TrustStore([trusted], [])
-            await store.load()
-            server.set_certificate_validator(CertificateValidator(trust_store=store))
+            if await asyncio.to_thread(lambda: any(trusted.iterdir())):
+                store = TrustStore([trusted], [])
+                await store.load()
+                opts = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
+                server.set_certificate_validator(CertificateValidator(opts, trust_store=store))
+            else:
+                log.warning(
+                    "no trusted client certificates in %s: every secure client is refused until its "
+                    "certificate is copied there",
+                    trusted,
+                )
+                server.set_certificate_validator(_refuse_all)
         server.set_security_policy([_POLICIES[p] for p in cfg.security], permission_ruleset=SimpleRoleRuleset())
         server.set_security_IDs(["Username", *(["Anonymous"] if cfg.allow_anonymous else [])])
         ns = await server.register_namespace(settings.base_iri + "opcua")
@@ -132,9 +148,14 @@ class OpcUaServer:
         pki = Path(self.config.pki_dir)
         cert, key = pki / "server_cert.der", pki / "server_key.pem"
         await asyncio.to_thread(_ensure_key, key)
-        await cert_gen.setup_self_signed_certificate(key, cert, app_uri, socket.gethostname(),
-                                                     [ExtendedKeyUsageOID.SERVER_AUTH],
-                                                     {"organizationName": "twinbridge"})
+        await cert_gen.setup_self_signed_certificate(
+            key,
+            cert,
+            app_uri,
+            socket.gethostname(),
+            [ExtendedKeyUsageOID.SERVER_AUTH],
+            {"organizationName": "twinbridge"},
+        )
         return cert, key
 
     async def stop(self) -> None:
@@ -175,8 +196,11 @@ class OpcUaServer:
         items += asset_items(ids, model, hierarchy_order(model, assets))
         items += point_items(ids, points)
         results = self.server.iserver.node_mgt_service.add_nodes(items)
-        bad = [(i.RequestedNewNodeId, r.StatusCode) for i, r in zip(items, results, strict=True)
-               if not r.StatusCode.is_good()]
+        bad = [
+            (i.RequestedNewNodeId, r.StatusCode)
+            for i, r in zip(items, results, strict=True)
+            if not r.StatusCode.is_good()
+        ]
         if bad:
             log.warning("%d OPC UA node(s) could not be created, first: %s %s", len(bad), *bad[0])
         for p in points:
@@ -196,8 +220,9 @@ class OpcUaServer:
         if vt is None:
             return
         variant = ua.Variant(s.value, vt) if s.value is not None else ua.Variant()
-        dv = ua.DataValue(variant, StatusCode=_status(s.status), SourceTimestamp=s.source_ts,
-                          ServerTimestamp=s.gateway_ts)
+        dv = ua.DataValue(
+            variant, StatusCode=_status(s.status), SourceTimestamp=s.source_ts, ServerTimestamp=s.gateway_ts
+        )
         await self.server.write_attribute_value(self.ids.point(s.point), dv)
 
     async def _pump(self, sub: Any) -> None:

@@ -40,8 +40,9 @@ class TwinUserManager:
         self.roles: dict[str, str] = {u.name: u.role for u in users}
         self.failed_logins = 0
 
-    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
-                 certificate: Any = None) -> User | None:
+    def get_user(
+        self, iserver: Any, username: str | None = None, password: str | None = None, certificate: Any = None
+    ) -> User | None:
         if username is None and certificate is None:
             if self.allow_anonymous:
                 return User(role=UserRole.User, name="anonymous")

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,7 @@ class OpcUaServer:
         self._vtypes: dict[str, ua.VariantType] = {}
         self._task: asyncio.Task[None] | None = None
         self.notifications = 0
+        self.build_seconds = 0.0
         self.client_writes: dict[str, int] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -128,10 +130,14 @@ class OpcUaServer:
                 )
                 server.set_certificate_validator(_refuse_all)
         server.set_security_policy([_POLICIES[p] for p in cfg.security], permission_ruleset=SimpleRoleRuleset())
-        server.set_security_IDs(["Username", *(["Anonymous"] if cfg.allow_anonymous else [])])
+        server.set_identity_tokens(
+            [ua.UserNameIdentityToken, *([ua.AnonymousIdentityToken] if cfg.allow_anonymous else [])]
+        )
         ns = await server.register_namespace(settings.base_iri + "opcua")
         self.server, self.ids = server, NodeIds(ns)
+        t0 = time.perf_counter()
         self._build(self.gateway.model.assets.values(), self.gateway.model.points.values(), root=True)
+        self.build_seconds = time.perf_counter() - t0
         self._install_write_hook()
         for state in list(twin.states().values()):
             await self._push(state)

@@ -43,21 +43,19 @@ class TwinUserManager:
     def get_user(
         self, iserver: Any, username: str | None = None, password: str | None = None, certificate: Any = None
     ) -> User | None:
-        if username is None and certificate is None:
+        # ``certificate`` is the secure channel's client certificate, present for anonymous sessions too;
+        # certificate user identities are not offered (only Anonymous and UserName tokens), so it is ignored.
+        if username is None:
             if self.allow_anonymous:
                 return User(role=UserRole.User, name="anonymous")
             self.failed_logins += 1
             log.warning("refused an anonymous OPC UA session (allow_anonymous is off)")
             return None
-        if username is not None:
-            user = self.users.get(username)
-            if user is not None and password is not None and check_password(password, user.password_hash):
-                return User(role=UserRole.User, name=username)
-            self.failed_logins += 1
-            log.warning("refused OPC UA login for user %r (unknown user or wrong password)", username)
-            return None
+        user = self.users.get(username)
+        if user is not None and password is not None and check_password(password, user.password_hash):
+            return User(role=UserRole.User, name=username)
         self.failed_logins += 1
-        log.warning("refused an OPC UA certificate identity (no certificate users are configured)")
+        log.warning("refused OPC UA login for user %r (unknown user or wrong password)", username)
         return None
 
     def role(self, user: User | None) -> str:

@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=["model", "ontology", "live", "all"],
         help="which graph to print (default: model)",
     )
+    demo = sub.add_parser("demo", help="run a simulated plant (Modbus PLC, OPC UA machine, MQTT sensors) + gateway")
+    for name, default in (("http", 8000), ("opcua", 4840), ("modbus", 5020), ("machine", 4841), ("mqtt", 1884)):
+        demo.add_argument(f"--{name}-port", type=int, default=default, help=f"default {default}")
     d = sub.add_parser("discover", help="browse a device into a draft mapping (opcua)")
     d.add_argument("kind", choices=["opcua"], help="the kind of source to browse")
     d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
@@ -58,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # Libraries whose own logs are too chatty or unsafe below WARNING (asyncua logs whole requests, passwords
 # included, at DEBUG and every publish at INFO).
-_QUIET_LOGGERS = ("asyncua", "pymodbus", "aiomqtt", "uvicorn.access")
+_QUIET_LOGGERS = ("asyncua", "pymodbus", "aiomqtt", "uvicorn.access", "httpx", "httpcore")
 
 
 def _setup_logging(level: str) -> None:
@@ -178,6 +181,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the demo plant until SIGINT/SIGTERM."""
+    from gateway.demo_plant.runner import Ports, run_demo
+
+    ports = Ports(args.http_port, args.opcua_port, args.modbus_port, args.machine_port, args.mqtt_port)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        return await run_demo(ports, stop)
+
+    return asyncio.run(main())
+
+
 def cmd_discover(args: argparse.Namespace) -> int:
     """Browse a device and print a draft mapping."""
     from adapters.opcua.discover import main as discover_opcua
@@ -189,7 +209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twinbridge`` console script."""
     args = _parser().parse_args(argv)
     _setup_logging(args.log_level)
-    handler = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph, "discover": cmd_discover}[args.command]
+    handler = {
+        "run": cmd_run,
+        "validate": cmd_validate,
+        "graph": cmd_graph,
+        "discover": cmd_discover,
+        "demo": cmd_demo,
+    }[args.command]
     return handler(args)
 
 

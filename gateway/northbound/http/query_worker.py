@@ -248,4 +248,7 @@ class QueryWorker:
 
 
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the gateway owns the lifetime (EOF on the pipe ends it)
     _serve(Connection(int(sys.argv[1])))

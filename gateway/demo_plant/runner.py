@@ -1,0 +1,175 @@
+"""`twinbridge demo`: the simulated plant plus the gateway on examples/demo/plant.yaml, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from gateway.config.loader import load_mappings
+from gateway.demo_plant.machine import Machine
+from gateway.demo_plant.plc import BoilerPlc
+from gateway.demo_plant.sensors import EmbeddedBroker, RoomSensors, reachable
+from gateway.northbound.opcua.users import hash_password
+from gateway.runtime import Gateway
+
+DEMO_MAPPING = Path(__file__).resolve().parent.parent.parent / "examples" / "demo" / "plant.yaml"
+log = logging.getLogger("twinbridge.demo")
+
+FIRST_QUERY = """PREFIX tb: <https://w3id.org/twinbridge#>
+PREFIX qudt: <http://qudt.org/schema/qudt/>
+SELECT ?point ?value ?unit ?quality WHERE {
+  ?point tb:value ?value ; tb:quality ?quality . OPTIONAL { ?point qudt:hasUnit ?unit }
+} ORDER BY ?point"""
+
+
+@dataclass
+class Ports:
+    """Where everything listens (all on 127.0.0.1)."""
+
+    http: int = 8000
+    opcua: int = 4840
+    modbus: int = 5020
+    machine: int = 4841
+    mqtt: int = 1884
+
+
+class PortTaken(RuntimeError):
+    """A port the demo needs is in use."""
+
+
+def _check_free(ports: Ports, *, mqtt_external: bool) -> None:
+    wanted = {"http": ports.http, "opcua": ports.opcua, "modbus": ports.modbus, "machine": ports.machine}
+    if not mqtt_external:
+        wanted["mqtt"] = ports.mqtt
+    for name, port in wanted.items():
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                raise PortTaken(
+                    f"port {port} ({name}) is already in use on 127.0.0.1; pick another with --{name}-port"
+                ) from None
+
+
+class Demo:
+    """The running demo: devices, broker, gateway."""
+
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+        self.token = secrets.token_urlsafe(18)
+        self.password = secrets.token_urlsafe(9)
+        self.plc = BoilerPlc(ports.modbus)
+        self.machine = Machine(ports.machine)
+        self.broker: EmbeddedBroker | None = None
+        self.sensors = RoomSensors(ports.mqtt)
+        self.gateway: Gateway | None = None
+        self._pki = tempfile.TemporaryDirectory(prefix="twinbridge-demo-pki-")
+        self.first_answer_s: float | None = None
+
+    def env(self) -> dict[str, str]:
+        p = self.ports
+        return {
+            **os.environ,
+            "DEMO_HTTP_PORT": str(p.http),
+            "DEMO_UA_PORT": str(p.opcua),
+            "DEMO_MODBUS_PORT": str(p.modbus),
+            "DEMO_MACHINE_PORT": str(p.machine),
+            "DEMO_MQTT_PORT": str(p.mqtt),
+            "DEMO_TOKEN": self.token,
+            "DEMO_UA_PASSWORD_HASH": hash_password(self.password),
+            "DEMO_PKI": self._pki.name,
+        }
+
+    async def start(self) -> None:
+        t0 = time.monotonic()
+        mqtt_external = reachable("127.0.0.1", self.ports.mqtt)
+        _check_free(self.ports, mqtt_external=mqtt_external)
+        await self.plc.start()
+        await self.machine.start()
+        if not mqtt_external:
+            self.broker = EmbeddedBroker(self.ports.mqtt)
+            await asyncio.to_thread(self.broker.start)
+        await self.sensors.start()
+        self.gateway = Gateway(load_mappings([DEMO_MAPPING], env=self.env()))
+        await self.gateway.start()
+        self.first_answer_s = await self._first_answer(t0)
+
+    async def _first_answer(self, t0: float) -> float:
+        """Seconds from start to the first SPARQL answer holding a value from every protocol."""
+        url = f"http://127.0.0.1:{self.ports.http}/sparql"
+        async with httpx.AsyncClient(timeout=10) as c:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    r = await c.get(url, params={"query": FIRST_QUERY})
+                    text = r.text
+                    if r.status_code == 200 and all(k in text for k in ("boiler1.", "machine1.", "-s1.")):
+                        return time.monotonic() - t0
+                if time.monotonic() - t0 > 60:
+                    raise RuntimeError("the demo twin did not answer with values from all three protocols in 60 s")
+                await asyncio.sleep(0.1)
+
+    def banner(self) -> str:
+        p = self.ports
+        http = f"http://127.0.0.1:{p.http}"
+        return f"""
+twinbridge demo is running ({self.first_answer_s:.1f} s from start to the first answered SPARQL query)
+
+  OPC UA server   opc.tcp://127.0.0.1:{p.opcua}/twinbridge   (anonymous: browse/read; user 'operator',
+                  password '{self.password}' to write; security None or Basic256Sha256 SignAndEncrypt)
+  SPARQL          {http}/sparql
+  REST + docs     {http}/docs
+  devices         Modbus PLC tcp://127.0.0.1:{p.modbus}, OPC UA machine opc.tcp://127.0.0.1:{p.machine}/machine,
+                  MQTT sensors mqtt://127.0.0.1:{p.mqtt} ({"embedded broker" if self.broker else "your broker"})
+
+Ask the twin:
+  curl -s {http}/sparql -H 'Accept: text/csv' --data-urlencode 'query={" ".join(FIRST_QUERY.split())}'
+
+Write the boiler setpoint (it goes to PLC holding register 10):
+  curl -s -X PUT {http}/points/boiler1.setpoint/value -H 'Authorization: Bearer {self.token}' \\
+       -H 'Content-Type: application/json' -d '{{"value": 65}}'
+
+Ctrl-C stops everything.
+"""
+
+    async def stop(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.stop()
+        with contextlib.suppress(Exception):
+            await self.sensors.stop()
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.stop)
+        with contextlib.suppress(Exception):
+            await self.machine.stop()
+        with contextlib.suppress(Exception):
+            await self.plc.stop()
+        self._pki.cleanup()
+
+
+async def run_demo(ports: Ports, stop: asyncio.Event) -> int:
+    """Run until ``stop`` is set; returns an exit code."""
+    demo = Demo(ports)
+    try:
+        await demo.start()
+    except PortTaken as exc:
+        print(f"twinbridge demo: {exc}")
+        await demo.stop()
+        return 2
+    except BaseException:
+        await demo.stop()
+        raise
+    print(demo.banner(), flush=True)
+    await stop.wait()
+    log.info("stopping the demo")
+    await demo.stop()
+    return 0

@@ -135,3 +135,34 @@ def test_demo_command_starts_prints_endpoints_and_stops_cleanly() -> None:
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
     _ = asyncio
+
+
+async def test_example_queries_answer_on_the_demo(demo: Demo) -> None:
+    import re
+
+    text = (ROOT / "examples" / "queries.md").read_text()
+    prefixes = text.split("```\n", 2)[1].split("```")[0]
+    queries = re.findall(r"```sparql\n(.*?)```", text, re.S)
+    assert len(queries) >= 5
+    twin = demo.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: "hall-s1.temperature" in twin.states(), what="MQTT points discovered")
+    bad_or_stale = next(q for q in queries if "tb:qualityReason" in q)
+    for q in queries:
+        if q is not bad_or_stale:
+            assert await twin.query(prefixes + q), q
+    assert await twin.query(prefixes + bad_or_stale) == []  # a healthy plant
+    await demo.plc.stop()
+    await wait_for(lambda: twin.state("boiler1.flow").quality.name == "BAD", what="PLC points Bad")
+    bad = {r["point"].value.rsplit("/", 1)[1] for r in await twin.query(prefixes + bad_or_stale)}
+    assert {"boiler1.flow", "boiler1.setpoint"} <= bad and not any(p.startswith("machine1") for p in bad)
+    # and the example client against the live HTTP API
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "examples" / "client.py"),
+        f"http://127.0.0.1:{demo.ports.http}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert "boiler1" in out.decode() and "following the next" in out.decode()

@@ -43,7 +43,7 @@ class OpcUaServerConfig(StrictModel):
     pki_dir: str = Field("pki/opcua-server", description="server certificate/key (made on first start), trusted/")
     allow_anonymous: bool = Field(False, description="anonymous sessions get the viewer role")
     users: list[UaUser] = []
-    publish_batch: int = Field(5000, ge=1, description="changes pushed per event-loop turn")
+    publish_batch: int = Field(500, ge=1, description="changes pushed per event-loop turn")
 
 
 SPEC = ServiceSpec("opcua", OpcUaServerConfig, "gateway.northbound.opcua.service:OpcUaServer")

@@ -43,9 +43,9 @@ _CLIENT = textwrap.dedent("""
                 lat.append(time.time() - ts.timestamp())
     async def main():
         global count
+        ids = json.loads(sys.stdin.readline())  # before connecting: the parent's write must not block its loop
         async with Client(url, timeout=30) as c:
             ns = await c.get_namespace_index("http://bench.local/opcua")
-            ids = json.loads(sys.stdin.readline())
             sub = await c.create_subscription(interval * 1000, H())
             for i in range(0, len(ids), 1000):
                 await sub.subscribe_data_change([c.get_node(ua.NodeId(p, ns)) for p in ids[i:i + 1000]],

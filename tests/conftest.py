@@ -11,14 +11,33 @@ from gateway.config.models import TwinSettings
 from gateway.model import Asset, AssetLevel, DataType, Point, PointKind, Transform, TwinModel
 
 
-def make_point(pid: str = "a.p", *, datatype: DataType = DataType.DOUBLE, writable: bool = False,
-               kind: PointKind = PointKind.MEASUREMENT, unit: str | None = "DEG_C", source: str = "sim1",
-               transform: Transform | None = None, address: dict[str, Any] | None = None, **kw: Any) -> Point:
+def make_point(
+    pid: str = "a.p",
+    *,
+    datatype: DataType = DataType.DOUBLE,
+    writable: bool = False,
+    kind: PointKind = PointKind.MEASUREMENT,
+    unit: str | None = "DEG_C",
+    source: str = "sim1",
+    transform: Transform | None = None,
+    address: dict[str, Any] | None = None,
+    **kw: Any,
+) -> Point:
     """A point on a sim source."""
     asset = pid.rsplit(".", 1)[0]
-    return Point(id=pid, asset=asset, kind=kind, datatype=datatype, source=source,
-                 address=SimAddress.model_validate(address or {}), label=pid, unit=unit, writable=writable,
-                 transform=transform or Transform(), **kw)
+    return Point(
+        id=pid,
+        asset=asset,
+        kind=kind,
+        datatype=datatype,
+        source=source,
+        address=SimAddress.model_validate(address or {}),
+        label=pid,
+        unit=unit,
+        writable=writable,
+        transform=transform or Transform(),
+        **kw,
+    )
 
 
 def make_model(points: list[Point], *, base_iri: str = "http://test.local/") -> TwinModel:
@@ -34,3 +53,15 @@ def make_model(points: list[Point], *, base_iri: str = "http://test.local/") -> 
 @pytest.fixture
 def point_factory() -> Any:
     return make_point
+
+
+async def wait_for(cond: Any, timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll ``cond()`` until true; fail after ``timeout`` seconds (tests wait on state, not on sleeps)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout} s")
+        await asyncio.sleep(0.02)

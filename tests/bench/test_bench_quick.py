@@ -17,8 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("area", areas())
 def test_quick_run(area: str, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    r = subprocess.run([sys.executable, "-m", "bench", area, "--quick", "--json", str(out)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=240, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "bench", area, "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["machine"]["cpus"] and data["areas"][area]["rows"], r.stdout[-2000:]

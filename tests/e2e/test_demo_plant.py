@@ -16,7 +16,8 @@ import httpx
 from asyncua import Client, ua
 
 from gateway.demo_plant.runner import Demo
-from tests.e2e.conftest import free_ports, wait_for
+from tests.conftest import wait_for
+from tests.e2e.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 UA_NS = "http://demo.twinbridge.local/opcua"

@@ -24,9 +24,12 @@ def test_coalescing_writes_each_changed_point_once() -> None:
     update, n = table.take_update()
     assert n == 1 and table.dirty == 0
     store.update(update)
-    values = [float(q.object.value) for q in store.quads_for_pattern(ox.NamedNode("http://t/point/a.x"),
-                                                                   ox.NamedNode("https://w3id.org/twinbridge#value"),
-                                                                   None)]
+    values = [
+        float(q.object.value)
+        for q in store.quads_for_pattern(
+            ox.NamedNode("http://t/point/a.x"), ox.NamedNode("https://w3id.org/twinbridge#value"), None
+        )
+    ]
     assert values == [999.0]
     # nothing changed: no update at all
     assert table.take_update() == ("", 0)

@@ -39,19 +39,24 @@ def errors(text: str) -> str:
 
 
 def test_valid_mapping_with_rules_and_points() -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
     protocol: "5"
     clean_session: false
     keepalive: 15s
     rules:
       - {id: env, topic: "plant/{area}/{sensor}/telemetry", profile: mqtt-env-sensor, parent: "{area}", qos: 2}
       - {id: sp, payload: sparkplug, group: Plant1}
-""" + ASSET + """\
+"""
+        + ASSET
+        + """\
       - {id: p, unit: KiloW, address: {topic: meters/1, json_path: "$.p", timestamp_path: "$.t"}}
       - {id: s, type: setpoint, unit: DEG_C, writable: true,
          address: {topic: sp/1, command_topic: "sp/1/set", command_payload: '{"v": {value}}'}}
       - {id: spm, unit: DEG_C, writable: true, address: {group: G, node: N, device: D, metric: "Inputs/T"}}
 """
+    )
     model = load(text)
     cfg = model.sources["mq"]
     assert isinstance(cfg, MqttSourceConfig)
@@ -86,8 +91,10 @@ def test_valid_mapping_with_rules_and_points() -> None:
     ],
 )
 def test_source_errors(snippet: str, message: str) -> None:
-    text = HEAD.replace('    url: "mqtt://127.0.0.1:1883"\n', snippet if "url:" in snippet else
-                        '    url: "mqtt://127.0.0.1:1883"\n' + snippet)
+    text = HEAD.replace(
+        '    url: "mqtt://127.0.0.1:1883"\n',
+        snippet if "url:" in snippet else '    url: "mqtt://127.0.0.1:1883"\n' + snippet,
+    )
     err = errors(text)
     assert message in err and "m.yaml:" in err
 
@@ -113,11 +120,15 @@ def test_address_errors(address: str, message: str) -> None:
 
 
 def test_cross_point_checks() -> None:
-    text = HEAD + ASSET + """\
+    text = (
+        HEAD
+        + ASSET
+        + """\
       - {id: a, unit: DEG_C, address: {topic: t, json_path: "$.a"}}
       - {id: b, unit: DEG_C, address: {topic: t}}
       - {id: c, unit: DEG_C, writable: true, address: {topic: u}}
 """
+    )
     err = errors(text)
     assert "topic t is read as plain here but as json by m.a" in err
     assert "writable but its mqtt address is read-only" in err
@@ -157,11 +168,14 @@ def test_adapter_registered() -> None:
 
 def test_mqtt_profile_instantiated_by_a_mapping_asset() -> None:
     """The documented work-around for write-time placeholders in profiles expanded by the loader."""
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 assets:
   - {id: s1, source: mq, profile: mqtt-env-sensor, address: {topic: "plant/a/s1/telemetry"},
      vars: {topic: "plant/a/s1/telemetry", value: "{value}"}}
 """
+    )
     sp = load(text).points["s1.setpoint"].address
     assert sp.topic == "plant/a/s1/telemetry" and sp.json_path == "$.sp"
     assert sp.command_topic == "plant/a/s1/telemetry/set" and sp.command_payload == '{"sp": {value}}'

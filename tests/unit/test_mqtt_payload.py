@@ -86,8 +86,15 @@ def test_to_value(value: object, dt: DataType, expected: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "dt"),
-    [({"a": 1}, DataType.DOUBLE), ([1], DataType.INT32), (None, DataType.DOUBLE), ("abc", DataType.FLOAT),
-     ("maybe", DataType.BOOL), (None, DataType.STRING), (float("nan"), DataType.INT16)],
+    [
+        ({"a": 1}, DataType.DOUBLE),
+        ([1], DataType.INT32),
+        (None, DataType.DOUBLE),
+        ("abc", DataType.FLOAT),
+        ("maybe", DataType.BOOL),
+        (None, DataType.STRING),
+        (float("nan"), DataType.INT16),
+    ],
 )
 def test_wrong_types(value: object, dt: DataType) -> None:
     got, problem = to_value(value, dt, "$.v")
@@ -122,8 +129,17 @@ def test_timestamps(raw: object, fmt: str, iso: str) -> None:
     assert ts is not None and ts.tzinfo is not None and ts.isoformat() == iso
 
 
-@pytest.mark.parametrize(("raw", "fmt"), [("yesterday", "auto"), (True, "auto"), (None, "auto"),
-                                          (1718000000, "iso8601"), (float("inf"), "auto"), (1e30, "epoch_s")])
+@pytest.mark.parametrize(
+    ("raw", "fmt"),
+    [
+        ("yesterday", "auto"),
+        (True, "auto"),
+        (None, "auto"),
+        (1718000000, "iso8601"),
+        (float("inf"), "auto"),
+        (1e30, "epoch_s"),
+    ],
+)
 def test_bad_timestamps(raw: object, fmt: str) -> None:
     assert parse_timestamp(raw, fmt) is None  # type: ignore[arg-type]
 

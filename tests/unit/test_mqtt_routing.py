@@ -78,12 +78,19 @@ def test_standalone_without_discover_callback(tmp_path: Path) -> None:
 
 
 async def test_profile_errors_stop_start_for_good(tmp_path: Path) -> None:
-    lib = library(tmp_path, bad="profile: bad\npoints:\n  - {id: t, unit: NOT_A_UNIT, address: {json_path: '$.t'}}\n",
-                  holes="profile: holes\npoints:\n  - {id: t, unit: DEG_C, label: '{nope}'}\n")
-    for prof, msg in (("missing", "missing or invalid profile 'missing'"), ("bad", "unknown unit 'NOT_A_UNIT'"),
-                      ("holes", "{nope} is not bound by rule 'r'")):
-        cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://127.0.0.1:1",
-                                               "rules": [{"id": "r", "topic": "a/{x}", "profile": prof}]})
+    lib = library(
+        tmp_path,
+        bad="profile: bad\npoints:\n  - {id: t, unit: NOT_A_UNIT, address: {json_path: '$.t'}}\n",
+        holes="profile: holes\npoints:\n  - {id: t, unit: DEG_C, label: '{nope}'}\n",
+    )
+    for prof, msg in (
+        ("missing", "missing or invalid profile 'missing'"),
+        ("bad", "unknown unit 'NOT_A_UNIT'"),
+        ("holes", "{nope} is not bound by rule 'r'"),
+    ):
+        cfg = MqttSourceConfig.model_validate(
+            {"id": "mq", "url": "mqtt://127.0.0.1:1", "rules": [{"id": "r", "topic": "a/{x}", "profile": prof}]}
+        )
         a = MqttAdapter(cfg, [], AdapterContext(logging.getLogger("t"), profiles=lib))
         with pytest.raises(AdapterUnavailable) as exc:
             await a.start()
@@ -91,35 +98,65 @@ async def test_profile_errors_stop_start_for_good(tmp_path: Path) -> None:
 
 
 def test_rule_vars_label_type_and_point_binding(tmp_path: Path) -> None:
-    lib = library(tmp_path, dev="""\
+    lib = library(
+        tmp_path,
+        dev="""\
 profile: dev
 type: brick:Fan
 points:
   - {id: speed, unit: PERCENT, label: "{site} {sensor} speed", address: {json_path: "$.v"}}
   - {id: fault, type: status, datatype: bool, address: {json_path: "$.v"}}
-""")
-    cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://h", "rules": [{
-        "id": "r", "topic": "f/{sensor}/{m}", "profile": "dev", "point": "{m}", "vars": {"site": "S1"},
-        "label": "Fan {sensor}", "parent": "site-{site}", "parent_type": "site"}]})
+""",
+    )
+    cfg = MqttSourceConfig.model_validate(
+        {
+            "id": "mq",
+            "url": "mqtt://h",
+            "rules": [
+                {
+                    "id": "r",
+                    "topic": "f/{sensor}/{m}",
+                    "profile": "dev",
+                    "point": "{m}",
+                    "vars": {"site": "S1"},
+                    "label": "Fan {sensor}",
+                    "parent": "site-{site}",
+                    "parent_type": "site",
+                }
+            ],
+        }
+    )
     f = TopicRuleFactory(cfg.rules[0], "mq", lib)  # type: ignore[arg-type]
     assets, points = f.instantiate("f/7/speed", {"sensor": "7", "m": "speed"})
-    assert [(x.id, x.level, x.label) for x in assets] == [("site-S1", AssetLevel.SITE, "site-S1"),
-                                                          ("7", AssetLevel.EQUIPMENT, "Fan 7")]
+    assert [(x.id, x.level, x.label) for x in assets] == [
+        ("site-S1", AssetLevel.SITE, "site-S1"),
+        ("7", AssetLevel.EQUIPMENT, "Fan 7"),
+    ]
     assert assets[1].classes == ("https://brickschema.org/schema/Brick#Fan",)
     assert [(p.id, p.label) for p in points] == [("7.speed", "S1 7 speed")]
     assert f.instantiate("f/7/nothing", {"sensor": "7", "m": "nothing"})[1] == []
 
 
 def test_sparkplug_factory_excludes_and_types() -> None:
-    cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://h", "rules": [
-        {"id": "sp", "payload": "sparkplug", "exclude": ["Node Control/*", "secret*"], "node_metrics": False}]})
+    cfg = MqttSourceConfig.model_validate(
+        {
+            "id": "mq",
+            "url": "mqtt://h",
+            "rules": [
+                {"id": "sp", "payload": "sparkplug", "exclude": ["Node Control/*", "secret*"], "node_metrics": False}
+            ],
+        }
+    )
     f = SparkplugRuleFactory(cfg.rules[0], "mq", None)  # type: ignore[arg-type]
     assert f.matches("any", "node")
-    assets, points = f.instantiate("G", "N", "D", {"Node Control/Rebirth": 11, "secretX": 10, "Temp": 9, "On": 11,
-                                                   "Blob": 17, "Name": 12})
+    assets, points = f.instantiate(
+        "G", "N", "D", {"Node Control/Rebirth": 11, "secretX": 10, "Temp": 9, "On": 11, "Blob": 17, "Name": 12}
+    )
     assert [(p.id, p.datatype, p.kind) for p in points] == [
-        ("N-D.Temp", DataType.FLOAT, PointKind.MEASUREMENT), ("N-D.On", DataType.BOOL, PointKind.STATUS),
-        ("N-D.Name", DataType.STRING, PointKind.STATUS)]
+        ("N-D.Temp", DataType.FLOAT, PointKind.MEASUREMENT),
+        ("N-D.On", DataType.BOOL, PointKind.STATUS),
+        ("N-D.Name", DataType.STRING, PointKind.STATUS),
+    ]
     assert assets[-1].id == "N-D"
     assert f.instantiate("G", "N", None, {"Temp": 9}) == ([], [])
 
@@ -128,8 +165,11 @@ def test_subscriptions_skip_topics_a_rule_covers() -> None:
     def pt(pid: str, **addr: Any) -> Point:
         return Point(pid, "a", PointKind.MEASUREMENT, DataType.DOUBLE, "mq", MqttAddress(**addr), pid)
 
-    pts = [pt("a.x", topic="plant/a/b/telemetry"), pt("a.y", topic="other/t", qos=2),
-           pt("a.z", topic="plant/a/b/telemetry2", qos=0)]
+    pts = [
+        pt("a.x", topic="plant/a/b/telemetry"),
+        pt("a.y", topic="other/t", qos=2),
+        pt("a.z", topic="plant/a/b/telemetry2", qos=0),
+    ]
     cfg = MqttSourceConfig.model_validate({"id": "mq", "url": "mqtt://h", "qos": 1, "rules": [RULE]})
     a = MqttAdapter(cfg, pts, AdapterContext(logging.getLogger("t")))
     assert a.router.subscriptions(pts) == {"plant/+/+/telemetry": 1, "other/t": 2, "plant/a/b/telemetry2": 0}

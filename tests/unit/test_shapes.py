@@ -79,7 +79,10 @@ def test_live_state_shapes() -> None:
 def test_every_example_and_mapping_conforms(path: str) -> None:
     from gateway.northbound.opcua.users import hash_password
 
-    env = {"PRESS_PASSWORD": "example", "DEMO_TOKEN": "example-token-0123456789",
-           "DEMO_UA_PASSWORD_HASH": hash_password("example", iterations=1000)}
+    env = {
+        "PRESS_PASSWORD": "example",
+        "DEMO_TOKEN": "example-token-0123456789",
+        "DEMO_UA_PASSWORD_HASH": hash_password("example", iterations=1000),
+    }
     model = load_mappings([ROOT / path], env=env)
     assert messages(model) == []

@@ -16,14 +16,22 @@ DEMO = ROOT / "examples" / "sim-plant.yaml"
 
 
 def tb(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, check=False,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def test_validate_reports_every_error_with_position(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("sources:\n  - {id: s, kind: sim}\nassets:\n  - id: a\n    source: s\n    points:\n"
-                   "      - {id: t, unit: DEGC, datatype: float}\n      - {id: u, unit: DEG_C, datatype: flaot}\n")
+    bad.write_text(
+        "sources:\n  - {id: s, kind: sim}\nassets:\n  - id: a\n    source: s\n    points:\n"
+        "      - {id: t, unit: DEGC, datatype: float}\n      - {id: u, unit: DEG_C, datatype: flaot}\n"
+    )
     r = tb("validate", str(bad))
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
@@ -56,8 +64,12 @@ def test_graph_formats() -> None:
 
 
 def test_run_starts_logs_summary_and_stops_on_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "--log-level", "info", "run", str(DEMO),
-                             "--no-services"], stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "--log-level", "info", "run", str(DEMO), "--no-services"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stderr is not None
     seen: list[str] = []
     deadline = time.monotonic() + 30

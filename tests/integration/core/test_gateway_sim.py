@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import pytest
 
@@ -12,6 +10,7 @@ from adapters.sim.adapter import SimAdapter
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
 from gateway.sample import Quality
+from tests.conftest import wait_for
 
 MAPPING = """\
 twin: {name: t, base_iri: "http://t.local/", flush_interval: 50ms}
@@ -32,14 +31,6 @@ assets:
          address: {signal: constant, initial: 2120}}
       - {id: ro, type: setpoint, unit: DEG_C, datatype: float, address: {signal: constant, initial: 1}}
 """
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

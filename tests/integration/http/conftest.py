@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
+from tests.conftest import wait_for
 
 READER = "reader-token-0123456789"
 OPERATOR = "operator-token-0123456789"
@@ -51,14 +50,6 @@ assets:
       - {id: temp, class: brick:Water_Temperature_Sensor, unit: DEG_C, datatype: float,
          address: {signal: constant, initial: 71.5}}
 """
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

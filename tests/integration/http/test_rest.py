@@ -8,7 +8,8 @@ import json
 import httpx
 
 from gateway.runtime import Gateway
-from tests.integration.http.conftest import ADMIN, wait_for
+from tests.conftest import wait_for
+from tests.integration.http.conftest import ADMIN
 
 
 async def test_assets(client: httpx.AsyncClient) -> None:

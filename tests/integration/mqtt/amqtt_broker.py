@@ -9,8 +9,13 @@ from amqtt.broker import Broker  # type: ignore[import-not-found]
 
 
 async def main(port: int) -> None:
-    broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-                     "sys_interval": 0, "auth": {"allow-anonymous": True}})
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "sys_interval": 0,
+            "auth": {"allow-anonymous": True},
+        }
+    )
     await broker.start()
     await asyncio.Event().wait()
 

@@ -86,9 +86,7 @@ def _ca(cn: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -110,7 +108,8 @@ def _leaf(ca_key: Any, ca: x509.Certificate, cn: str, sans: list[x509.GeneralNam
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()),
+            critical=False,  # type: ignore[arg-type]
         )
     )
     if sans:
@@ -154,8 +153,14 @@ def make_tls(
 class Broker:
     """A mosquitto process on an ephemeral port that a test can kill and restart (same port, same store)."""
 
-    def __init__(self, workdir: Path, *, tls: TlsFiles | None = None, require_client_cert: bool = False,
-                 users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        tls: TlsFiles | None = None,
+        require_client_cert: bool = False,
+        users: dict[str, str] | None = None,
+    ) -> None:
         self.users = users or {}
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -317,12 +322,22 @@ def profiles() -> ProfileLibrary:
     return lib
 
 
-def mqtt_point(pid: str, datatype: DataType = DataType.DOUBLE, *, source: str = "mq", writable: bool = False,
-               **address: Any) -> Point:
+def mqtt_point(
+    pid: str, datatype: DataType = DataType.DOUBLE, *, source: str = "mq", writable: bool = False, **address: Any
+) -> Point:
     """An explicitly mapped MQTT point."""
     asset = pid.rsplit(".", 1)[0]
-    return Point(pid, asset, PointKind.MEASUREMENT, datatype, source, MqttAddress.model_validate(address), pid,
-                 unit=None, writable=writable)
+    return Point(
+        pid,
+        asset,
+        PointKind.MEASUREMENT,
+        datatype,
+        source,
+        MqttAddress.model_validate(address),
+        pid,
+        unit=None,
+        writable=writable,
+    )
 
 
 @dataclass
@@ -365,19 +380,26 @@ class Harness:
 
     async def wait_value(self, pid: str, value: Any, timeout: float = 5.0) -> Sample:
         """Wait until a point's latest sample has ``value``."""
-        await wait_until(lambda: pid in self.latest and self.latest[pid].value == value, timeout,
-                         f"{pid} == {value!r} (latest: {self.latest.get(pid)})")
+        await wait_until(
+            lambda: pid in self.latest and self.latest[pid].value == value,
+            timeout,
+            f"{pid} == {value!r} (latest: {self.latest.get(pid)})",
+        )
         return self.latest[pid]
 
     async def wait_status(self, pid: str, prefix: str, timeout: float = 5.0) -> Sample:
         """Wait until a point's latest sample has a status starting with ``prefix``."""
-        await wait_until(lambda: pid in self.latest and self.latest[pid].status.startswith(prefix), timeout,
-                         f"{pid} status {prefix}* (latest: {self.latest.get(pid)})")
+        await wait_until(
+            lambda: pid in self.latest and self.latest[pid].status.startswith(prefix),
+            timeout,
+            f"{pid} status {prefix}* (latest: {self.latest.get(pid)})",
+        )
         return self.latest[pid]
 
 
-def make_harness(url: str, *, points: Sequence[Point] = (), base_dir: str = ".", record: bool = True,
-                 **cfg: Any) -> Harness:
+def make_harness(
+    url: str, *, points: Sequence[Point] = (), base_dir: str = ".", record: bool = True, **cfg: Any
+) -> Harness:
     """An adapter on ``url`` with a ``discover`` callback that records what would be added to the twin."""
     config = MqttSourceConfig.model_validate({"id": "mq", "url": url, **cfg})
     h = Harness(adapter=None)  # type: ignore[arg-type]
@@ -386,7 +408,8 @@ def make_harness(url: str, *, points: Sequence[Point] = (), base_dir: str = ".",
         h.discovered.append((list(assets), list(pts)))
         return list(pts)
 
-    ctx = AdapterContext(logging.getLogger("test.mqtt"), profiles=profiles(),
-                         discover=discover if record else None, base_dir=base_dir)
+    ctx = AdapterContext(
+        logging.getLogger("test.mqtt"), profiles=profiles(), discover=discover if record else None, base_dir=base_dir
+    )
     h.adapter = MqttAdapter(config, list(points), ctx)
     return h

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 async def test_broker_killed_and_restarted_is_recovered_and_resubscribed(broker: Broker) -> None:
-    h = make_harness(broker.url, points=[mqtt_point("m.v", topic="m/v")],
-                     rules=[{"id": "env", "topic": "plant/{area}/{sensor}/telemetry", "profile": "mqtt-env-sensor"}])
+    h = make_harness(
+        broker.url,
+        points=[mqtt_point("m.v", topic="m/v")],
+        rules=[{"id": "env", "topic": "plant/{area}/{sensor}/telemetry", "profile": "mqtt-env-sensor"}],
+    )
     await h.start()
     pub = TestClient(broker)
     try:
@@ -89,10 +92,15 @@ async def test_gateway_marks_points_and_recovers_when_the_broker_restarts(broker
         sup = gw.supervisors["mq"]
         await wait_until(lambda: sup.state is ConnectionState.CONNECTED, 5, "connected")
         pub.publish("meters/m1", '{"p": 3.5}')
-        pub.publish("plant/hall/s9/telemetry", json.dumps({"temp": 20.0, "hum": 50, "co2": 400, "sp": 21,
-                                                           "ts": 1718000000, "status": "ok"}))
-        await wait_until(lambda: "hall-s9.temperature" in twin.model.points
-                         and twin.state("hall-s9.temperature").value == 20.0, 5, "discovered point in the twin")
+        pub.publish(
+            "plant/hall/s9/telemetry",
+            json.dumps({"temp": 20.0, "hum": 50, "co2": 400, "sp": 21, "ts": 1718000000, "status": "ok"}),
+        )
+        await wait_until(
+            lambda: "hall-s9.temperature" in twin.model.points and twin.state("hall-s9.temperature").value == 20.0,
+            5,
+            "discovered point in the twin",
+        )
         assert twin.model.assets["hall-s9"].parent == "hall"
         await wait_until(lambda: twin.state("meter.power").value == 3.5, 5, "meter value")
         pub.close()

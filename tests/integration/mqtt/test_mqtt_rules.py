@@ -16,8 +16,9 @@ RULE = {"id": "env", "topic": "plant/{area}/{sensor}/telemetry", "profile": "mqt
 
 
 def reading(temp: float, **extra: object) -> bytes:
-    return json.dumps({"temp": temp, "hum": 40.5, "co2": 600, "sp": 21.0, "ts": 1718000000123, "status": "ok",
-                       **extra}).encode()
+    return json.dumps(
+        {"temp": temp, "hum": 40.5, "co2": 600, "sp": 21.0, "ts": 1718000000123, "status": "ok", **extra}
+    ).encode()
 
 
 async def test_rule_template_creates_assets_and_points(broker: Broker, client: TestClient) -> None:
@@ -64,8 +65,14 @@ async def test_json_paths_feed_several_points_from_one_message(broker: Broker, c
     h = make_harness(broker.url, points=pts)
     await h.start()
     try:
-        doc = {"drives": [{"speed": 1450.5}], "counts": [1, 2, 3], "air quality": {"pm25": 7},
-               "time": "2024-05-01T12:00:00+02:00", "on": "true", "name": "Line 1"}
+        doc = {
+            "drives": [{"speed": 1450.5}],
+            "counts": [1, 2, 3],
+            "air quality": {"pm25": 7},
+            "time": "2024-05-01T12:00:00+02:00",
+            "on": "true",
+            "name": "Line 1",
+        }
         client.publish(topic, json.dumps(doc))
         await h.wait_value("line1.name", "Line 1")
         assert h.value("line1.speed") == 1450.5
@@ -79,8 +86,13 @@ async def test_json_paths_feed_several_points_from_one_message(broker: Broker, c
 
 
 async def test_plain_payloads_and_point_level_binding(broker: Broker, client: TestClient) -> None:
-    rule = {"id": "plain", "topic": "plant/{area}/{sensor}/{measurement}", "payload": "plain",
-            "profile": "test-plain-sensor", "point": "{measurement}"}
+    rule = {
+        "id": "plain",
+        "topic": "plant/{area}/{sensor}/{measurement}",
+        "payload": "plain",
+        "profile": "test-plain-sensor",
+        "point": "{measurement}",
+    }
     static = mqtt_point("meter.power", topic="meters/m1/power", qos=2)
     h = make_harness(broker.url, rules=[rule], points=[static])
     await h.start()
@@ -118,8 +130,15 @@ async def test_write_back_publishes_the_command(broker: Broker, client: TestClie
         assert json.loads(msg.payload) == {"sp": 23.5}
         assert msg.qos == 1 and not msg.retain
         # a plain command template on an explicit point
-        valve = mqtt_point("v1.open", DataType.BOOL, topic="valves/v1/state", writable=True,
-                           command_topic="valves/{asset}/{point}/cmd", command_payload="{text}", command_retain=True)
+        valve = mqtt_point(
+            "v1.open",
+            DataType.BOOL,
+            topic="valves/v1/state",
+            writable=True,
+            command_topic="valves/{asset}/{point}/cmd",
+            command_payload="{text}",
+            command_retain=True,
+        )
         h.adapter.add_points([valve])
         assert (await h.adapter.write(valve, True)).ok
         cmd = await client.wait_message("valves/v1/open/cmd")

@@ -30,8 +30,14 @@ class EdgeNode:
     def _topic(self, kind: str, device: str | None) -> str:
         return f"spBv1.0/{self.group}/{kind}/{self.node}" + (f"/{device}" if device else "")
 
-    def _send(self, kind: str, device: str | None, metrics: list[tuple[str | None, int | None, int, Any]],
-              *, seq: int | None = None) -> None:
+    def _send(
+        self,
+        kind: str,
+        device: str | None,
+        metrics: list[tuple[str | None, int | None, int, Any]],
+        *,
+        seq: int | None = None,
+    ) -> None:
         p = pb.Payload(timestamp=int(time.time() * 1000))
         if kind != "NDEATH":
             p.seq = self.seq if seq is None else seq
@@ -62,13 +68,29 @@ class EdgeNode:
     def nbirth(self) -> None:
         self.seq = 0
         self.bdseq += 1
-        self._send("NBIRTH", None, [("bdSeq", None, 8, self.bdseq), ("Node Control/Rebirth", 1, BOOL, False),
-                                    ("Temperature", 2, DOUBLE, 20.5), ("Status", 3, STRING, "ok")])
+        self._send(
+            "NBIRTH",
+            None,
+            [
+                ("bdSeq", None, 8, self.bdseq),
+                ("Node Control/Rebirth", 1, BOOL, False),
+                ("Temperature", 2, DOUBLE, 20.5),
+                ("Status", 3, STRING, "ok"),
+            ],
+        )
 
     def dbirth(self, device: str, speed: float = 1500.0) -> None:
-        self._send("DBIRTH", device, [("Outputs/Speed", 10, DOUBLE, speed), ("Outputs/Running", 11, BOOL, True),
-                                      ("Inputs/SpeedSetpoint", 12, DOUBLE, 1500.0), ("Offset", 13, INT32, -5),
-                                      ("Table", 14, DATASET, 1)])
+        self._send(
+            "DBIRTH",
+            device,
+            [
+                ("Outputs/Speed", 10, DOUBLE, speed),
+                ("Outputs/Running", 11, BOOL, True),
+                ("Inputs/SpeedSetpoint", 12, DOUBLE, 1500.0),
+                ("Offset", 13, INT32, -5),
+                ("Table", 14, DATASET, 1),
+            ],
+        )
 
     def ddata(self, device: str, *metrics: tuple[int, int, Any], seq: int | None = None) -> None:
         self._send("DDATA", device, [(None, a, c, v) for a, c, v in metrics], seq=seq)
@@ -92,8 +114,14 @@ def rebirths(client: TestClient) -> list[bool]:
 
 
 async def test_birth_data_death_and_rebirth_with_profile(broker: Broker, client: TestClient) -> None:
-    rule = {"id": "sp", "payload": "sparkplug", "group": G, "profile": "test-sp-pump", "asset": "{device}",
-            "node_asset": "{node}"}
+    rule = {
+        "id": "sp",
+        "payload": "sparkplug",
+        "group": G,
+        "profile": "test-sp-pump",
+        "asset": "{device}",
+        "node_asset": "{node}",
+    }
     h = make_harness(broker.url, rules=[rule])
     await h.start()
     client.subscribe(f"spBv1.0/{G}/NCMD/#")
@@ -183,8 +211,12 @@ async def test_unknown_node_after_gateway_restart_asks_for_rebirth(broker: Broke
         assert (await h.adapter.write(pts["edge1.Temperature"], 19.5)).ok
 
         def ncmd_temperature() -> list[float]:
-            return [mm.double_value for x in client.messages(f"spBv1.0/{G}/NCMD/{N}")
-                    for mm in pb.Payload.FromString(x.payload).metrics if mm.name == "Temperature"]
+            return [
+                mm.double_value
+                for x in client.messages(f"spBv1.0/{G}/NCMD/{N}")
+                for mm in pb.Payload.FromString(x.payload).metrics
+                if mm.name == "Temperature"
+            ]
 
         await wait_until(lambda: ncmd_temperature() == [19.5], 5, "NCMD Temperature")
     finally:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from gateway.config.loader import load_mappings
 from gateway.northbound.opcua.users import hash_password
 from gateway.runtime import Gateway
+from tests.conftest import wait_for
 
 OP_PW = "operator-pw-1"
 VIEW_PW = "viewer-pw-1"
@@ -55,14 +54,6 @@ def mapping_text(pki: Path, security: str = '["None"]') -> str:
         .replace("OP_HASH", hash_password(OP_PW, iterations=1000))
         .replace("VIEW_HASH", hash_password(VIEW_PW, iterations=1000))
     )
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
-from tests.integration.opcua_server_core.conftest import NS_URI, OP_PW, VIEW_PW, mapping_text, wait_for
+from tests.conftest import wait_for
+from tests.integration.opcua_server_core.conftest import NS_URI, OP_PW, VIEW_PW, mapping_text
 
 
 def client(url: str, user: str = "op", pw: str = OP_PW) -> Client:

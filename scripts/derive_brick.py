@@ -22,7 +22,8 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?c ?parent ?label WHERE {
   ?c a owl:Class .
   FILTER(STRSTARTS(STR(?c), "https://brickschema.org/schema/Brick#"))
-  OPTIONAL { ?c rdfs:subClassOf ?parent FILTER(isIRI(?parent) && STRSTARTS(STR(?parent), "https://brickschema.org/schema/Brick#")) }
+  OPTIONAL { ?c rdfs:subClassOf ?parent
+             FILTER(isIRI(?parent) && STRSTARTS(STR(?parent), "https://brickschema.org/schema/Brick#")) }
   OPTIONAL { ?c rdfs:label ?label }
 }
 """

@@ -79,8 +79,7 @@ async def _baseline_build(sample: int) -> float:
 
 async def _run(n_points: int, interval: float, seconds: float, share: float) -> dict[str, float]:
     model = synthetic_model(n_points)
-    gw = Gateway(model)
-    await gw.start(services=False)
+    gw = Gateway(model)  # not started: the writer below is the only source of changes
     svc = OpcUaServer(OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True), gw)
     await svc.start()
     build = svc.build_seconds
@@ -119,7 +118,7 @@ async def _run(n_points: int, interval: float, seconds: float, share: float) -> 
     proc.wait(30)
     rss = _rss_mib()
     await svc.stop()
-    await gw.stop()
+    gw.twin.close()
     lat = result["lat"] or [float("nan")]
     return {
         "build": build,

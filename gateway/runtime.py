@@ -62,12 +62,15 @@ class Gateway:
 
     async def _start_services(self) -> None:
         specs = service_specs()
-        for name, config in self.model.services.items():
-            if not getattr(config, "enabled", True):
-                continue
-            service = specs[name].build(config, self)
-            await service.start()
-            self.services[name] = service
+        built = {
+            name: specs[name].build(config, self)
+            for name, config in self.model.services.items()
+            if getattr(config, "enabled", True)
+        }
+        self.services.update(built)  # registered first, so stop() also ends any that started before a failure
+        # Started together: the OPC UA address space is built on the loop while the HTTP query worker loads
+        # its replica in another process.
+        await asyncio.gather(*(svc.start() for svc in built.values()))
 
     async def stop(self) -> None:
         """Stop services, then adapters; flush the twin. Idempotent."""

@@ -217,7 +217,12 @@ class ModbusAdapter(Adapter):
         """Poll every group when due; a lost connection raises ``AdapterDisconnected``."""
         for pid, reason in self._misconfigured.items():
             yield self._bad(pid, "BadConfigurationError", reason)
+        task = asyncio.current_task()
         while self._running:
+            if task is not None and task.cancelling():
+                # Python 3.11's wait_for (here and inside pymodbus) can swallow a cancellation that races with a
+                # reply; at a 1 ms poll interval that happens, so a pending cancel is honoured here.
+                raise asyncio.CancelledError
             if self._lost is not None:
                 raise AdapterDisconnected(self._lost)
             now = time.monotonic()
@@ -225,7 +230,8 @@ class ModbusAdapter(Adapter):
             delay = 3600.0 if group is None else group.due - now
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
                 self._wake.clear()
                 continue
             assert group is not None

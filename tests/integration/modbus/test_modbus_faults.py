@@ -6,6 +6,7 @@ fault is logged once when it starts and once when it ends.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -186,3 +187,22 @@ async def test_server_stopped_and_restarted(tcp_server: ModbusTestServer, store:
         await wait_for(lambda: run.value("r.v") == 10 and run.good("r.v"), what="Good after the restart")
     finally:
         await run.stop()
+
+
+async def test_cancellation_is_never_lost_at_high_poll_rates(tcp_server: ModbusTestServer) -> None:
+    """Python 3.11's wait_for can swallow a cancel racing with a reply; the poll loop must still stop."""
+    points = [modbus_point(f"c.p{k}", table="holding", address=k * 3) for k in range(5)]
+    ad = adapter(tcp_server.url, points, poll_interval=0.0005, max_gap=0)
+
+    async def drain() -> None:
+        async for _ in ad.samples():
+            pass
+
+    for _ in range(40):
+        await ad.start()
+        task = asyncio.create_task(drain())
+        await asyncio.sleep(0.005)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2)
+        assert done, "the poll loop ignored its cancellation"
+        await ad.stop()

@@ -24,7 +24,7 @@ from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.framer import FramerRTU, FramerSocket, FramerType
 from pymodbus.pdu import DecodePDU, ModbusPDU
 
-from adapters.modbus.config import LinkSpec
+from adapters.modbus.endpoint import LinkSpec
 
 log = logging.getLogger(__name__)
 

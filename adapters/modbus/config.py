@@ -258,14 +258,15 @@ class ModbusAddress(Address):
             (MODV + "hasAddress", self._start),
             (MODV + "hasQuantity", self.count()),
             (MODV + "hasZeroBasedAddressingFlag", True),
-            (TB + "modbusTable", self._table.value),
+            (TB + "table", self._table.value),
+            (TB + "address", self._start),
         ]
         if info.writable:
             single, multi = info.single_write_function, info.multi_write_function
             uses_single = self.write_mode == "single" or (self.write_mode is None and self.count() == 1)
             out.append((MODV + "hasFunction", IRI(MODV + str(single if uses_single else multi))))
         if self.unit is not None:
-            out.append((MODV + "hasUnitID", self.unit))
+            out += [(MODV + "hasUnitID", self.unit), (TB + "unitId", self.unit)]
         if self.addressing is not None and self.addressing is not Addressing.ZERO_BASED:
             out.append((TB + "modbusReference", str(self.address)))
         if self.encoding is not None:

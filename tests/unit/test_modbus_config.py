@@ -110,9 +110,10 @@ def test_graph_terms_target_and_key() -> None:
     assert (MODV + "hasMostSignificantWord", False) in terms and (MODV + "hasMostSignificantByte", True) in terms
     assert (MODV + "hasPayloadDataType", "http://www.w3.org/2001/XMLSchema#float") in terms
     assert (TB + "modbusReference", "40011") in terms and (MODV + "hasPollingTime", 500) in terms
+    assert (TB + "table", "holding") in terms and (TB + "address", 10) in terms
     assert a.target(src) == "modbus+tcp://127.0.0.1:5020/7/10?quantity=2"
     coil = addr(table="coil", address=3, unit=2)
-    assert (MODV + "hasFunction", MODV + "writeSingleCoil") in coil.rdf() and (MODV + "hasUnitID", 2) in coil.rdf()
+    assert (MODV + "hasFunction", MODV + "writeSingleCoil") in coil.rdf() and (TB + "unitId", 2) in coil.rdf()
     assert coil.target(src) == "modbus+tcp://127.0.0.1:5020/2/3?quantity=1"
     assert not any(p == MODV + "hasFunction" and "write" in str(o) for p, o in addr(table="input", address=0).rdf())
     serial = ModbusSourceConfig(id="s", url="rtu:///dev/ttyS1")

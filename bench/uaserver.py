@@ -1,0 +1,144 @@
+"""OPC UA server address-space build: asyncua's APIs vs the fast builder (gateway.northbound.uaserver).
+
+For a synthetic twin of N points (bench.common.synthetic_model: ~2.9 nodes per point with the EngineeringUnits
+and EURange properties) the node descriptions are made by gateway.northbound.opcua.address_space and created:
+
+- ``add_variable`` (baseline): asyncua's node-by-node API, measured on a sample and extrapolated per node;
+- ``add_nodes``: asyncua's batched NodeManagementService.add_nodes (what the opcua service does today);
+- ``add_nodes, GC paused``: the same with the cyclic garbage collector paused (uaserver.fast_nodes.paused_gc);
+- ``fast builder``: uaserver.fast_nodes.build_nodes (shared constant attribute values, GC paused).
+
+Each run is its own process (clean heap, honest RSS). ``python -m bench uaserver [--quick]``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+from bench.common import synthetic_model, table
+
+MODES = ("add_nodes", "add_nodes_nogc", "fast")
+LABELS = {
+    "add_variable": "asyncua add_variable one by one (baseline, extrapolated)",
+    "add_nodes": "asyncua add_nodes batch",
+    "add_nodes_nogc": "asyncua add_nodes batch, GC paused",
+    "fast": "uaserver fast builder (GC paused)",
+}
+
+
+def _rss_mib() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def _one(mode: str, n_points: int, sample: int) -> dict[str, float]:
+    from asyncua import Server, ua
+
+    from gateway.northbound.opcua.address_space import (
+        NodeIds,
+        asset_items,
+        hierarchy_order,
+        point_items,
+        type_items,
+    )
+    from gateway.northbound.uaserver.fast_nodes import add_nodes_fast, paused_gc
+
+    model = synthetic_model(n_points)
+    server = Server()
+    await server.init()
+    ns = await server.register_namespace("http://bench.local/opcua")
+    ids = NodeIds(ns)
+    rss0 = _rss_mib()
+    if mode == "add_variable":
+        folder = await server.nodes.objects.add_folder(ua.NodeId("f", ns), "f")
+        t0 = time.perf_counter()
+        for i in range(sample):
+            await folder.add_variable(ua.NodeId(f"v{i}", ns), f"v{i}", 0.0)
+        return {"per_node": (time.perf_counter() - t0) / sample}
+    t0 = time.perf_counter()
+    with paused_gc() if mode != "add_nodes" else _nothing():
+        items = type_items(ids, model, model.assets.values(), model.points.values(), set())
+        root = ua.AddNodesItem()
+        root.RequestedNewNodeId, root.BrowseName = ids.root(), ua.QualifiedName("bench", ns)
+        root.NodeClass, root.ParentNodeId = ua.NodeClass.Object, ua.NodeId(ua.ObjectIds.ObjectsFolder)
+        root.ReferenceTypeId = ua.NodeId(ua.ObjectIds.Organizes)
+        root.NodeAttributes = ua.ObjectAttributes(DisplayName=ua.LocalizedText("bench"))
+        items.append(root)
+        items += asset_items(ids, model, hierarchy_order(model, model.assets.values()))
+        items += point_items(ids, model.points.values())
+        t1 = time.perf_counter()
+        if mode == "fast":
+            results = add_nodes_fast(server.iserver.aspace, items)
+        else:
+            results = server.iserver.node_mgt_service.add_nodes(items)
+    t2 = time.perf_counter()
+    assert all(r.StatusCode.is_good() for r in results)
+    del items, results
+    return {"nodes": len(server.iserver.aspace._nodes), "made": t1 - t0, "add": t2 - t1, "rss": _rss_mib() - rss0}
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _run(mode: str, n_points: int, sample: int = 300) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.uaserver", "--one", mode, str(n_points), str(sample)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        print(json.dumps(asyncio.run(_one(argv[1], int(argv[2]), int(argv[3])))))
+        return 0
+    quick = "--quick" in argv
+    sizes = [1000, 10000] if quick else [1000, 10000, 50000]
+    per_node = _run("add_variable", 1000, 200 if quick else 1000)["per_node"]
+    rows: list[list[object]] = []
+    for n in sizes:
+        nodes_of_n = 0
+        for mode in MODES:
+            if quick and n > 10000:
+                continue
+            r = _run(mode, n)
+            nodes_of_n = int(r["nodes"])
+            total = r["made"] + r["add"]
+            rows.append([n, LABELS[mode], f"{r['made']:.2f}", f"{r['add']:.2f}", f"{total:.2f}", f"{r['rss']:.0f}"])
+        twin_nodes = nodes_of_n - _run_standard_nodes()
+        rows.append([n, LABELS["add_variable"], "", "", f"{per_node * twin_nodes:.2f}", ""])
+    print(f"Address-space build ({os.cpu_count()} CPUs; node descriptions made + nodes added, seconds)\n")
+    print(table(["points", "method", "describe s", "add s", "total s", "RSS +MiB"], rows))
+    return 0
+
+
+_STANDARD: list[int] = []
+
+
+def _run_standard_nodes() -> int:
+    """Nodes of asyncua's standard address space plus the namespace registration (not the twin's)."""
+    if not _STANDARD:
+        code = (
+            "import asyncio\nfrom asyncua import Server\nasync def m():\n s=Server(); await s.init()\n"
+            " print(len(s.iserver.aspace._nodes))\nasyncio.run(m())"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+        _STANDARD.append(int(out.stdout.strip().splitlines()[-1]))
+    return _STANDARD[0]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

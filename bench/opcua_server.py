@@ -115,7 +115,8 @@ async def _run(n_points: int, interval: float, seconds: float, share: float) -> 
     offered = (applied - a0) / seconds
     stop.set()
     await task
-    proc.wait(30)
+    proc.kill()  # the figures are in; a client disconnect can hang on asyncua publish timeouts
+    proc.wait(10)
     rss = _rss_mib()
     await svc.stop()
     gw.twin.close()

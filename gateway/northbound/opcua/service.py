@@ -29,6 +29,7 @@ from gateway.northbound.opcua.address_space import (
 )
 from gateway.northbound.opcua.config import OpcUaServerConfig
 from gateway.northbound.opcua.users import TwinUserManager
+from gateway.northbound.uaserver.fast_nodes import build_nodes, paused_gc
 from gateway.sample import PointState
 
 if TYPE_CHECKING:
@@ -185,6 +186,11 @@ class OpcUaServer:
         ids = self.ids
         model = self.gateway.model
         assets, points = list(assets), list(points)
+        with paused_gc():  # two thirds of a 10,000-point build was the cyclic GC walking new nodes
+            self._add(ids, model, assets, points, root)
+
+    def _add(self, ids: NodeIds, model: Any, assets: list[Asset], points: list[Point], root: bool) -> None:
+        assert self.server is not None
         items = type_items(ids, model, assets, points, self._types)
         if root:
             attrs = ua.ObjectAttributes()
@@ -201,7 +207,9 @@ class OpcUaServer:
             items.append(it)
         items += asset_items(ids, model, hierarchy_order(model, assets))
         items += point_items(ids, points)
-        results = self.server.iserver.node_mgt_service.add_nodes(items)
+        # Same nodes and results as asyncua's add_nodes, built with shared constant attribute values
+        # (gateway/northbound/uaserver/fast_nodes.py; 10,000 points: 4.7 s -> ~1.5 s).
+        results = build_nodes(self.server.iserver.aspace, items)
         bad = [
             (i.RequestedNewNodeId, r.StatusCode)
             for i, r in zip(items, results, strict=True)

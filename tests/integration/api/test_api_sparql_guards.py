@@ -1,0 +1,99 @@
+"""/sparql refuses what would let a client act through the gateway: updates (however written) and SERVICE.
+
+Oxigraph runs ``SERVICE <iri> {...}`` by calling that IRI over HTTP, so an accepted SERVICE query lets any
+reader reach addresses only the gateway can reach. A local HTTP server counts the calls: there must be none.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.api.conftest import Serve, client
+
+# Known defects of gateway/northbound/http on main; /tmp/notes/issue-7-http.patch fixes them and removes these marks.
+SSRF = pytest.mark.xfail(strict=True, reason="SERVICE is executed (server-side request); fixed by issue-7-http.patch")
+UPDATE_AFTER_COMMENT = pytest.mark.xfail(
+    strict=True, reason="an update after a comment is answered 400 'malformed query'; fixed by issue-7-http.patch"
+)
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP server that records every request it gets."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.end_headers()
+            self.wfile.write(b'{"head":{"vars":[]},"results":{"bindings":[{}]}}')
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}", hits
+    srv.shutdown()
+    srv.server_close()
+
+
+@SSRF
+async def test_service_is_refused_and_never_called(serve: Serve, listener: tuple[str, list[str]]) -> None:
+    url, hits = listener
+    _, base = await serve("    anonymous_read: true")
+    queries = [
+        f"SELECT * WHERE {{ SERVICE <{url}/a> {{ ?s ?p ?o }} }}",
+        f"select * where {{ service silent <{url}/b> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ ?s a ?t .SERVICE<{url}/c>{{?x ?y ?z}} }}",
+        f"PREFIX e: <{url}/> SELECT * WHERE {{ # a comment with a quote ' \n SERVICE e:d {{ ?s ?p ?o }} }}",
+        f"PREFIX ex: <http://x/> SELECT * WHERE {{ ?s ex:a\\'b ?o . SERVICE <{url}/e> {{ ?x ?y ?z }} }}",
+        f'SELECT * WHERE {{ BIND("#" AS ?h) SERVICE <{url}/f> {{ ?s ?p ?o }} }}',
+    ]
+    async with client(base, token=None) as c:
+        for q in queries:
+            for r in (
+                await c.get("/sparql", params={"query": q}),
+                await c.post("/sparql", data={"query": q}),
+                await c.post("/sparql", content=q, headers={"Content-Type": "application/sparql-query"}),
+            ):
+                assert r.status_code == 403, (q, r.text)
+                assert "SERVICE" in r.json()["error"]
+    assert hits == []
+
+
+async def test_service_lookalikes_still_run(serve: Serve) -> None:
+    _, base = await serve()
+    q = (
+        'PREFIX service: <http://api.test/> PREFIX ex: <http://x/> SELECT ?service ("SERVICE <http://x> {}" AS ?s) '
+        "WHERE { ?service a <https://brickschema.org/schema/Brick#AHU> . "
+        "OPTIONAL { ?service service:service ?x } OPTIONAL { ?service ex:serviceLevel ?y } }  # SERVICE <x> {}"
+    )
+    async with client(base) as c:
+        r = await c.get("/sparql", params={"query": q})
+        assert r.status_code == 200, r.text
+        assert [b["service"]["value"] for b in r.json()["results"]["bindings"]] == ["http://api.test/asset/ahu1"]
+
+
+@UPDATE_AFTER_COMMENT
+async def test_updates_refused_however_written(serve: Serve) -> None:
+    _, base = await serve()
+    updates = [
+        "# tidy up\nINSERT DATA { <http://x> <http://y> <http://z> }",
+        "PREFIX tb: <https://w3id.org/twinbridge#> # live values\nDELETE WHERE { ?p tb:value ?v }",
+        "BASE <http://api.test/> PREFIX : <#> CLEAR ALL",
+    ]
+    async with client(base) as c:
+        for u in updates:
+            r = await c.get("/sparql", params={"query": u})
+            assert r.status_code == 403 and "Update" in r.json()["error"], (u, r.text)
+        n = await c.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
+        assert int(n.json()["results"]["bindings"][0]["n"]["value"]) > 100  # nothing was cleared

@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a simulated plant (Modbus PLC, OPC UA machine, MQTT sensors) + gateway")
     for name, default in (("http", 8000), ("opcua", 4840), ("modbus", 5020), ("machine", 4841), ("mqtt", 1884)):
         demo.add_argument(f"--{name}-port", type=int, default=default, help=f"default {default}")
+    demo.add_argument(
+        "--broker",
+        choices=["auto", "mosquitto", "amqtt"],
+        default="auto",
+        help="embedded MQTT broker when none listens on the MQTT port (auto: mosquitto if installed, else amqtt)",
+    )
     d = sub.add_parser("discover", help="browse a device into a draft mapping (opcua)")
     d.add_argument("kind", choices=["opcua"], help="the kind of source to browse")
     d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
@@ -193,7 +199,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        return await run_demo(ports, stop)
+        return await run_demo(ports, stop, broker=args.broker)
 
     return asyncio.run(main())
 

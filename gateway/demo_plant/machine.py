@@ -41,7 +41,15 @@ class Machine:
         await sp.set_writable()
         self.nodes["setpoint"] = sp
         self.server = server
-        await server.start()
+        # a plant-network device without security: asyncua warns that passwords would travel in clear, which
+        # is true and beside the point here (the gateway's own server is the one clients should use)
+        server_log = logging.getLogger("asyncua.server.server")
+        level = server_log.level
+        server_log.setLevel(logging.ERROR)
+        try:
+            await server.start()
+        finally:
+            server_log.setLevel(level)
         self._task = asyncio.create_task(self._simulate(), name="demo-machine")
 
     async def stop(self) -> None:

@@ -65,6 +65,7 @@ class BoilerPlc:
         self.memory.set("coil", 1, 1)
         self._energy = 12_500.0
         self._supply = 65.0
+        self.paused = False
 
     async def start(self) -> None:
         """Listen on 127.0.0.1:port and start simulating."""
@@ -80,6 +81,14 @@ class BoilerPlc:
         if self.server is not None:
             await self.server.shutdown()
             self.server = None
+
+    def pause(self) -> None:
+        """Freeze the simulation: registers keep what they hold (tests and benchmarks set them themselves)."""
+        self.paused = True
+
+    def resume(self) -> None:
+        """Let the plant move again."""
+        self.paused = False
 
     def tick(self, t: float, dt: float) -> None:
         """One step of the plant: the supply temperature follows the setpoint while the boiler is enabled."""
@@ -101,6 +110,7 @@ class BoilerPlc:
         t0 = last = time.monotonic()
         while True:
             now = time.monotonic()
-            self.tick(now - t0, now - last)
+            if not self.paused:
+                self.tick(now - t0, now - last)
             last = now
             await asyncio.sleep(0.5)

@@ -18,7 +18,7 @@ import httpx
 from gateway.config.loader import load_mappings
 from gateway.demo_plant.machine import Machine
 from gateway.demo_plant.plc import BoilerPlc
-from gateway.demo_plant.sensors import EmbeddedBroker, RoomSensors, reachable
+from gateway.demo_plant.sensors import BrokerChoice, BrokerUnavailable, EmbeddedBroker, RoomSensors, reachable
 from gateway.northbound.opcua.users import hash_password
 from gateway.runtime import Gateway
 
@@ -65,8 +65,9 @@ def _check_free(ports: Ports, *, mqtt_external: bool) -> None:
 class Demo:
     """The running demo: devices, broker, gateway."""
 
-    def __init__(self, ports: Ports) -> None:
+    def __init__(self, ports: Ports, *, broker: BrokerChoice = "auto") -> None:
         self.ports = ports
+        self.broker_choice: BrokerChoice = broker
         self.token = secrets.token_urlsafe(18)
         self.password = secrets.token_urlsafe(9)
         self.plc = BoilerPlc(ports.modbus)
@@ -98,8 +99,8 @@ class Demo:
         await self.plc.start()
         await self.machine.start()
         if not mqtt_external:
-            self.broker = EmbeddedBroker(self.ports.mqtt)
-            await asyncio.to_thread(self.broker.start)
+            self.broker = EmbeddedBroker(self.ports.mqtt, prefer=self.broker_choice)
+            await self.broker.start()
         await self.sensors.start()
         self.gateway = Gateway(load_mappings([DEMO_MAPPING], env=self.env()))
         await self.gateway.start()
@@ -130,7 +131,7 @@ twinbridge demo is running ({self.first_answer_s:.1f} s from start to the first 
   SPARQL          {http}/sparql
   REST + docs     {http}/docs
   devices         Modbus PLC tcp://127.0.0.1:{p.modbus}, OPC UA machine opc.tcp://127.0.0.1:{p.machine}/machine,
-                  MQTT sensors mqtt://127.0.0.1:{p.mqtt} ({"embedded broker" if self.broker else "your broker"})
+                  MQTT sensors mqtt://127.0.0.1:{p.mqtt} ({self._broker_text()})
 
 Ask the twin:
   curl -s {http}/sparql -H 'Accept: text/csv' --data-urlencode 'query={" ".join(FIRST_QUERY.split())}'
@@ -142,13 +143,19 @@ Write the boiler setpoint (it goes to PLC holding register 10):
 Ctrl-C stops everything.
 """
 
+    def _broker_text(self) -> str:
+        if self.broker is None:
+            return "your broker"
+        return "embedded mosquitto" if self.broker.kind == "mosquitto" else "embedded amqtt broker"
+
     async def stop(self) -> None:
+        """Stop the gateway first (no Bad flood from devices going away), then devices and broker."""
         if self.gateway is not None:
             await self.gateway.stop()
         with contextlib.suppress(Exception):
             await self.sensors.stop()
         if self.broker is not None:
-            await asyncio.to_thread(self.broker.stop)
+            await self.broker.stop()
         with contextlib.suppress(Exception):
             await self.machine.stop()
         with contextlib.suppress(Exception):
@@ -156,12 +163,12 @@ Ctrl-C stops everything.
         self._pki.cleanup()
 
 
-async def run_demo(ports: Ports, stop: asyncio.Event) -> int:
-    """Run until ``stop`` is set; returns an exit code."""
-    demo = Demo(ports)
+async def run_demo(ports: Ports, stop: asyncio.Event, *, broker: BrokerChoice = "auto") -> int:
+    """Run until ``stop`` is set; returns an exit code (2: a port is taken or no MQTT broker can run)."""
+    demo = Demo(ports, broker=broker)
     try:
         await demo.start()
-    except PortTaken as exc:
+    except (PortTaken, BrokerUnavailable) as exc:
         print(f"twinbridge demo: {exc}")
         await demo.stop()
         return 2

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
 from gateway.demo_plant.runner import Demo, Ports
-from gateway.demo_plant.sensors import find_mosquitto
+from gateway.demo_plant.sensors import BrokerChoice
+
+StartDemo = Callable[..., Awaitable[Demo]]
 
 
 def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (bound together, so no two are the same)."""
     socks = [socket.socket() for _ in range(n)]
     try:
         for s in socks:
@@ -22,11 +26,49 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (children, grandchildren...), read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent counts as ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "zombie" not in status.lower()
+
+
 @pytest.fixture
-async def demo() -> AsyncIterator[Demo]:
-    if find_mosquitto() is None:
-        pytest.skip("the demo's embedded broker needs the mosquitto binary")
-    d = Demo(Ports(*free_ports(5)))
-    await d.start()
-    yield d
-    await d.stop()
+async def start_demo() -> AsyncIterator[StartDemo]:
+    """Start demo plants on free ports; every one is stopped at teardown."""
+    started: list[Demo] = []
+
+    async def start(broker: BrokerChoice = "auto") -> Demo:
+        demo = Demo(Ports(*free_ports(5)), broker=broker)
+        started.append(demo)
+        await demo.start()
+        return demo
+
+    yield start
+    for demo in reversed(started):
+        await demo.stop()
+
+
+@pytest.fixture
+async def demo(start_demo: StartDemo) -> Demo:
+    """The demo plant with its default broker choice (mosquitto when installed, else amqtt)."""
+    return await start_demo()

@@ -1,36 +1,67 @@
-"""End to end on real sockets: PLC register -> SPARQL and OPC UA; writes from OPC UA and REST -> devices;
-one device killed mid-run; the demo command as a process."""
+"""End to end on real sockets, with the demo plant running in this process: PLC register -> SPARQL and OPC UA;
+writes from OPC UA and REST -> PLC and machine; a device or the broker killed mid-run; the example queries."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import signal
 import struct
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from asyncua import Client, ua
 
 from gateway.demo_plant.runner import Demo
+from gateway.demo_plant.sensors import find_mosquitto
 from tests.conftest import wait_for
-from tests.e2e.conftest import free_ports
+from tests.e2e.conftest import StartDemo
 
 ROOT = Path(__file__).resolve().parents[2]
 UA_NS = "http://demo.twinbridge.local/opcua"
+POINT = "http://demo.twinbridge.local/point/"
 
 
-def _int16(v: int) -> int:
+def _uint16(v: int) -> int:
+    """A signed register value as the PLC stores it."""
     return struct.unpack(">H", struct.pack(">h", v))[0]
 
 
+def _ua(demo: Demo, user: str | None = None) -> Client:
+    c = Client(f"opc.tcp://127.0.0.1:{demo.ports.opcua}/twinbridge", timeout=5)
+    if user:
+        c.set_user(user)
+        c.set_password(demo.password)
+    return c
+
+
+def _http(demo: Demo, *, token: bool = False) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {demo.token}"} if token else {}
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{demo.ports.http}", headers=headers, timeout=10)
+
+
+async def _sparql_value(demo: Demo, point: str) -> Any:
+    """The point's live value as the HTTP SPARQL endpoint answers it (None when it has none)."""
+    q = f"PREFIX tb: <https://w3id.org/twinbridge#> SELECT ?v WHERE {{ <{POINT}{point}> tb:value ?v }}"
+    async with _http(demo) as http:
+        r = await http.get("/sparql", params={"query": q}, headers={"Accept": "application/sparql-results+json"})
+    assert r.status_code == 200, r.text
+    rows = json.loads(r.content)["results"]["bindings"]
+    return rows[0]["v"]["value"] if rows else None
+
+
+def _status(demo: Demo, point: str) -> str | None:
+    twin = demo.gateway.twin  # type: ignore[union-attr]
+    return twin.state(point).status if point in twin.states() else None
+
+
 async def test_plc_value_reaches_sparql_and_opcua_subscription(demo: Demo) -> None:
-    plc = demo.plc
-    p = demo.ports
-    async with Client(f"opc.tcp://127.0.0.1:{p.opcua}/twinbridge", timeout=5) as c:
+    async with _ua(demo) as c:
         ns = await c.get_namespace_index(UA_NS)
         seen: list[float] = []
 
@@ -40,113 +71,98 @@ async def test_plc_value_reaches_sparql_and_opcua_subscription(demo: Demo) -> No
 
         sub = await c.create_subscription(100, Handler())
         await sub.subscribe_data_change(c.get_node(ua.NodeId("boiler1.return_temp", ns)))
-        # freeze the simulation's writes to the register and set a recognisable value
-        demo.plc._task.cancel()  # type: ignore[union-attr]
-        plc.memory.set("holding", 1, _int16(-123))  # -12.3 degC after scale 0.1
-        await wait_for(lambda: any(abs(v - (-12.3)) < 1e-3 for v in seen if v is not None), what="OPC UA notification")
-    q = (
-        "PREFIX tb: <https://w3id.org/twinbridge#> SELECT ?v WHERE { "
-        "<http://demo.twinbridge.local/point/boiler1.return_temp> tb:value ?v }"
-    )
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{p.http}") as http:
-        r = await http.get("/sparql", params={"query": q})
-        rows = json.loads(r.content)["results"]["bindings"]
-        assert abs(float(rows[0]["v"]["value"]) - (-12.3)) < 1e-3
+        demo.plc.pause()  # the simulation would overwrite the register
+        demo.plc.memory.set("holding", 1, _uint16(-123))  # -12.3 °C after the mapping's scale 0.1
+        await wait_for(lambda: any(v is not None and abs(v + 12.3) < 1e-3 for v in seen), what="OPC UA notification")
+    assert abs(float(await _sparql_value(demo, "boiler1.return_temp")) + 12.3) < 1e-3
 
 
-async def test_writes_from_opcua_and_rest_reach_the_devices(demo: Demo) -> None:
-    p = demo.ports
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{p.http}", headers={"Authorization": f"Bearer {demo.token}"}
-    ) as http:
+async def test_writes_from_rest_and_opcua_reach_plc_and_machine(demo: Demo) -> None:
+    plc, machine_sp = demo.plc.memory, demo.machine.nodes["setpoint"]
+    async with _http(demo, token=True) as http:
         r = await http.put("/points/boiler1.setpoint/value", json={"value": 61.5})
-        assert r.status_code == 200 and r.json()["ok"]
-        assert demo.plc.memory.get("holding", 10) == [615]
-        r = await http.put("/points/boiler1.setpoint/value", json={"value": 99})  # above max 90
-        assert r.status_code == 422 and demo.plc.memory.get("holding", 10) == [615]
-    c = Client(f"opc.tcp://127.0.0.1:{p.opcua}/twinbridge", timeout=5)
-    c.set_user("operator")
-    c.set_password(demo.password)
-    async with c:
+        assert r.status_code == 200 and r.json()["ok"], r.text
+        assert plc.get("holding", 10) == [615]
+        r = await http.put("/points/boiler1.setpoint/value", json={"value": 99})  # above the mapping's max 90
+        assert r.status_code == 422 and plc.get("holding", 10) == [615]
+        r = await http.put("/points/machine1.speed_setpoint/value", json={"value": 1600})
+        assert r.status_code == 200, r.text
+        assert await machine_sp.read_value() == 1600.0  # type: ignore[attr-defined]
+    # the twin shows the written setpoint once the PLC reports it (next poll)
+    await wait_for(lambda: demo.gateway.twin.state("boiler1.setpoint").value == 61.5, what="setpoint in the twin")  # type: ignore[union-attr]
+
+    async with _ua(demo, "operator") as c:
         ns = await c.get_namespace_index(UA_NS)
-        await c.get_node(ua.NodeId("machine1.speed_setpoint", ns)).write_value(
-            ua.DataValue(ua.Variant(1750.0, ua.VariantType.Double))
+        await c.get_node(ua.NodeId("boiler1.setpoint", ns)).write_value(
+            ua.DataValue(ua.Variant(55.5, ua.VariantType.Float))
         )
-        machine_sp = demo.machine.nodes["setpoint"]
-        assert await machine_sp.read_value() == 1750.0  # type: ignore[attr-defined]
+        assert plc.get("holding", 10) == [555]
         await c.get_node(ua.NodeId("boiler1.enable", ns)).write_value(
             ua.DataValue(ua.Variant(False, ua.VariantType.Boolean))
         )
-        assert demo.plc.memory.get("coil", 1) == [0]
-    async with Client(f"opc.tcp://127.0.0.1:{p.opcua}/twinbridge", timeout=5) as anon:  # viewers cannot write
+        assert plc.get("coil", 1) == [0]
+        await c.get_node(ua.NodeId("machine1.speed_setpoint", ns)).write_value(
+            ua.DataValue(ua.Variant(1750.0, ua.VariantType.Double))
+        )
+        assert await machine_sp.read_value() == 1750.0  # type: ignore[attr-defined]
+    async with _ua(demo) as anon:  # anonymous sessions are viewers
         ns = await anon.get_namespace_index(UA_NS)
-        try:
+        with pytest.raises(ua.uaerrors.BadUserAccessDenied):
             await anon.get_node(ua.NodeId("boiler1.setpoint", ns)).write_value(
                 ua.DataValue(ua.Variant(50.0, ua.VariantType.Float))
             )
-            raise AssertionError("an anonymous viewer could write")
-        except ua.uaerrors.BadUserAccessDenied:
-            pass
+    assert plc.get("holding", 10) == [555]
 
 
-async def test_device_killed_mid_run_only_its_points_go_bad(demo: Demo) -> None:
+async def test_plc_stopped_mid_run_only_its_points_go_bad_and_recover(demo: Demo) -> None:
     twin = demo.gateway.twin  # type: ignore[union-attr]
-    await wait_for(
-        lambda: twin.state("hall-s1.temperature").status == "Good" if "hall-s1.temperature" in twin.states() else False,
-        what="MQTT points",
-    )
+    await wait_for(lambda: _status(demo, "hall-s1.temperature") == "Good", what="MQTT points")
     await demo.plc.stop()
     await wait_for(lambda: twin.state("boiler1.supply_temp").quality.name == "BAD", what="PLC points Bad")
-    assert twin.state("machine1.motor_temp").status == "Good"
-    assert twin.state("hall-s1.temperature").status == "Good"
+    assert all(twin.state(f"boiler1.{p}").quality.name == "BAD" for p in ("flow", "energy", "setpoint", "enable"))
+    assert twin.state("boiler1.supply_temp").reason
+    assert _status(demo, "machine1.motor_temp") == "Good" and _status(demo, "hall-s1.temperature") == "Good"
     await demo.plc.start()
-    await wait_for(lambda: twin.state("boiler1.supply_temp").status == "Good", timeout=15, what="PLC recovery")
+    await wait_for(lambda: _status(demo, "boiler1.supply_temp") == "Good", timeout=15, what="PLC recovery")
+    assert await _sparql_value(demo, "boiler1.supply_temp") is not None
 
 
-def test_demo_command_starts_prints_endpoints_and_stops_cleanly() -> None:
-    ports = free_ports(5)
-    args = ["--http-port", "--opcua-port", "--modbus-port", "--machine-port", "--mqtt-port"]
-    cmd = [sys.executable, "-m", "gateway.cli", "demo"]
-    for a, port in zip(args, ports, strict=True):
-        cmd += [a, str(port)]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
-    out = "".join(lines)
-    assert "from start to the first answered SPARQL query" in out, out + (proc.stderr.read() if proc.stderr else "")
-    assert f"opc.tcp://127.0.0.1:{ports[1]}/twinbridge" in out and f"http://127.0.0.1:{ports[0]}/sparql" in out
-    r = httpx.get(f"http://127.0.0.1:{ports[0]}/health", timeout=5)
-    assert r.status_code in (200, 503)
-    children = subprocess.run(
-        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
-    ).stdout.split()
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0
-    for pid in children:
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
-    _ = asyncio
+@pytest.mark.skipif(find_mosquitto() is None, reason="needs the mosquitto binary (a broker process to kill)")
+async def test_broker_process_killed_only_mqtt_points_go_bad_and_recover(start_demo: StartDemo) -> None:
+    demo = await start_demo(broker="mosquitto")
+    broker = demo.broker
+    assert broker is not None and broker.proc is not None
+    twin = demo.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: _status(demo, "office-s3.co2") == "Good", what="MQTT points")
+    os.kill(broker.proc.pid, signal.SIGKILL)
+    await asyncio.to_thread(broker.proc.wait)
+    await wait_for(lambda: twin.state("office-s3.co2").quality.name == "BAD", what="MQTT points Bad")
+    sensors = [p for p in twin.states() if p.startswith(("hall-", "office-"))]
+    assert len(sensors) == 12 and all(twin.state(p).quality.name == "BAD" for p in sensors)
+    assert _status(demo, "boiler1.supply_temp") == "Good" and _status(demo, "machine1.spindle_speed") == "Good"
+    await broker.start()  # the same port: the adapter's supervisor and the sensors reconnect by themselves
+    await wait_for(lambda: all(_status(demo, p) == "Good" for p in sensors), timeout=20, what="MQTT recovery")
+
+
+async def test_amqtt_broker_carries_readings_and_setpoint_writes(start_demo: StartDemo) -> None:
+    demo = await start_demo(broker="amqtt")  # what a machine without mosquitto gets
+    assert demo.broker is not None and demo.broker.kind == "amqtt" and demo.broker.proc is None
+    await wait_for(lambda: _status(demo, "hall-s1.setpoint") == "Good", what="MQTT points through amqtt")
+    async with _http(demo, token=True) as http:
+        r = await http.put("/points/hall-s1.setpoint/value", json={"value": 23.5})
+        assert r.status_code == 200, r.text
+    await wait_for(lambda: demo.sensors.setpoints["s1"] == 23.5, what="setpoint at the sensor")
+    twin = demo.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: twin.state("hall-s1.setpoint").value == 23.5, what="sensor reports the new setpoint")
 
 
 async def test_example_queries_answer_on_the_demo(demo: Demo) -> None:
-    import re
-
     text = (ROOT / "examples" / "queries.md").read_text()
     prefixes = text.split("```\n", 2)[1].split("```")[0]
     queries = re.findall(r"```sparql\n(.*?)```", text, re.S)
     assert len(queries) >= 5
     twin = demo.gateway.twin  # type: ignore[union-attr]
-    await wait_for(lambda: "hall-s1.temperature" in twin.states(), what="MQTT points discovered")
+    await wait_for(lambda: _status(demo, "office-s3.temperature") == "Good", what="MQTT points discovered")
     bad_or_stale = next(q for q in queries if "tb:qualityReason" in q)
     for q in queries:
         if q is not bad_or_stale:

@@ -15,7 +15,6 @@ import pytest
 from tests.integration.api.conftest import Serve, client
 
 # Known defects of gateway/northbound/http on main; /tmp/notes/issue-7-http.patch fixes them and removes these marks.
-SSRF = pytest.mark.xfail(strict=True, reason="SERVICE is executed (server-side request); fixed by issue-7-http.patch")
 UPDATE_AFTER_COMMENT = pytest.mark.xfail(
     strict=True, reason="an update after a comment is answered 400 'malformed query'; fixed by issue-7-http.patch"
 )
@@ -46,7 +45,6 @@ def listener() -> Iterator[tuple[str, list[str]]]:
     srv.server_close()
 
 
-@SSRF
 async def test_service_is_refused_and_never_called(serve: Serve, listener: tuple[str, list[str]]) -> None:
     url, hits = listener
     _, base = await serve("    anonymous_read: true")

@@ -22,6 +22,47 @@ _UPDATE = re.compile(
 )
 
 
+def mentions_service(query: str) -> bool:
+    """Whether the query uses the SERVICE keyword (outside strings, IRIs, comments, names and variables).
+
+    Oxigraph evaluates ``SERVICE <iri>`` by calling that IRI over HTTP, which would let any reader make the
+    gateway send requests to addresses only it can reach; so federated queries are refused.
+    """
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if c == "#":
+            j = query.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif c == "<":
+            j = i + 1
+            while j < n and query[j] not in "<>\"{}|^`\\" and not query[j].isspace():
+                j += 1
+            i = j + 1 if j < n and query[j] == ">" else i + 1  # an IRI, else a comparison operator
+        elif c in "\"'":
+            quote = query[i : i + 3] if query[i : i + 3] in ('"""', "'''") else c
+            j = i + len(quote)
+            while j < n and not query.startswith(quote, j):
+                j += 2 if query[j] == "\\" else 1
+            i = j + len(quote)
+        elif c in "?$":
+            j = i + 1
+            while j < n and (query[j].isalnum() or query[j] == "_"):
+                j += 1
+            i = j
+        elif c.isalpha() or c == "_":
+            j = i
+            while j < n and (query[j].isalnum() or query[j] in "_-.:%\\"):
+                j += 2 if query[j] == "\\" else 1
+            word = query[i:j].rstrip(".")
+            if word.upper() == "SERVICE":
+                return True
+            i = j
+        else:
+            i += 1
+    return False
+
+
 def _accept(request: Request) -> list[str]:
     header = request.headers.get("accept", "")
     items = []
@@ -57,6 +98,8 @@ def _service_description(base: str) -> str:
 async def _run(api: Api, query: str, request: Request, default_graphs: list[str], named_graphs: list[str]) -> Response:
     if _UPDATE.match(query):
         raise ApiError(403, "SPARQL Update is not accepted on /sparql; live values belong to the adapters")
+    if mentions_service(query):
+        raise ApiError(403, "SERVICE (federated query) is disabled: the gateway does not send requests for clients")
     t0 = time.perf_counter()
     try:
         answer = await api.worker.query(query, _accept(request), default_graphs, named_graphs)

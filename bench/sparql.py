@@ -5,6 +5,10 @@ Three columns per query: the twin's store in-process (what the gateway's own cod
 in-memory Graph holding the same triples. Values keep updating during the twin measurements (a writer thread
 applies samples to 5 % of the points every 250 ms and flushes).
 
+A second table prices the replica that makes the time limit possible (queries run in a worker process holding
+a copy of the store, see gateway/northbound/http/query_worker.py): dump and spawn, load, following a burst of
+value changes, stopping an over-time query and answering the next one, and the worker's memory.
+
     python -m bench sparql [--quick]
 """
 
@@ -42,6 +46,11 @@ QUERIES = {
     "FILTER(isNumeric(?v)) } GROUP BY ?cls",
     "hierarchy roll-up (path)": P + "SELECT ?area (SUM(?v) AS ?kw) WHERE { ?area a tb:Area . "
     "?p a brick:Power_Sensor ; brick:isPointOf/brick:isPartOf+ ?area ; tb:value ?v } GROUP BY ?area",
+    "points per quality": P + "SELECT ?q (COUNT(?p) AS ?n) WHERE { ?p tb:quality ?q } GROUP BY ?q",
+    "point with its device address": P + "PREFIX ref: <https://brickschema.org/schema/Brick/ref#> "
+    "PREFIX hctl: <https://www.w3.org/2019/wot/hypermedia#> SELECT ?p ?v ?target WHERE { "
+    '?p rdfs:label "ahu7 Supply_Air_Temperature_Sensor" ; tb:value ?v ; ref:hasExternalReference ?r . '
+    "?r hctl:hasTarget ?target }",
     "bad or stale points": P + "SELECT ?p ?status WHERE { ?p tb:quality ?q ; tb:statusCode ?status ; "
     'tb:sourceTime ?t . FILTER(?q != tb:Good || ?t < NOW() - "PT5M"^^xsd:dayTimeDuration) }',
 }
@@ -70,14 +79,20 @@ def _times(fn: Callable[[], object], n: int, budget: float) -> list[float]:
     return out
 
 
-async def _http_times(gw: Gateway, n: int) -> dict[str, list[float]]:
+async def _http_times(
+    gw: Gateway, n: int, stop_writer: Callable[[], None], quick: bool
+) -> tuple[dict[str, list[float]], list[list[object]]]:
+    """Latency of each query over HTTP while values update; then, with the writer stopped, the replica's costs."""
     api = HttpApi(HttpApiConfig(port=0, anonymous_read=True, query_timeout=120), gw)
+    t0 = time.perf_counter()
     await api.start()
     out: dict[str, list[float]] = {}
     try:
         # TCP_NODELAY on the client: without it httpx's keep-alive requests wait ~40 ms on delayed ACKs
         transport = httpx.AsyncHTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.port}", timeout=120, transport=transport) as c:
+            (await c.get("/sparql", params={"query": "ASK {}"})).raise_for_status()
+            ready = time.perf_counter() - t0
             for name, q in QUERIES.items():
                 ts = []
                 for _ in range(n):
@@ -86,9 +101,73 @@ async def _http_times(gw: Gateway, n: int) -> dict[str, list[float]]:
                     r.raise_for_status()
                     ts.append(time.perf_counter() - t0)
                 out[name] = ts
+            await asyncio.to_thread(stop_writer)
+            replica = await _replica_costs(api, c, ready, quick)
     finally:
         await api.stop()
-    return out
+    return out, replica
+
+
+def _burst(gw: Gateway, batches: int, per_batch: int) -> tuple[float, str, float]:
+    """Change ``batches`` x ``per_batch`` values, flushing after each batch; (flush seconds, last point, value)."""
+    rng = random.Random(11)
+    pids = [p for p in gw.model.points if not p.endswith(".p4")]
+    spent = 0.0
+    pid, value = pids[0], 0.0
+    for _ in range(batches):
+        for pid in rng.sample(pids, per_batch):
+            now = utcnow()
+            value = rng.uniform(0, 100)
+            gw.twin.live.set(PointState(pid, value, now, now, Quality.GOOD, "Good", None))
+        t0 = time.perf_counter()
+        gw.twin.flush()
+        spent += time.perf_counter() - t0
+    return spent, pid, value
+
+
+def _burst_size(quick: bool) -> tuple[int, int]:
+    return (5, 400) if quick else (10, 2_000)
+
+
+def _worker_mib(pid: int) -> tuple[float, float]:
+    """(resident, peak resident) MiB of a process, from /proc."""
+    got = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                got[line[:5]] = int(line.split()[1]) / 1024
+    return got.get("VmRSS", 0.0), got.get("VmHWM", 0.0)
+
+
+async def _replica_costs(api: HttpApi, c: httpx.AsyncClient, ready: float, quick: bool) -> list[list[object]]:
+    """What the query worker's replica costs, measured with no other load running."""
+    gw, worker = api.gateway, api.app.state.api.worker
+    batches, per_batch = _burst_size(quick)
+    changes = batches * per_batch
+    rss, peak = _worker_mib(worker._proc.pid)
+    rows: list[list[object]] = [
+        ["dump + spawn (under the flush lock)", f"{worker.respawn_seconds * 1000:.0f} ms"],
+        ["service start -> first answer (replica loaded)", f"{ready * 1000:.0f} ms"],
+        ["worker memory: resident / peak while loading", f"{rss:.0f} / {peak:.0f} MiB"],
+    ]
+    t0 = time.perf_counter()
+    followed, pid, value = _burst(gw, batches, per_batch)
+    q = f"SELECT ?v WHERE {{ <{gw.twin.ids.point(pid)}> <https://w3id.org/twinbridge#value> ?v }}"
+    r = await c.get("/sparql", params={"query": q})
+    assert float(r.json()["results"]["bindings"][0]["v"]["value"]) == value  # the replica has the last change
+    until = time.perf_counter() - t0
+    rows.append([f"{changes:,} value changes: flushes while a replica follows", f"{followed * 1000:.0f} ms"])
+    rows.append(["... until the replica answers with the last", f"{until * 1000:.0f} ms ({changes / until:,.0f}/s)"])
+
+    worker.timeout = 2.0  # the over-time case, with a short limit
+    t0 = time.perf_counter()
+    r = await c.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"})
+    assert r.status_code == 503, r.text
+    rows.append(["over-time query (2 s limit) answered 503 after", f"{(time.perf_counter() - t0) * 1000:.0f} ms"])
+    t0 = time.perf_counter()
+    r = await c.get("/sparql", params={"query": "ASK {}"})
+    rows.append([f"next query answered ({r.status_code}) after", f"{(time.perf_counter() - t0) * 1000:.0f} ms"])
+    return rows
 
 
 def main(argv: list[str]) -> int:
@@ -106,6 +185,7 @@ def main(argv: list[str]) -> int:
         )
     gw.twin.flush()
     triples = len(gw.twin.store)
+    alone, _, _ = _burst(gw, *_burst_size(quick))  # the twin's own flush cost, before any replica follows it
 
     stop = threading.Event()
     writer = threading.Thread(target=_writer, args=(gw, stop, 0.05), daemon=True)
@@ -114,9 +194,14 @@ def main(argv: list[str]) -> int:
         name: _times(lambda q=q: len(gw.twin.query_sync(q) if "ASK" in q else list(gw.twin.query_sync(q))), reps, 20)
         for name, q in QUERIES.items()
     }
-    http_t = asyncio.run(_http_times(gw, max(3, reps // 3)))
-    stop.set()
-    writer.join()
+
+    def stop_writer() -> None:
+        stop.set()
+        writer.join()
+
+    http_t, replica = asyncio.run(_http_times(gw, max(3, reps // 3), stop_writer, quick))
+    batches, per_batch = _burst_size(quick)
+    replica.insert(3, [f"{batches * per_batch:,} value changes: flushes alone (no replica)", f"{alone * 1000:.0f} ms"])
 
     # rdflib baseline: the same triples (all graphs merged) in a plain in-memory Graph
     flat = rdflib.Graph()
@@ -143,6 +228,9 @@ def main(argv: list[str]) -> int:
         )
     print(f"{n_points:,} points, {triples:,} triples; values of 5% of the points updated every 250 ms meanwhile")
     print(table(["query", "twin p50 ms", "twin p95 ms", "HTTP p50 ms", "rdflib p50 ms", "twin vs rdflib"], rows))
+    print()
+    print(f"query worker replica, {n_points:,} points ({triples:,} triples)")
+    print(table(["replica cost", "measured"], replica))
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.api.conftest import OPERATOR, READER, Serve, client
 
 SELECT = "SELECT ?p WHERE { ?p a <https://w3id.org/twinbridge#Point> } LIMIT 1"
@@ -94,3 +96,17 @@ async def test_errors_are_json_with_a_message(serve: Serve) -> None:
             assert "Traceback" not in r.text and 'File "' not in r.text
         assert any("value" in p for p in cases[4][0].json()["problems"])  # names the missing field
         assert "application/sparql-query" in cases[2][0].json()["error"]  # says what to send instead
+
+
+@pytest.mark.xfail(
+    strict=True, reason="a second HTTP service on one gateway re-registers its metrics; fixed by issue-7-http.patch"
+)
+async def test_gateway_restarts_with_the_api(serve: Serve) -> None:
+    gw, _ = await serve()
+    await gw.stop()
+    await gw.start()  # builds a new HttpApi on the same gateway (and metrics registry)
+    base = f"http://127.0.0.1:{gw.services['http'].port}"  # type: ignore[attr-defined]
+    async with client(base) as c:
+        r = await c.get("/sparql", params={"query": SELECT})
+        assert r.status_code == 200 and len(r.json()["results"]["bindings"]) == 1
+        assert "twinbridge_http_requests_total" in (await c.get("/metrics")).text

@@ -1,7 +1,8 @@
 """Class names in mappings: prefixes, Brick class lookup with suggestions, class families and hierarchy.
 
-Brick classes come from ontology/brick-classes.tsv (derived from Brick 1.4 by scripts/derive_brick.py), read
-once at first use. Classes in other namespaces given as full IRIs are accepted as they are (custom ontologies).
+Brick classes come from ontology/brick-classes.tsv (derived from Brick 1.4 by scripts/derive_brick.py), the
+twinbridge classes from ontology/twinbridge.ttl; both are read once, at first use. Classes in other namespaces
+given as full IRIs (or ``sosa:``/``ssn:`` curies) are accepted as they are: custom ontologies are welcome.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import difflib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import pyoxigraph as ox
 
 PREFIXES: dict[str, str] = {
     "tb": "https://w3id.org/twinbridge#",
@@ -33,7 +36,8 @@ TB = PREFIXES["tb"]
 BRICK = PREFIXES["brick"]
 SOSA = PREFIXES["sosa"]
 
-# The twin ontology's own classes usable in mappings (ontology/twinbridge.ttl), with their family.
+# The twin ontology's own classes usable as asset/point types in mappings (declared in ontology/twinbridge.ttl,
+# checked by tests/unit/test_classes.py), with the Brick family each belongs to.
 TB_CLASSES: dict[str, str] = {
     "Asset": "location",
     "Site": "location",
@@ -47,7 +51,9 @@ TB_CLASSES: dict[str, str] = {
     "Status": "point",
 }
 _SOSA_FAMILIES = {"Sensor": "point", "Actuator": "point", "Platform": "equipment"}
-_TABLE = Path(__file__).resolve().parent.parent / "ontology" / "brick-classes.tsv"
+_ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology"
+_TABLE = _ONTOLOGY / "brick-classes.tsv"
+_TWINBRIDGE_TTL = _ONTOLOGY / "twinbridge.ttl"
 
 
 class ClassError(ValueError):
@@ -75,6 +81,32 @@ def _brick() -> dict[str, BrickClass]:
     return out
 
 
+@cache
+def _tb() -> dict[str, tuple[tuple[str, ...], str]]:
+    """twinbridge class IRI -> (direct superclass IRIs, label), from ontology/twinbridge.ttl."""
+    store = ox.Store()
+    store.bulk_load(path=str(_TWINBRIDGE_TTL), format=ox.RdfFormat.TURTLE)
+    parents: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+    query = """SELECT ?c ?p ?l WHERE { ?c a <http://www.w3.org/2002/07/owl#Class> .
+        OPTIONAL { ?c <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?p FILTER(isIRI(?p)) }
+        OPTIONAL { ?c <http://www.w3.org/2000/01/rdf-schema#label> ?l } }"""
+    for sol in store.query(query):  # type: ignore[union-attr]
+        c = sol["c"]
+        if not isinstance(c, ox.NamedNode) or not c.value.startswith(TB):
+            continue
+        ps = parents.setdefault(c.value, [])
+        if sol["p"] is not None and sol["p"].value not in ps:
+            ps.append(sol["p"].value)
+        if sol["l"] is not None:
+            labels[c.value] = sol["l"].value
+    # tb parents first (nearest in the twin's own terms), then the aligned classes, each sorted
+    return {
+        c: (tuple(sorted(ps, key=lambda p: (not p.startswith(TB), p))), labels.get(c, c[len(TB) :]))
+        for c, ps in parents.items()
+    }
+
+
 def expand(curie: str) -> str:
     """``brick:Boiler`` -> full IRI; full IRIs are returned unchanged; ``ClassError`` for unknown prefixes."""
     if curie.startswith(("http://", "https://", "urn:")):
@@ -100,17 +132,22 @@ def compact(iri: str) -> str:
 
 
 def resolve_class(text: str) -> str:
-    """The IRI of a class written in a mapping; a bare name is taken as a Brick class if Brick has it."""
+    """The IRI of a class written in a mapping (``brick:Boiler``, ``tb:Site``, a full IRI); a bare name is taken
+    as a Brick class if Brick has it (``Boiler``), else as a twinbridge class (``Measurement``)."""
     text = text.strip()
-    if ":" not in text and text in _brick():
-        return BRICK + text
-    if ":" not in text and text in TB_CLASSES:
-        return TB + text
+    if ":" not in text:
+        if text in _brick():
+            return BRICK + text
+        if text in TB_CLASSES:
+            return TB + text
+        close = _close_brick(text)
+        hint = f"did you mean {', '.join('brick:' + c for c in close)}? " if close else ""
+        raise ClassError(f"unknown class '{text}' ({hint}write a curie such as brick:Boiler, or a full IRI)")
     iri = expand(text)
     if iri.startswith(BRICK):
         name = iri[len(BRICK) :]
         if name not in _brick():
-            close = difflib.get_close_matches(name, list(_brick()), n=3, cutoff=0.6)
+            close = _close_brick(name)
             hint = f" (did you mean {', '.join('brick:' + c for c in close)}?)" if close else ""
             raise ClassError(f"unknown Brick class brick:{name}{hint}")
     elif iri.startswith(TB):
@@ -118,6 +155,14 @@ def resolve_class(text: str) -> str:
         if name not in TB_CLASSES:
             raise ClassError(f"unknown twinbridge class tb:{name} (known: {', '.join('tb:' + c for c in TB_CLASSES)})")
     return iri
+
+
+def _close_brick(name: str) -> list[str]:
+    """Brick class names close to a mistyped one, case-insensitively (``boiler`` -> ``Boiler``)."""
+    by_lower = {n.lower(): n for n in _brick()}
+    if name.lower() in by_lower:
+        return [by_lower[name.lower()]]
+    return [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
 
 
 def brick_family(iri: str) -> str | None:
@@ -132,22 +177,37 @@ def brick_family(iri: str) -> str | None:
     return None
 
 
+def parents(iri: str) -> tuple[str, ...]:
+    """The direct superclasses of a Brick or twinbridge class (empty for other classes)."""
+    if iri.startswith(BRICK):
+        c = _brick().get(iri[len(BRICK) :])
+        return tuple(BRICK + p for p in c.parents) if c else ()
+    if iri.startswith(TB):
+        entry = _tb().get(iri)
+        return entry[0] if entry else ()
+    return ()
+
+
 def superclasses(iri: str) -> list[str]:
-    """Every Brick superclass of a Brick class, nearest first (breadth first)."""
-    if not iri.startswith(BRICK):
-        return []
-    table = _brick()
+    """Every superclass of a Brick or twinbridge class, nearest first (breadth first), without the class itself.
+
+    tb:Measurement -> tb:Point, brick:Sensor, sosa:Sensor, brick:Point, ... (from twinbridge.ttl and Brick).
+    """
     out: list[str] = []
-    frontier = list(table[iri[len(BRICK) :]].parents) if iri[len(BRICK) :] in table else []
+    frontier = list(parents(iri))
     while frontier:
         nxt: list[str] = []
-        for name in frontier:
-            full = BRICK + name
-            if full not in out:
-                out.append(full)
-                nxt.extend(table[name].parents if name in table else ())
+        for p in frontier:
+            if p not in out and p != iri:
+                out.append(p)
+                nxt.extend(parents(p))
         frontier = nxt
     return out
+
+
+def is_a(iri: str, ancestor: str) -> bool:
+    """True when class ``iri`` is ``ancestor`` or one of its subclasses (Brick/twinbridge hierarchy)."""
+    return iri == ancestor or ancestor in superclasses(iri)
 
 
 def label(iri: str) -> str:
@@ -156,5 +216,7 @@ def label(iri: str) -> str:
         c = _brick().get(iri[len(BRICK) :])
         if c:
             return c.label
+    elif iri.startswith(TB) and iri in _tb():
+        return _tb()[iri][1]
     local = iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
     return local.replace("_", " ")

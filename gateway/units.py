@@ -17,6 +17,7 @@ from pathlib import Path
 UNIT_NS = "http://qudt.org/vocab/unit/"
 QK_NS = "http://qudt.org/vocab/quantitykind/"
 QUDT = "http://qudt.org/schema/qudt/"
+DIM_NS = "http://qudt.org/vocab/dimensionvector/"
 _TABLE = Path(__file__).resolve().parent.parent / "ontology" / "units.tsv"
 
 
@@ -47,11 +48,24 @@ class Unit:
         return (value + self.offset) * self.multiplier
 
 
+# Informal abbreviations integrators write that are no QUDT symbol; used only for suggestions, never resolved
+# silently (a mapping names its unit exactly).
+_INFORMAL = {"rpm": "REV-PER-MIN", "lpm": "L-PER-MIN", "gpm": "GAL_US-PER-MIN", "cfm": "FT3-PER-MIN"}
+_SQUASH = str.maketrans({"·": "", " ": "", "*": "", "_": "", "-": "", "^": "", "³": "3", "²": "2", "µ": "u", "μ": "u"})
+
+
+def _squash(text: str) -> str:
+    """A spelling-insensitive key: ``kW·h``, ``KWH`` and ``kwh`` all become ``kwh``."""
+    return text.lower().translate(_SQUASH)
+
+
 @dataclass(frozen=True)
 class _Index:
     by_name: dict[str, Unit]
     by_lower: dict[str, str]
     by_symbol: dict[str, str]
+    # spelling-insensitive keys of names, symbols and labels -> names, for suggestions only
+    fuzzy: dict[str, tuple[str, ...]]
 
 
 @cache
@@ -80,7 +94,14 @@ def _index() -> _Index:
         lower.setdefault(n.lower(), n)
     # A symbol is an alias only when exactly one unit has it ("kW" yes, "m" (metre/minute...) no).
     by_symbol = {s: next(iter(ns)) for s, ns in symbols.items() if len(ns) == 1}
-    return _Index(by_name, lower, by_symbol)
+    fuzzy: dict[str, set[str]] = {}
+    for u in by_name.values():
+        for key in (u.name, u.symbol, u.label):
+            if key:
+                fuzzy.setdefault(_squash(key), set()).add(u.name)
+    # shortest names first: the plain unit before exotic ones sharing a key (PA before PetaA for "pa")
+    ranked = {k: tuple(sorted(ns, key=lambda n: (len(n), n))) for k, ns in fuzzy.items()}
+    return _Index(by_name, lower, by_symbol, ranked)
 
 
 def all_units() -> Mapping[str, Unit]:
@@ -104,19 +125,24 @@ def get_unit(name: str) -> Unit | None:
 
 
 def suggest_units(text: str, n: int = 3) -> list[str]:
-    """Close QUDT unit names for a mistyped one."""
+    """Close QUDT unit names for a mistyped one ("DEGC" -> DEG_C, "kw" -> KiloW, "kWh" -> KiloW-HR)."""
     idx = _index()
     key = text.strip().removeprefix("unit:")
     out: list[str] = []
-    exact_ci = idx.by_lower.get(key.lower())
-    if exact_ci:
-        out.append(exact_ci)
-    squashed = key.upper().replace("_", "").replace("-", "")
-    for name in idx.by_name:
-        if name.upper().replace("_", "").replace("-", "") == squashed and name not in out:
-            out.append(name)
-    lowered = difflib.get_close_matches(key.lower(), list(idx.by_lower), n=n, cutoff=0.75)
-    out.extend(idx.by_lower[m] for m in lowered if idx.by_lower[m] not in out)
+
+    def add(names: Iterable[str]) -> None:
+        out.extend(nm for nm in names if nm not in out)
+
+    if key in idx.by_symbol:  # an exact, unambiguous symbol first
+        add([idx.by_symbol[key]])
+    if key.lower() in idx.by_lower:
+        add([idx.by_lower[key.lower()]])
+    if key.lower() in _INFORMAL:
+        add([_INFORMAL[key.lower()]])
+    add(idx.fuzzy.get(_squash(key), ()))  # same name, symbol or label, spelt differently
+    if len(out) < n:
+        close = difflib.get_close_matches(key.lower(), list(idx.by_lower), n=n, cutoff=0.75)
+        add(idx.by_lower[m] for m in close)
     return out[:n]
 
 
@@ -143,14 +169,14 @@ def converter(from_unit: str, to_unit: str) -> Callable[[float], float]:
     c = oa * k - ob
     fk, fc = float(k), float(c)
     if c == 0:
-        return lambda v: float(f"{v * fk:.15g}")
+        return lambda v: float(f"{v * fk:.15g}") + 0.0  # + 0.0: no "-0.0" in the twin
 
     def shift(v: float) -> float:
         scaled = v * fk
         big = max(abs(scaled), abs(fc))
         # Round relative to the larger term: below that the sum is floating-point noise (32 °F -> 0 °C).
         digits = 14 - math.floor(math.log10(big)) if big > 0 and math.isfinite(big) else 0
-        return round(scaled + fc, digits) if digits else scaled + fc
+        return (round(scaled + fc, digits) if digits else scaled + fc) + 0.0
 
     return shift
 
@@ -160,7 +186,9 @@ def _lit(text: str) -> str:
 
 
 def units_ntriples(names: Iterable[str]) -> str:
-    """N-Triples describing units (type, label, symbol, quantity kinds, conversion, UNECE code)."""
+    """N-Triples describing units (type, label, symbol, quantity kinds, conversion, UNECE code, dimension).
+
+    Unknown names are left out (the SHACL check then reports the point's unit as unknown)."""
     lines: list[str] = []
     xsd_double = "<http://www.w3.org/2001/XMLSchema#double>"
     for name in sorted(set(names)):
@@ -178,4 +206,6 @@ def units_ntriples(names: Iterable[str]) -> str:
         lines.append(f'{s} <{QUDT}conversionOffset> "{u.offset!r}"^^{xsd_double} .')
         if u.unece:
             lines.append(f"{s} <{QUDT}uneceCommonCode> {_lit(u.unece)} .")
+        if u.dimension:  # lets SPARQL find convertible units: same dimension vector
+            lines.append(f"{s} <{QUDT}hasDimensionVector> <{DIM_NS}{u.dimension}> .")
     return "\n".join(lines) + ("\n" if lines else "")

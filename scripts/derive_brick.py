@@ -1,6 +1,7 @@
 """Derive the Brick class tables from the brickschema package's Brick.ttl (BSD-3-Clause).
 
-Usage: python scripts/derive_brick.py [PATH_TO/Brick.ttl]
+Usage: python scripts/derive_brick.py [PATH_TO/Brick.ttl [OUT_DIR]]   (defaults: the installed brickschema's
+Brick 1.4, ontology/)
 
 Writes ontology/brick-classes.tsv (class, family, direct superclasses, label) for fast lookups and
 ontology/brick.ttl (owl:Class, rdfs:subClassOf, rdfs:label of every Brick class) which the twin loads into its
@@ -37,7 +38,7 @@ def _default_source() -> Path:
 
 def main(argv: list[str]) -> int:
     src = Path(argv[1]) if len(argv) > 1 else _default_source()
-    out_dir = Path(__file__).resolve().parent.parent / "ontology"
+    out_dir = Path(argv[2]) if len(argv) > 2 else Path(__file__).resolve().parent.parent / "ontology"
     store = ox.Store()
     store.bulk_load(path=str(src), format=ox.RdfFormat.TURTLE)
     parents: dict[str, set[str]] = {}
@@ -64,9 +65,10 @@ def main(argv: list[str]) -> int:
     for name in sorted(parents):
         fam = family(name)
         sup = sorted(p for p in parents[name] if p in parents)
-        label = labels.get(name, name.replace("_", " "))
+        label = labels.get(name, name.replace("_", " ")).replace("\t", " ")
         rows.append(f"{name}\t{fam}\t{','.join(sup)}\t{label}")
-        ttl.append(f"brick:{name} a owl:Class ; rdfs:label \"{label}\"" +
+        quoted = label.replace("\\", "\\\\").replace('"', '\\"')
+        ttl.append(f"brick:{name} a owl:Class ; rdfs:label \"{quoted}\"" +
                    "".join(f" ;\n    rdfs:subClassOf brick:{p}" for p in sup) + " .")
     head = "# Derived from Brick 1.4 (brickschema package, BSD-3-Clause) by scripts/derive_brick.py\n"
     (out_dir / "brick-classes.tsv").write_text(head + "# class\tfamily\tsuperclasses\tlabel\n" + "\n".join(rows) + "\n")

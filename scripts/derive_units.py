@@ -1,6 +1,7 @@
 """Derive ontology/units.tsv from the QUDT units vocabulary (CC BY 4.0, QUDT.org).
 
-Usage: python scripts/derive_units.py [PATH_TO/VOCAB_QUDT-UNITS-ALL.ttl] [ontology/units.tsv]
+Usage: python scripts/derive_units.py [PATH_TO/VOCAB_QUDT-UNITS-ALL.ttl [OUT.tsv]]   (defaults: the QUDT copy
+next to the checkout, ../shared/vocab/qudt/, and ontology/units.tsv)
 
 One row per unit: name, symbol, label, quantity kinds, conversion multiplier and offset (SI = (v + offset) *
 multiplier), UNECE common code and dimension vector. The gateway loads the table at first use; a user's
@@ -44,8 +45,9 @@ def _clean(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    src = Path(argv[1]) if len(argv) > 1 else Path("../shared/vocab/qudt/VOCAB_QUDT-UNITS-ALL.ttl")
-    out = Path(argv[2]) if len(argv) > 2 else Path(__file__).resolve().parent.parent / "ontology" / "units.tsv"
+    root = Path(__file__).resolve().parent.parent
+    src = Path(argv[1]) if len(argv) > 1 else root.parent / "shared" / "vocab" / "qudt" / "VOCAB_QUDT-UNITS-ALL.ttl"
+    out = Path(argv[2]) if len(argv) > 2 else root / "ontology" / "units.tsv"
     store = ox.Store()
     store.bulk_load(path=str(src), format=ox.RdfFormat.TURTLE)
     sols = [s for s in store.query(QUERY)]

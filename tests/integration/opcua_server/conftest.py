@@ -104,6 +104,14 @@ class Changes:
     def status_change_notification(self, status: object) -> None:
         """Subscription status changes are not under test."""
 
+    def good(self) -> bool:
+        """Whether the last notification was Good."""
+        return self.last is not None and self.last.StatusCode.is_good()
+
+    def bad(self) -> bool:
+        """Whether the last notification was Bad."""
+        return self.last is not None and self.last.StatusCode.is_bad()
+
     @property
     def last(self) -> ua.DataValue | None:
         return self.values[-1] if self.values else None

@@ -164,17 +164,33 @@ Ctrl-C stops everything.
 
 
 async def run_demo(ports: Ports, stop: asyncio.Event, *, broker: BrokerChoice = "auto") -> int:
-    """Run until ``stop`` is set; returns an exit code (2: a port is taken or no MQTT broker can run)."""
+    """Run until ``stop`` is set; returns an exit code (2: a port is taken or no MQTT broker can run).
+
+    A stop while starting (Ctrl-C during the first seconds) cancels the start-up and stops what is already up.
+    """
     demo = Demo(ports, broker=broker)
+    starting = asyncio.create_task(demo.start(), name="demo-start")
+    stopping = asyncio.create_task(stop.wait(), name="demo-stop-wait")
     try:
-        await demo.start()
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            log.info("stopped while starting")
+            await demo.stop()
+            return 0
+        starting.result()  # raises what start() raised
     except (PortTaken, BrokerUnavailable) as exc:
         print(f"twinbridge demo: {exc}")
         await demo.stop()
         return 2
     except BaseException:
+        starting.cancel()
         await demo.stop()
         raise
+    finally:
+        stopping.cancel()
     print(demo.banner(), flush=True)
     await stop.wait()
     log.info("stopping the demo")

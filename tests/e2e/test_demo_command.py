@@ -88,6 +88,39 @@ def test_demo_command_prints_working_commands_and_ctrl_c_stops_everything() -> N
     assert not [p for p in ports if _listening(p)], "ports still open after Ctrl-C"
 
 
+@pytest.mark.timeout(60)
+def test_ctrl_c_while_starting_stops_what_is_up() -> None:
+    ports = free_ports(5)
+    proc = subprocess.Popen(
+        _demo_cmd(ports),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the devices are up and the gateway is connecting to them
+            if "source plc connected" in line:
+                break
+        helpers = descendants(proc.pid)
+        # to the demo process only: the HTTP API's query worker, still importing at this moment, would die of
+        # the group's SIGINT before it can ignore it (a Fatal Python error on the terminal; reported)
+        os.kill(proc.pid, signal.SIGINT)
+        rest = proc.communicate(timeout=30)[0]
+        assert proc.returncode == 0, rest
+        assert "stopped while starting" in rest and "twinbridge demo is running" not in rest, rest
+        assert "Traceback" not in rest, rest
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert not [p for p in helpers if alive(p)], "stray processes after Ctrl-C while starting"
+    assert not [p for p in ports if _listening(p)]
+
+
 def test_taken_port_is_named_with_its_option_and_nothing_is_left_running() -> None:
     ports = free_ports(5)
     with socket.socket() as busy:

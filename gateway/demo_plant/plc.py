@@ -1,7 +1,8 @@
 """A boiler-house PLC on Modbus TCP (pymodbus server) with a realistic register layout.
 
 Holding registers (zero-based): 0 supply temperature int16 x0.1 °C, 1 return temperature int16 x0.1 °C,
-2-3 flow float32 m³/h (ABCD), 4-5 energy uint32 kWh, 10 supply setpoint int16 x0.1 °C (writable).
+2-3 flow float32 m³/h (ABCD), 4-5 energy uint32 Wh (a 40 kW burner: ~11 Wh/s),
+10 supply setpoint int16 x0.1 °C (writable).
 Coils: 0 pump running (cycles every 20 s), 1 boiler enable (writable).
 """
 
@@ -63,7 +64,7 @@ class BoilerPlc:
         self._rng = random.Random(seed)
         self.memory.set("holding", 10, 700)  # setpoint 70.0 °C
         self.memory.set("coil", 1, 1)
-        self._energy = 12_500.0
+        self._energy = 12_500_000.0  # Wh: counts visibly (a kWh counter would tick every 90 s)
         self._supply = 65.0
         self.paused = False
 
@@ -100,7 +101,7 @@ class BoilerPlc:
         ret = self._supply - 12 - 2 * math.sin(t / 30)
         pump = int(t // 10) % 2 == 0
         flow = (3.2 + 0.2 * math.sin(t / 7)) if pump else 0.0
-        self._energy += (40.0 if enabled else 0.0) * dt / 3600
+        self._energy += (40_000.0 if enabled else 0.0) * dt / 3600
         mem.set("holding", 0, _int16(self._supply * 10), _int16(ret * 10))
         mem.set("holding", 2, *struct.unpack(">HH", struct.pack(">f", flow)))
         mem.set("holding", 4, *struct.unpack(">HH", struct.pack(">I", int(self._energy))))

@@ -61,6 +61,11 @@ def _status(demo: Demo, point: str) -> str | None:
 
 
 async def test_plc_value_reaches_sparql_and_opcua_subscription(demo: Demo) -> None:
+    twin = demo.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: _status(demo, "boiler1.energy") == "Good", what="energy counter read")
+    first = twin.state("boiler1.energy").value
+    assert 12_500 <= first < 12_600, first  # kWh in the twin from the PLC's Wh register (source_unit W-HR)
+    await wait_for(lambda: twin.state("boiler1.energy").value > first, what="energy counting up")
     async with _ua(demo) as c:
         ns = await c.get_namespace_index(UA_NS)
         seen: list[float] = []

@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     for name, default in (("http", 8000), ("opcua", 4840), ("modbus", 5020), ("machine", 4841), ("mqtt", 1884)):
         demo.add_argument(f"--{name}-port", type=int, default=default, help=f"default {default}")
     demo.add_argument(
+        "--mqtt-url",
+        help="the sensors' broker as mqtt://host:port (default: 127.0.0.1 on --mqtt-port, embedded when none listens)",
+    )
+    demo.add_argument(
         "--broker",
         choices=["auto", "mosquitto", "amqtt"],
         default="auto",
@@ -199,7 +203,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        return await run_demo(ports, stop, broker=args.broker)
+        return await run_demo(ports, stop, broker=args.broker, mqtt_url=args.mqtt_url)
 
     return asyncio.run(main())
 

@@ -18,7 +18,14 @@ import httpx
 from gateway.config.loader import load_mappings
 from gateway.demo_plant.machine import Machine
 from gateway.demo_plant.plc import BoilerPlc
-from gateway.demo_plant.sensors import BrokerChoice, BrokerUnavailable, EmbeddedBroker, RoomSensors, reachable
+from gateway.demo_plant.sensors import (
+    BrokerAddress,
+    BrokerChoice,
+    BrokerUnavailable,
+    EmbeddedBroker,
+    RoomSensors,
+    reachable,
+)
 from gateway.northbound.opcua.users import hash_password
 from gateway.runtime import Gateway
 
@@ -47,10 +54,10 @@ class PortTaken(RuntimeError):
     """A port the demo needs is in use."""
 
 
-def _check_free(ports: Ports, *, mqtt_external: bool) -> None:
+def _check_free(ports: Ports, *, embedded_mqtt: int | None) -> None:
     wanted = {"http": ports.http, "opcua": ports.opcua, "modbus": ports.modbus, "machine": ports.machine}
-    if not mqtt_external:
-        wanted["mqtt"] = ports.mqtt
+    if embedded_mqtt is not None:
+        wanted["mqtt"] = embedded_mqtt
     for name, port in wanted.items():
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -65,15 +72,17 @@ def _check_free(ports: Ports, *, mqtt_external: bool) -> None:
 class Demo:
     """The running demo: devices, broker, gateway."""
 
-    def __init__(self, ports: Ports, *, broker: BrokerChoice = "auto") -> None:
+    def __init__(self, ports: Ports, *, broker: BrokerChoice = "auto", mqtt_url: str | None = None) -> None:
         self.ports = ports
         self.broker_choice: BrokerChoice = broker
+        # the sensors' broker: given by URL, else 127.0.0.1 on the MQTT port (embedded there unless one listens)
+        self.mqtt = BrokerAddress.parse(mqtt_url) if mqtt_url else BrokerAddress("127.0.0.1", ports.mqtt)
         self.token = secrets.token_urlsafe(18)
         self.password = secrets.token_urlsafe(9)
         self.plc = BoilerPlc(ports.modbus)
         self.machine = Machine(ports.machine)
         self.broker: EmbeddedBroker | None = None
-        self.sensors = RoomSensors(ports.mqtt)
+        self.sensors = RoomSensors(self.mqtt.port, host=self.mqtt.host)
         self.gateway: Gateway | None = None
         self._pki = tempfile.TemporaryDirectory(prefix="twinbridge-demo-pki-")
         self.first_answer_s: float | None = None
@@ -86,7 +95,7 @@ class Demo:
             "DEMO_UA_PORT": str(p.opcua),
             "DEMO_MODBUS_PORT": str(p.modbus),
             "DEMO_MACHINE_PORT": str(p.machine),
-            "DEMO_MQTT_PORT": str(p.mqtt),
+            "DEMO_MQTT_URL": self.mqtt.url,
             "DEMO_TOKEN": self.token,
             "DEMO_UA_PASSWORD_HASH": hash_password(self.password),
             "DEMO_PKI": self._pki.name,
@@ -94,12 +103,14 @@ class Demo:
 
     async def start(self) -> None:
         t0 = time.monotonic()
-        mqtt_external = reachable("127.0.0.1", self.ports.mqtt)
-        _check_free(self.ports, mqtt_external=mqtt_external)
+        mqtt_external = await asyncio.to_thread(reachable, self.mqtt.host, self.mqtt.port)
+        if not mqtt_external and not self.mqtt.local:
+            raise BrokerUnavailable(f"no MQTT broker answers at {self.mqtt.url} (the embedded one runs on 127.0.0.1)")
+        _check_free(self.ports, embedded_mqtt=None if mqtt_external else self.mqtt.port)
         await self.plc.start()
         await self.machine.start()
         if not mqtt_external:
-            self.broker = EmbeddedBroker(self.ports.mqtt, prefer=self.broker_choice)
+            self.broker = EmbeddedBroker(self.mqtt.port, prefer=self.broker_choice)
             await self.broker.start()
         await self.sensors.start()
         self.gateway = Gateway(load_mappings([DEMO_MAPPING], env=self.env()))
@@ -131,7 +142,7 @@ twinbridge demo is running ({self.first_answer_s:.1f} s from start to the first 
   SPARQL          {http}/sparql
   REST + docs     {http}/docs
   devices         Modbus PLC tcp://127.0.0.1:{p.modbus}, OPC UA machine opc.tcp://127.0.0.1:{p.machine}/machine,
-                  MQTT sensors mqtt://127.0.0.1:{p.mqtt} ({self._broker_text()})
+                  MQTT sensors {self.mqtt.url} ({self._broker_text()})
 
 Ask the twin:
   curl -s {http}/sparql -H 'Accept: text/csv' --data-urlencode 'query={" ".join(FIRST_QUERY.split())}'
@@ -163,12 +174,18 @@ Ctrl-C stops everything.
         self._pki.cleanup()
 
 
-async def run_demo(ports: Ports, stop: asyncio.Event, *, broker: BrokerChoice = "auto") -> int:
+async def run_demo(
+    ports: Ports, stop: asyncio.Event, *, broker: BrokerChoice = "auto", mqtt_url: str | None = None
+) -> int:
     """Run until ``stop`` is set; returns an exit code (2: a port is taken or no MQTT broker can run).
 
     A stop while starting (Ctrl-C during the first seconds) cancels the start-up and stops what is already up.
     """
-    demo = Demo(ports, broker=broker)
+    try:
+        demo = Demo(ports, broker=broker, mqtt_url=mqtt_url)
+    except ValueError as exc:
+        print(f"twinbridge demo: {exc}")
+        return 2
     starting = asyncio.create_task(demo.start(), name="demo-start")
     stopping = asyncio.create_task(stop.wait(), name="demo-stop-wait")
     try:

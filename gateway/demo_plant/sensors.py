@@ -18,8 +18,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
@@ -29,6 +31,38 @@ BrokerChoice = Literal["auto", "mosquitto", "amqtt"]
 
 class BrokerUnavailable(RuntimeError):
     """No broker is reachable and none can be started."""
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    """Where the sensors publish: host and port of a plain ``mqtt://host:port`` URL."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """``mqtt://host[:port]`` (port 1883 by default); TLS and credentials are not part of the demo."""
+        parts = urlsplit(url)
+        if "@" in parts.netloc:  # checked first: the messages below echo the URL
+            raise ValueError("the demo's sensors publish anonymously; give a broker URL without credentials")
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"the demo's MQTT URL must look like mqtt://host:port, got {url!r}")
+        try:
+            port = parts.port or 1883
+        except ValueError:
+            raise ValueError(f"bad port in MQTT URL {url!r}") from None
+        return cls(parts.hostname, port)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"mqtt://{host}:{self.port}"
+
+    @property
+    def local(self) -> bool:
+        """Whether the embedded broker (which listens on 127.0.0.1) can serve this address."""
+        return self.host in ("127.0.0.1", "localhost")
 
 
 def reachable(host: str, port: int) -> bool:
@@ -139,7 +173,8 @@ class EmbeddedBroker:
 class RoomSensors:
     """Publishes plant/<area>/<sensor>/telemetry every second; takes setpoints on <topic>/set."""
 
-    def __init__(self, port: int, seed: int = 3, interval: float = 1.0) -> None:
+    def __init__(self, port: int, seed: int = 3, interval: float = 1.0, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.port = port
         self.interval = interval
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-sensors")
@@ -161,7 +196,7 @@ class RoomSensors:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 2)
-        await asyncio.to_thread(self.client.connect, "127.0.0.1", self.port)
+        await asyncio.to_thread(self.client.connect, self.host, self.port)
         self.client.loop_start()
         self._task = asyncio.create_task(self._publish(), name="demo-sensors")
 

@@ -57,8 +57,8 @@ async def start_demo() -> AsyncIterator[StartDemo]:
     """Start demo plants on free ports; every one is stopped at teardown."""
     started: list[Demo] = []
 
-    async def start(broker: BrokerChoice = "auto") -> Demo:
-        demo = Demo(Ports(*free_ports(5)), broker=broker)
+    async def start(broker: BrokerChoice = "auto", mqtt_url: str | None = None) -> Demo:
+        demo = Demo(Ports(*free_ports(5)), broker=broker, mqtt_url=mqtt_url)
         started.append(demo)
         await demo.start()
         return demo

@@ -18,9 +18,9 @@ import pytest
 from asyncua import Client, ua
 
 from gateway.demo_plant.runner import Demo
-from gateway.demo_plant.sensors import find_mosquitto
+from gateway.demo_plant.sensors import EmbeddedBroker, find_mosquitto
 from tests.conftest import wait_for
-from tests.e2e.conftest import StartDemo
+from tests.e2e.conftest import StartDemo, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 UA_NS = "http://demo.twinbridge.local/opcua"
@@ -159,6 +159,19 @@ async def test_amqtt_broker_carries_readings_and_setpoint_writes(start_demo: Sta
     await wait_for(lambda: demo.sensors.setpoints["s1"] == 23.5, what="setpoint at the sensor")
     twin = demo.gateway.twin  # type: ignore[union-attr]
     await wait_for(lambda: twin.state("hall-s1.setpoint").value == 23.5, what="sensor reports the new setpoint")
+
+
+async def test_sensors_and_gateway_use_a_broker_given_by_url(start_demo: StartDemo) -> None:
+    (port,) = free_ports(1)
+    users_broker = EmbeddedBroker(port)  # stands for a broker the user already runs
+    await users_broker.start()
+    try:
+        demo = await start_demo(mqtt_url=f"mqtt://localhost:{port}")
+        assert demo.broker is None and f"mqtt://localhost:{port} (your broker)" in demo.banner()
+        await wait_for(lambda: _status(demo, "office-s3.humidity") == "Good", what="MQTT points via the URL")
+        assert demo.gateway.model.sources["sensors"].endpoint() == f"mqtt://localhost:{port}"  # type: ignore[union-attr]
+    finally:
+        await users_broker.stop()
 
 
 async def test_example_queries_answer_on_the_demo(demo: Demo) -> None:

@@ -44,10 +44,10 @@ def main(argv: list[str]) -> int:
     parents: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
     for sol in store.query(QUERY):
-        name = sol["c"].value[len(BRICK):]
+        name = sol["c"].value[len(BRICK) :]
         parents.setdefault(name, set())
         if sol["parent"] is not None:
-            parents[name].add(sol["parent"].value[len(BRICK):])
+            parents[name].add(sol["parent"].value[len(BRICK) :])
         if sol["label"] is not None:
             labels[name] = sol["label"].value
 
@@ -68,14 +68,20 @@ def main(argv: list[str]) -> int:
         label = labels.get(name, name.replace("_", " ")).replace("\t", " ")
         rows.append(f"{name}\t{fam}\t{','.join(sup)}\t{label}")
         quoted = label.replace("\\", "\\\\").replace('"', '\\"')
-        ttl.append(f"brick:{name} a owl:Class ; rdfs:label \"{quoted}\"" +
-                   "".join(f" ;\n    rdfs:subClassOf brick:{p}" for p in sup) + " .")
+        ttl.append(
+            f'brick:{name} a owl:Class ; rdfs:label "{quoted}"'
+            + "".join(f" ;\n    rdfs:subClassOf brick:{p}" for p in sup)
+            + " ."
+        )
     head = "# Derived from Brick 1.4 (brickschema package, BSD-3-Clause) by scripts/derive_brick.py\n"
-    (out_dir / "brick-classes.tsv").write_text(head + "# class\tfamily\tsuperclasses\tlabel\n" + "\n".join(rows) + "\n")
-    prefixes = ("@prefix brick: <https://brickschema.org/schema/Brick#> .\n"
-                "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
-                "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n\n")
-    (out_dir / "brick.ttl").write_text(head + prefixes + "\n".join(ttl) + "\n")
+    table = head + "# class\tfamily\tsuperclasses\tlabel\n" + "\n".join(rows) + "\n"
+    (out_dir / "brick-classes.tsv").write_text(table, encoding="utf-8")
+    prefixes = (
+        "@prefix brick: <https://brickschema.org/schema/Brick#> .\n"
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n\n"
+    )
+    (out_dir / "brick.ttl").write_text(head + prefixes + "\n".join(ttl) + "\n", encoding="utf-8")
     print(f"{len(rows)} Brick classes -> {out_dir}")
     return 0
 

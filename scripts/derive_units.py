@@ -62,24 +62,30 @@ def main(argv: list[str]) -> int:
         iri = sol["u"].value
         if not iri.startswith(UNIT) or (sol["deprecated"] is not None and sol["deprecated"].value == "true"):
             continue
-        name = iri[len(UNIT):]
+        name = iri[len(UNIT) :]
         found = [q for q in (sol["qks"].value.split(",") if sol["qks"] else []) if q.startswith(QK)]
         found.sort(key=lambda q: (-usage[q], len(q), q))
-        qks = [q[len(QK):] for q in found if not q.endswith("/Unknown")]
+        qks = [q[len(QK) :] for q in found if not q.endswith("/Unknown")]
         dim = sol["dimension"].value if sol["dimension"] is not None else ""
-        rows.append("\t".join([
-            name,
-            _clean(sol["symbol"].value) if sol["symbol"] is not None else "",
-            _clean(sol["label"].value) if sol["label"] is not None else name,
-            ",".join(qks),
-            sol["multiplier"].value if sol["multiplier"] is not None else "",
-            sol["offset"].value if sol["offset"] is not None else "",
-            sol["code"].value if sol["code"] is not None else "",
-            dim[len(DIM):] if dim.startswith(DIM) else dim,
-        ]))
+        rows.append(
+            "\t".join(
+                [
+                    name,
+                    _clean(sol["symbol"].value) if sol["symbol"] is not None else "",
+                    _clean(sol["label"].value) if sol["label"] is not None else name,
+                    ",".join(qks),
+                    sol["multiplier"].value if sol["multiplier"] is not None else "",
+                    sol["offset"].value if sol["offset"] is not None else "",
+                    sol["code"].value if sol["code"] is not None else "",
+                    dim[len(DIM) :] if dim.startswith(DIM) else dim,
+                ]
+            )
+        )
     rows.sort()
-    header = ("# Derived from the QUDT units vocabulary (qudt/qudt-public-repo, CC BY 4.0, QUDT.org) by "
-              "scripts/derive_units.py\n# name\tsymbol\tlabel\tquantity_kinds\tmultiplier\toffset\tunece\tdimension\n")
+    header = (
+        "# Derived from the QUDT units vocabulary (qudt/qudt-public-repo, CC BY 4.0, QUDT.org) by "
+        "scripts/derive_units.py\n# name\tsymbol\tlabel\tquantity_kinds\tmultiplier\toffset\tunece\tdimension\n"
+    )
     out.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
     print(f"{len(rows)} units -> {out}")
     return 0

@@ -213,4 +213,6 @@ def test_shipped_brick_files_are_what_the_script_derives(tmp_path: Path) -> None
         [sys.executable, str(ROOT / "scripts" / "derive_brick.py"), str(_brick_source()), str(tmp_path)], check=True
     )
     for name in ("brick-classes.tsv", "brick.ttl"):
-        assert (tmp_path / name).read_text() == (ROOT / "ontology" / name).read_text(), name
+        assert (tmp_path / name).read_text(encoding="utf-8") == (ROOT / "ontology" / name).read_text(
+            encoding="utf-8"
+        ), name

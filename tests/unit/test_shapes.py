@@ -397,3 +397,18 @@ def test_every_example_and_mapping_conforms(path: str) -> None:
     model = load_mappings([ROOT / path], env=env)
     assert model.points, "an example without points checks nothing"
     assert messages(model) == []
+
+
+def test_every_shape_speaks_to_integrators() -> None:
+    """Each reported constraint carries an sh:message (what a violation prints), never raw SHACL output."""
+    import rdflib
+    from rdflib.namespace import SH
+
+    g = rdflib.Graph().parse(ROOT / "ontology" / "shapes.ttl")
+    property_shapes = set(g.objects(None, SH.property))
+    node_constraints = (SH["or"], SH["class"], SH["and"], SH["in"], SH.datatype)
+    node_shapes = {s for s in g.subjects(rdflib.RDF.type, SH.NodeShape) if any(g.value(s, c) for c in node_constraints)}
+    assert len(property_shapes) > 25 and len(node_shapes) >= 5
+    for shape in property_shapes | node_shapes:
+        message = g.value(shape, SH.message)
+        assert message is not None and "sh:" not in str(message), shape

@@ -33,7 +33,9 @@ def _ntriples(*paths: Path) -> str:
     store = ox.Store()
     for path in paths:
         store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE)
-    return store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()).decode()
+    data = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    assert data is not None  # dump returns the bytes when given no output
+    return data.decode()
 
 
 @cache

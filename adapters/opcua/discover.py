@@ -26,7 +26,7 @@ import yaml
 from asyncua import Client, ua
 
 from adapters.opcua.config import OpcUaSourceConfig
-from adapters.opcua.nodeids import NodeRef, parse_node_id
+from adapters.opcua.nodeids import NodeRef, good_value, node_id, parse_node_id
 from adapters.opcua.resolve import builtin_types, chunks, plain_node_id, read_attributes, read_properties
 from adapters.opcua.session import SessionOpener
 from adapters.opcua.types import BuiltinType, Family, unece_code
@@ -88,7 +88,7 @@ async def _browse(client: Client, nodes: list[ua.NodeId], chunk: int) -> list[li
             ua.BrowseDescription(
                 NodeId=n,
                 BrowseDirection=ua.BrowseDirection.Forward,
-                ReferenceTypeId=ua.NodeId(ua.ObjectIds.HierarchicalReferences),
+                ReferenceTypeId=node_id(ua.ObjectIds.HierarchicalReferences),
                 IncludeSubtypes=True,
                 NodeClassMask=int(ua.NodeClass.Object) | int(ua.NodeClass.Variable),
                 ResultMask=ua.BrowseResultMask.All,
@@ -123,7 +123,7 @@ async def browse_tree(client: Client, root: ua.NodeId, depth: int, chunk: int, l
         for parent, refs in zip(level, results, strict=True):
             for ref in refs:
                 nid = plain_node_id(ref.NodeId)
-                if nid in seen or ref.ReferenceTypeId == ua.NodeId(ua.ObjectIds.HasProperty):
+                if nid in seen or ref.ReferenceTypeId == node_id(ua.ObjectIds.HasProperty):
                     continue
                 if _SKIP_NS0 and nid.NamespaceIndex == 0:
                     continue
@@ -189,15 +189,15 @@ async def explore(client: Client, cfg: OpcUaSourceConfig, root: str, depth: int,
         await read_attributes(client, [(v.node_id, a) for v in variables for a in attrs], chunk) if variables else []
     )
     meta = [values[i * 3 : i * 3 + 3] for i in range(len(variables))]
-    dtypes = [m[0].Value.Value for m in meta if m[0].StatusCode.is_good() and m[0].Value.Value is not None]
+    dtypes = [dt for m in meta if (dt := good_value(m[0])) is not None]
     types = await builtin_types(client, dtypes, chunk)
     props = await read_properties(client, [v.node_id for v in variables], ("EngineeringUnits", "EURange"), chunk)
     unit_index = _unit_index()
     draft = Draft(cfg.url, cfg.id, top, {}, [], [], namespaces)
     for v, (dtype, rank, access), prop in zip(variables, meta, props, strict=True):
         where = _address(v.node_id, namespaces)
-        bt: BuiltinType | None = types.get(dtype.Value.Value) if dtype.StatusCode.is_good() else None
-        vr = int(rank.Value.Value) if rank.StatusCode.is_good() and rank.Value.Value is not None else -1
+        bt: BuiltinType | None = types.get(good_value(dtype))
+        vr = int(good_value(rank)) if good_value(rank) is not None else -1
         if bt is None or bt.family is Family.UNSUPPORTED:
             draft.skipped.append(f"{where}: type {bt.name if bt else 'unknown'} is not supported")
             continue
@@ -225,9 +225,7 @@ def _point_spec(
     where: str,
     notes: list[str],
 ) -> dict[str, Any]:
-    writable = bool(
-        access.StatusCode.is_good() and access.Value.Value is not None and int(access.Value.Value) & _CURRENT_WRITE
-    )
+    writable = bool(int(good_value(access) or 0) & _CURRENT_WRITE)
     datatype = _DATATYPES.get(bt.name, "string")
     numeric = datatype not in ("bool", "string")
     spec: dict[str, Any] = {"id": v.name}
@@ -305,7 +303,7 @@ def render(draft: Draft, security: dict[str, Any], auth: dict[str, Any] | None) 
     return "\n".join(head) + "\n" + body
 
 
-class _Flow(dict):  # type: ignore[type-arg]
+class _Flow(dict[str, Any]):
     """A mapping written on one line (points read best that way)."""
 
 

@@ -16,6 +16,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from asyncua import ua
 
@@ -53,7 +54,37 @@ class NodeRef:
         """The asyncua NodeId, looking ``nsu=`` up in the server's namespace array."""
         ns = self.ns if self.ns_uri is None else namespace_index(self.ns_uri, namespaces)
         # asyncua picks the compact encodings (TwoByte/FourByte) itself when the type is left out
-        return ua.NodeId(self.identifier, ns)
+        return node_id(self.identifier, ns)
+
+
+def node_id(identifier: int | str | uuid.UUID | bytes, ns: int = 0) -> ua.NodeId:
+    """asyncua's NodeId from plain Python values (its annotations name wrapper types its runtime does not need)."""
+    return ua.NodeId(identifier, ns)  # type: ignore[arg-type]
+
+
+def child_step(reference: int, name: str, ns: int) -> ua.RelativePathElement:
+    """One forward step of a relative path along ``reference`` (an ObjectIds number) and its subtypes."""
+    return ua.RelativePathElement(  # asyncua annotates the flags as ua.Boolean, which is not a bool
+        ReferenceTypeId=node_id(reference),
+        IsInverse=False,  # type: ignore[arg-type]
+        IncludeSubtypes=True,  # type: ignore[arg-type]
+        TargetName=ua.QualifiedName(name, ns),
+    )
+
+
+def is_good(dv: ua.DataValue) -> bool:
+    """Whether a DataValue's status is Good (an absent status is Good on the wire)."""
+    return dv.StatusCode is None or dv.StatusCode.is_good()
+
+
+def good_value(dv: ua.DataValue) -> Any:
+    """The value of a DataValue whose status is Good, else None."""
+    return dv.Value.Value if is_good(dv) and dv.Value is not None else None
+
+
+def status_value(dv: ua.DataValue) -> int:
+    """The numeric status code of a DataValue (0, Good, when absent)."""
+    return dv.StatusCode.value if dv.StatusCode is not None else 0
 
 
 def namespace_index(uri: str, namespaces: Sequence[str]) -> int:
@@ -138,14 +169,7 @@ class BrowsePath:
                 ns = namespace_index(prefixes[e.ns], namespaces)
             else:
                 ns = e.ns
-            out.append(
-                ua.RelativePathElement(
-                    ReferenceTypeId=ua.NodeId(ua.ObjectIds.HierarchicalReferences),
-                    IsInverse=False,
-                    IncludeSubtypes=True,
-                    TargetName=ua.QualifiedName(e.name, ns),
-                )
-            )
+            out.append(child_step(ua.ObjectIds.HierarchicalReferences, e.name, ns))
         return ua.RelativePath(Elements=out)
 
 

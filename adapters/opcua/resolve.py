@@ -17,7 +17,7 @@ from typing import Any
 from asyncua import Client, ua
 
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
-from adapters.opcua.nodeids import NamespaceNotFound
+from adapters.opcua.nodeids import NamespaceNotFound, child_step, good_value, is_good, node_id, status_value
 from adapters.opcua.types import (
     BUILTIN,
     BuiltinType,
@@ -29,7 +29,7 @@ from adapters.opcua.types import (
 )
 from gateway.model import Point
 
-_ROOT = ua.NodeId(ua.ObjectIds.RootFolder)
+_ROOT = node_id(ua.ObjectIds.RootFolder)
 _MAX_TYPE_DEPTH = 12
 
 
@@ -145,18 +145,16 @@ async def _read_attributes(client: Client, live: list[Binding], chunk: int) -> N
     values = await read_attributes(client, items, chunk)  # type: ignore[arg-type]
     for i, b in enumerate(live):
         ncls, dtype, rank, access = values[i * 4 : i * 4 + 4]
-        if not ncls.StatusCode.is_good():
-            code = status_name(ncls.StatusCode.value)
+        if not is_good(ncls):
+            code = status_name(status_value(ncls))
             b.fail(code, "the server does not know this node" if code == "BadNodeIdUnknown" else code)
             continue
-        if ncls.Value.Value != ua.NodeClass.Variable:
-            b.fail("BadNodeClassInvalid", f"the node is a {ua.NodeClass(ncls.Value.Value).name}, not a Variable")
+        if (node_class := good_value(ncls)) != ua.NodeClass.Variable:
+            b.fail("BadNodeClassInvalid", f"the node is a {ua.NodeClass(node_class).name}, not a Variable")
             continue
-        b.value_rank = int(rank.Value.Value) if rank.StatusCode.is_good() and rank.Value.Value is not None else -1
-        b.access_level = (
-            int(access.Value.Value) if access.StatusCode.is_good() and access.Value.Value is not None else None
-        )
-        b.datatype_id = dtype.Value.Value if dtype.StatusCode.is_good() else None
+        b.value_rank = int(good_value(rank)) if good_value(rank) is not None else -1
+        b.access_level = int(good_value(access)) if good_value(access) is not None else None
+        b.datatype_id = good_value(dtype)
 
 
 async def builtin_types(client: Client, dtypes: Iterable[ua.NodeId], chunk: int) -> dict[ua.NodeId, BuiltinType | None]:
@@ -181,7 +179,7 @@ async def builtin_types(client: Client, dtypes: Iterable[ua.NodeId], chunk: int)
                 ua.BrowseDescription(
                     NodeId=t,
                     BrowseDirection=ua.BrowseDirection.Inverse,
-                    ReferenceTypeId=ua.NodeId(ua.ObjectIds.HasSubtype),
+                    ReferenceTypeId=node_id(ua.ObjectIds.HasSubtype),
                     IncludeSubtypes=True,
                     NodeClassMask=0,
                     ResultMask=ua.BrowseResultMask.All,
@@ -230,16 +228,7 @@ async def read_properties(
     paths = [
         ua.BrowsePath(
             StartingNode=nid,
-            RelativePath=ua.RelativePath(
-                Elements=[
-                    ua.RelativePathElement(
-                        ReferenceTypeId=ua.NodeId(ua.ObjectIds.HasProperty),
-                        IsInverse=False,
-                        IncludeSubtypes=True,
-                        TargetName=ua.QualifiedName(name, 0),
-                    )
-                ]
-            ),
+            RelativePath=ua.RelativePath(Elements=[child_step(ua.ObjectIds.HasProperty, name, 0)]),
         )
         for nid in nodes
         for name in names
@@ -254,8 +243,8 @@ async def read_properties(
     )
     out: list[dict[str, Any]] = [{} for _ in nodes]
     for (i, name, _), dv in zip(reads, values, strict=True):
-        if dv.StatusCode.is_good() and dv.Value is not None:
-            out[i][name] = dv.Value.Value
+        if good_value(dv) is not None:
+            out[i][name] = good_value(dv)
     return out
 
 

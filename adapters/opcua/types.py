@@ -210,7 +210,7 @@ def to_variant(value: Value, builtin: BuiltinType) -> ua.Variant:
         if vt is ua.VariantType.QualifiedName:
             return ua.Variant(ua.QualifiedName.from_string(text), vt)
         if vt is ua.VariantType.XmlElement:
-            return ua.Variant(ua.XmlElement(text), vt)
+            return ua.Variant(ua.XmlElement(ua.String(text)), vt)
     except (ValueError, ua.UaStringParsingError) as exc:
         raise ValueProblem("BadTypeMismatch", f"{text!r} is not a valid {builtin.name}: {exc}") from None
     return ua.Variant(text, vt)

@@ -31,13 +31,13 @@ class Machine:
         server.set_server_name("demo machine")
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         ns = await server.register_namespace(NAMESPACE)
-        machine = await server.nodes.objects.add_object(ua.NodeId("Machine", ns), ua.QualifiedName("Machine", ns))
-        self.nodes["speed"] = await machine.add_variable(ua.NodeId("Machine.SpindleSpeed", ns), "SpindleSpeed", 0.0)
-        self.nodes["motor_temp"] = await machine.add_variable(ua.NodeId("Machine.MotorTemp", ns), "MotorTemp", 35.0)
+        machine = await server.nodes.objects.add_object(f"ns={ns};s=Machine", f"{ns}:Machine")
+        self.nodes["speed"] = await machine.add_variable(f"ns={ns};s=Machine.SpindleSpeed", "SpindleSpeed", 0.0)
+        self.nodes["motor_temp"] = await machine.add_variable(f"ns={ns};s=Machine.MotorTemp", "MotorTemp", 35.0)
         self.nodes["parts"] = await machine.add_variable(
-            ua.NodeId("Machine.PartCount", ns), "PartCount", ua.Variant(0, ua.VariantType.UInt32)
+            f"ns={ns};s=Machine.PartCount", "PartCount", ua.Variant(0, ua.VariantType.UInt32)
         )
-        sp = await machine.add_variable(ua.NodeId("Machine.SpeedSetpoint", ns), "SpeedSetpoint", 1200.0)
+        sp = await machine.add_variable(f"ns={ns};s=Machine.SpeedSetpoint", "SpeedSetpoint", 1200.0)
         await sp.set_writable()
         self.nodes["setpoint"] = sp
         self.server = server

@@ -262,12 +262,12 @@ def test_modbus_terms_are_w3c_wot_modbus_properties(example_graph: list[tuple[st
     assert used <= MODV_PROPERTIES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapters/mqtt writes the TD form terms mqv:topic/qos/retain/controlPacket as RDF predicates; the W3C "
-    "MQTT ontology's properties are mqv:hasTopicName, hasQoSFlag, hasRetainFlag, sendsControlPacket",
-)
 def test_mqtt_terms_are_w3c_wot_mqtt_properties(example_graph: list[tuple[str, str, str]]) -> None:
+    # the TD form terms mqv:topic/qos/retain/controlPacket are JSON-LD names, not RDF properties
     used = {p[len(MQV) :] for _, p, _ in example_graph if p.startswith(MQV)}
     assert used, "the MQTT example writes no mqv: terms"
     assert used <= MQV_PROPERTIES
+    packets = {o for _, p, o in example_graph if p == MQV + "sendsControlPacket"}
+    assert packets and packets <= {MQV + "PUBLISH", MQV + "SUBSCRIBE", MQV + "UNSUBSCRIBE"}
+    qos = {o for _, p, o in example_graph if p == MQV + "hasQoSFlag"}
+    assert qos <= {f"https://www.w3.org/2019/wot/mqtt/qualitfyOfService#{n}" for n in range(3)}

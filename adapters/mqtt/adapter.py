@@ -27,6 +27,7 @@ from adapters.mqtt.config import MqttAddress, MqttSourceConfig, SparkplugRule, T
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import json_literal, text_of
 from adapters.mqtt.routing import Router
+from adapters.mqtt.session import AUTH_CODES, DropTracker, connect
 from adapters.mqtt.sparkplug import SparkplugError, code_for, command_payload
 from adapters.mqtt.topics import fill
 from gateway.model import Asset, Point
@@ -34,8 +35,6 @@ from gateway.sample import Sample, Value, utcnow
 
 if TYPE_CHECKING:
     from gateway.config.profiles import ProfileLibrary
-
-_AUTH_CODES = {4, 5, 134, 135}  # bad username or password / not authorized (3.1.1 and 5)
 
 
 class _DropOldestQueue(asyncio.Queue[aiomqtt.Message]):
@@ -64,8 +63,16 @@ class MqttAdapter(Adapter):
 
     def __init__(self, config: MqttSourceConfig, points: Sequence[Point], context: AdapterContext) -> None:
         super().__init__(config, points, context)
-        self.counters = {"messages": 0, "samples": 0, "unmatched": 0, "discovered_points": 0, "rebirth_requests": 0,
-                         "writes": 0, "dropped": 0, "subscriptions_refused": 0}
+        self.counters = {
+            "messages": 0,
+            "samples": 0,
+            "unmatched": 0,
+            "discovered_points": 0,
+            "rebirth_requests": 0,
+            "writes": 0,
+            "dropped": 0,
+            "subscriptions_refused": 0,
+        }
         self.router = Router(config, self.counters, self.log)
         self.router.discover = self._discover
         self.router.add_static(list(points))
@@ -76,6 +83,9 @@ class MqttAdapter(Adapter):
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
         self.subscribed: dict[str, int] = {}
+        self.client_id = config.make_client_id()  # once per instance: reconnects keep it
+        # a drop sooner than the peer's first reconnect delay (plus margin) after connecting is "right after"
+        self.drops = DropTracker(self.client_id, short=max(10.0, 3 * config.reconnect.initial))
 
     # -- config-time checks --------------------------------------------------------------------------
     @classmethod
@@ -172,7 +182,7 @@ class MqttAdapter(Adapter):
             cfg.port,
             username=cfg.username,
             password=cfg.password.get_secret_value() if cfg.password else None,
-            identifier=cfg.effective_client_id,
+            identifier=self.client_id,
             protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             keepalive=int(cfg.keepalive),
             timeout=cfg.connect_timeout,
@@ -190,58 +200,28 @@ class MqttAdapter(Adapter):
         client = self._make_client()
         where = self.config.endpoint()
         try:
-            await self._connect(client)
+            await connect(client, self.config.connect_timeout)
         except aiomqtt.MqttCodeError as exc:
+            self.drops.failed()
             code = getattr(exc.rc, "value", exc.rc)
-            auth = code in _AUTH_CODES
+            auth = code in AUTH_CODES
             raise AdapterUnavailable(
                 f"{where} refused the connection: {exc}",
                 retryable=not auth,
                 status="BadUserAccessDenied" if auth else None,
             ) from None
         except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
+            self.drops.failed()
             raise AdapterUnavailable(f"cannot connect to {where}: {exc or type(exc).__name__}") from None
         self._client = client
+        self.drops.connected()
         try:
             await self._subscribe(client)
         except (aiomqtt.MqttError, TimeoutError) as exc:
             await self.stop()
-            raise AdapterUnavailable(f"subscribing on {where} failed: {exc or type(exc).__name__}") from None
+            why = self.drops.lost(exc)  # dropped between CONNACK and SUBACK: the same story as a lost connection
+            raise AdapterUnavailable(f"subscribing on {where} failed: {why or exc or type(exc).__name__}") from None
         self._running = True
-
-    async def _connect(self, client: aiomqtt.Client) -> None:
-        """``client.__aenter__()``, but fail at once when the broker drops the connection before CONNACK.
-
-        aiomqtt ignores a disconnect that comes before CONNACK and waits for its timeout instead (a broker that
-        rejects our client certificate, or one that is shutting down). paho's client is aiomqtt's ``_client``.
-        """
-        loop = asyncio.get_running_loop()
-        closed: asyncio.Future[None] = loop.create_future()
-        paho_client = client._client
-        inner = paho_client.on_disconnect
-
-        def on_disconnect(*args: Any) -> None:
-            if not closed.done():
-                closed.set_result(None)
-            inner(*args)
-
-        paho_client.on_disconnect = on_disconnect
-        connect = asyncio.ensure_future(client.__aenter__())
-        try:
-            done, _ = await asyncio.wait(
-                {connect, closed}, timeout=self.config.connect_timeout + 1, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            paho_client.on_disconnect = inner
-        if connect in done:
-            connect.result()
-            return
-        connect.cancel()
-        with contextlib.suppress(BaseException):
-            await connect
-        if closed.done():
-            raise aiomqtt.MqttError("the broker closed the connection before accepting it (CONNACK)")
-        raise TimeoutError(f"no CONNACK within {self.config.connect_timeout:g} s")
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         subs = self.router.subscriptions(self._static)
@@ -306,7 +286,8 @@ class MqttAdapter(Adapter):
                 except aiomqtt.MqttError as exc:
                     if not self._running:
                         return
-                    raise AdapterDisconnected(f"connection to {self.config.endpoint()} lost: {exc}") from None
+                    why = self.drops.lost(exc)
+                    raise AdapterDisconnected(f"connection to {self.config.endpoint()} lost: {why or exc}") from None
             payload = msg.payload
             if not isinstance(payload, bytes):
                 payload = str(payload).encode() if payload is not None else b""
@@ -382,7 +363,7 @@ class MqttAdapter(Adapter):
         r = self.router
         return {
             "subscriptions": dict(self.subscribed),
-            "client_id": self.config.effective_client_id,
+            "client_id": self.client_id,
             "protocol": self.config.protocol,
             "persistent_session": not self.config.clean_session,
             "topics": len(r.exact),

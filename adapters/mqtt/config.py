@@ -7,6 +7,7 @@ Every field below is documented with its default in docs/mqtt.md.
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlparse
 
@@ -20,6 +21,8 @@ from gateway.twin.terms import IRI
 
 TB = "https://w3id.org/twinbridge#"
 MQV = "https://www.w3.org/2019/wot/mqtt#"  # W3C WoT MQTT binding vocabulary
+# its QoS individuals (mqv:QualityOfService); "qualitfy" is how the W3C ontology spells the IRIs
+MQV_QOS = "https://www.w3.org/2019/wot/mqtt/qualitfyOfService#"
 
 Qos = Literal[0, 1, 2]
 PayloadFormat = Literal["plain", "json", "sparkplug"]
@@ -171,7 +174,11 @@ class MqttSourceConfig(SourceConfig):
     kind: Literal["mqtt"] = "mqtt"
     url: str = Field(description="mqtt://host[:1883] or mqtts://host[:8883]")
     protocol: Literal["3.1.1", "5"] = Field("3.1.1", description="MQTT protocol version")
-    client_id: str | None = Field(None, description="client identifier; default twinbridge-<source id>")
+    client_id: str | None = Field(
+        None,
+        description="client identifier; default twinbridge-<source id>-<random> (persistent sessions: "
+        "twinbridge-<source id>, stable)",
+    )
     username: str | None = None
     password: SecretStr | None = Field(None, description="from ${VAR}; never logged")
     tls: MqttTls | None = Field(None, description="TLS settings (mqtts:// only); defaults apply when absent")
@@ -233,10 +240,19 @@ class MqttSourceConfig(SourceConfig):
         """Broker port (1883, or 8883 for mqtts, when the URL has none)."""
         return urlparse(self.url).port or (8883 if self.secure else 1883)
 
-    @property
-    def effective_client_id(self) -> str:
-        """The client id actually used (stable, so persistent sessions survive restarts)."""
-        return self.client_id or f"twinbridge-{self.id}"
+    def make_client_id(self) -> str:
+        """The client id of one adapter instance: ``client_id`` when set.
+
+        Else ``twinbridge-<source id>-<6 random hex digits>``, so two gateways (or two demos) running the same
+        mapping on one broker do not take each other's connection: a broker drops the older of two clients with
+        one id. A persistent session (``clean_session: false``) is found again by its client id, so there the
+        default is the stable ``twinbridge-<source id>`` (give each gateway its own ``client_id`` then).
+        """
+        if self.client_id:
+            return self.client_id
+        if not self.clean_session:
+            return f"twinbridge-{self.id}"
+        return f"twinbridge-{self.id}-{secrets.token_hex(3)}"
 
     def endpoint(self) -> str:
         """``mqtt://host:port`` (never with credentials)."""
@@ -326,15 +342,19 @@ class MqttAddress(Address):
         return f"{SPARKPLUG_NS}/{self.group}/{message_type}/{self.node}{tail}"
 
     def rdf(self) -> list[tuple[str, Any]]:
-        """WoT MQTT binding terms (mqv:) plus twinbridge's payload description (tb:)."""
+        """W3C WoT MQTT ontology properties (mqv:) plus twinbridge's payload description (tb:).
+
+        The TD form terms ``mqv:topic``/``qos``/``retain``/``controlPacket`` are JSON-LD names; the binding's
+        context maps them onto the RDF properties written here (``hasTopicName``, ``hasQoSFlag``...).
+        """
         out: list[tuple[str, Any]] = [(TB + "payloadFormat", self.payload)]
         if self.payload == "sparkplug":
-            out.append((MQV + "topic", self.sparkplug_topic("DDATA" if self.device else "NDATA")))
+            out.append((MQV + "hasTopicName", self.sparkplug_topic("DDATA" if self.device else "NDATA")))
             out.append((TB + "sparkplugMetric", self.metric))
         else:
-            out.append((MQV + "topic", self.topic))
+            out.append((MQV + "hasTopicName", self.topic))
         if self.qos is not None:
-            out.append((MQV + "qos", str(self.qos)))
+            out.append((MQV + "hasQoSFlag", IRI(f"{MQV_QOS}{self.qos}")))
         if self.json_path:
             out.append((TB + "jsonPath", self.json_path))
         if self.timestamp_path:
@@ -343,8 +363,8 @@ class MqttAddress(Address):
             out.append((TB + "qualityPath", self.quality_path))
         if self.command_topic:
             out.append((TB + "commandTopic", self.command_topic))
-            out.append((MQV + "retain", self.command_retain))
-        out.append((MQV + "controlPacket", IRI(MQV + "subscribe")))
+            out.append((MQV + "hasRetainFlag", self.command_retain))
+        out.append((MQV + "sendsControlPacket", IRI(MQV + "SUBSCRIBE")))
         return out
 
     def target(self, source: SourceConfig) -> str:

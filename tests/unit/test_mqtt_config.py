@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -61,7 +62,7 @@ def test_valid_mapping_with_rules_and_points() -> None:
     cfg = model.sources["mq"]
     assert isinstance(cfg, MqttSourceConfig)
     assert cfg.protocol == "5" and cfg.keepalive == 15 and cfg.port == 1883
-    assert cfg.effective_client_id == "twinbridge-mq"
+    assert cfg.make_client_id() == "twinbridge-mq"  # persistent session: stable
     assert [r.id for r in cfg.rules] == ["env", "sp"]
     assert cfg.rules[1].filter == "spBv1.0/Plant1/+/+/#"
     p = model.points["m.p"].address
@@ -148,9 +149,10 @@ def test_address_rdf_and_target() -> None:
     src = MqttSourceConfig(id="mq", url="mqtt://broker:1884")
     a = MqttAddress(topic="a/b", json_path="$.v", qos=1, command_topic="a/b/set")
     rdf = dict(a.rdf())
-    assert rdf[MQV + "topic"] == "a/b" and rdf[MQV + "qos"] == "1" and rdf[TB + "jsonPath"] == "$.v"
+    assert rdf[MQV + "hasTopicName"] == "a/b" and rdf[TB + "jsonPath"] == "$.v"
+    assert rdf[MQV + "hasQoSFlag"] == IRI("https://www.w3.org/2019/wot/mqtt/qualitfyOfService#1")
     assert rdf[TB + "payloadFormat"] == "json" and rdf[TB + "commandTopic"] == "a/b/set"
-    assert rdf[MQV + "controlPacket"] == IRI(MQV + "subscribe") and rdf[MQV + "retain"] is False
+    assert rdf[MQV + "sendsControlPacket"] == IRI(MQV + "SUBSCRIBE") and rdf[MQV + "hasRetainFlag"] is False
     assert a.target(src) == "mqtt://broker:1884/a/b" and a.writable()
     sp = MqttAddress(group="G", node="N", device="D", metric="Inputs/T")
     assert sp.target(src) == "mqtt://broker:1884/spBv1.0/G/DDATA/N/D#Inputs/T"
@@ -179,3 +181,12 @@ assets:
     sp = load(text).points["s1.setpoint"].address
     assert sp.topic == "plant/a/s1/telemetry" and sp.json_path == "$.sp"
     assert sp.command_topic == "plant/a/s1/telemetry/set" and sp.command_payload == '{"sp": {value}}'
+
+
+def test_default_client_id_is_unique_per_instance_unless_set_or_persistent() -> None:
+    cfg = MqttSourceConfig(id="mq", url="mqtt://broker")
+    ids = {cfg.make_client_id() for _ in range(20)}
+    assert len(ids) == 20 and all(re.fullmatch(r"twinbridge-mq-[0-9a-f]{6}", i) for i in ids)
+    assert MqttSourceConfig(id="mq", url="mqtt://b", client_id="line-7").make_client_id() == "line-7"
+    # a persistent session is found again by its id: the default must survive a restart
+    assert MqttSourceConfig(id="mq", url="mqtt://b", clean_session=False).make_client_id() == "twinbridge-mq"

@@ -14,6 +14,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gateway.ingest.precision import float32_shortest
 from gateway.sample import Value
 
 
@@ -137,6 +138,8 @@ def _swap_pairs(data: bytes) -> bytes:
 def _decode_numeric(spec: ValueSpec, regs: Sequence[int]) -> Value:
     code, _ = _NUMERIC[spec.encoding]
     value = struct.unpack(">" + code, registers_to_bytes(regs, spec.order))[0]
+    if spec.encoding is Encoding.FLOAT32:
+        return float32_shortest(value)  # the register's 51.8, not its double widening 51.79999923706055
     return float(value) if spec.encoding in FLOAT_ENCODINGS else int(value)
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from gateway import units
+from gateway.ingest import precision
+from gateway.ingest.precision import float32_shortest
 from gateway.model import DataType, Point
 from gateway.sample import Quality, Sample, Value
 
@@ -48,10 +51,7 @@ def _coercer(dt: DataType) -> Callable[[Value], Value]:
 
         def to_int(v: Value) -> Value:
             if isinstance(v, str):
-                try:
-                    v = float(v)
-                except ValueError:
-                    raise _TypeProblem("BadTypeMismatch", f"cannot read {v!r} as a number") from None
+                v = _number(v)
             if not isinstance(v, int | float):
                 raise _TypeProblem("BadTypeMismatch", f"cannot read {v!r} as a number")
             if isinstance(v, float):
@@ -71,13 +71,43 @@ def _coercer(dt: DataType) -> Callable[[Value], Value]:
         if isinstance(v, int | float):
             return float(v)
         if isinstance(v, str):
-            try:
-                return float(v)
-            except ValueError:
-                pass
+            return float(_number(v))
         raise _TypeProblem("BadTypeMismatch", f"cannot read {v!r} as a number")
 
+    if dt is DataType.FLOAT:
+        # An xsd:float holds a float32: present it at that precision (51.8, not 51.79999923706055).
+        return lambda v: float32_shortest(to_float(v))  # type: ignore[arg-type]
     return to_float
+
+
+def _number(text: str) -> int | float:
+    """A number written as text; integers stay exact (int64 values above 2**53 included)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise _TypeProblem("BadTypeMismatch", f"cannot read {text!r} as a number") from None
+
+
+def _transformer(point: Point) -> Callable[[Value], Value] | None:
+    """Scale/offset then unit conversion, or None when the point has neither (the common, fast case)."""
+    t = point.transform
+    scale = None if t.scale == 1.0 and t.offset == 0.0 else precision.scaler(t.scale, t.offset)
+    convert = None
+    if t.source_unit and point.unit and t.source_unit != point.unit:
+        convert = units.converter(t.source_unit, point.unit)
+    if convert is None:
+        return scale  # type: ignore[return-value]
+
+    def transform(v: Value) -> Value:
+        if scale is not None:
+            v = scale(v)  # type: ignore[arg-type]
+        return precision.significant(convert(float(v)))  # type: ignore[arg-type]
+
+    return transform
 
 
 class PointPipeline:
@@ -85,12 +115,12 @@ class PointPipeline:
 
     __slots__ = (
         "_coerce",
-        "_convert",
         "_db_abs",
         "_db_interval",
         "_last_status",
         "_last_time",
         "_last_value",
+        "_transform",
         "clamp",
         "max",
         "min",
@@ -107,9 +137,7 @@ class PointPipeline:
         self.numeric = point.datatype.is_numeric
         self.scale = t.scale
         self.offset = t.offset
-        self._convert: Callable[[float], float] | None = None
-        if t.source_unit and point.unit and t.source_unit != point.unit:
-            self._convert = units.converter(t.source_unit, point.unit)
+        self._transform = _transformer(point)
         self.clamp = t.clamp
         self.min = point.min
         self.max = point.max
@@ -139,11 +167,8 @@ class PointPipeline:
         if value is not None:
             try:
                 if self.numeric and not isinstance(value, str):
-                    v = float(value)
-                    if self.scale != 1.0 or self.offset != 0.0:
-                        v = v * self.scale + self.offset
-                    if self._convert is not None:
-                        v = self._convert(v)
+                    # No float() here: an int64/uint64 beyond 2**53 must stay an exact int.
+                    v: Any = value if self._transform is None else self._transform(value)
                     value = v
                     if self.min is not None and v < self.min:
                         if self.clamp:
@@ -170,7 +195,7 @@ class PointPipeline:
                 and self._last_value is not None
                 and self._db_abs is not None
                 and self.numeric
-                and abs(float(value) - float(self._last_value)) <= self._db_abs  # type: ignore[arg-type]
+                and abs(value - self._last_value) <= self._db_abs  # type: ignore[operator]
                 and (self._db_interval is None or now - self._last_time < self._db_interval)
             ):
                 self.suppressed += 1

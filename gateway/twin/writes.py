@@ -81,6 +81,12 @@ def to_raw(point: Point, value: Value) -> Value:
     t = point.transform
     if not isinstance(value, int | float) or isinstance(value, bool) or t.is_identity:
         return value
+    converts = bool(t.source_unit and point.unit and t.source_unit != point.unit)
+    if isinstance(value, int) and not converts and float(t.scale).is_integer() and float(t.offset).is_integer():
+        # integer arithmetic keeps an int64 exact; a value the scale does not divide falls through to floats
+        quotient, remainder = divmod(value - int(t.offset), int(t.scale))
+        if remainder == 0:
+            return quotient
     v = float(value)
     if t.source_unit and point.unit and t.source_unit != point.unit:
         v = units.converter(point.unit, t.source_unit)(v)

@@ -64,3 +64,66 @@ def test_deadband_percent_and_max_interval() -> None:
     assert pp2.process(_s(10.0)) is not None
     assert pp2.process(_s(11.9)) is None
     assert pp2.process(_s(12.1)) is not None
+
+
+# -- 64-bit integers stay exact ---------------------------------------------------------------------------------
+I64_MAX = 2**63 - 1
+U64_MAX = 2**64 - 1
+
+
+def test_64_bit_integers_pass_exact() -> None:
+    u = PointPipeline(make_point(datatype=DataType.UINT64, unit="UNITLESS"))
+    i = PointPipeline(make_point(datatype=DataType.INT64, unit="UNITLESS"))
+    for pp, v in ((u, U64_MAX), (u, 2**53 + 1), (i, I64_MAX), (i, -(2**63)), (i, -(2**53) - 1)):
+        out = pp.process(_s(v))
+        assert out is not None and out.status == "Good" and out.value == v and type(out.value) is int
+    # the same as text (MQTT JSON strings, OPC UA strings)
+    out = u.process(_s(str(U64_MAX)))
+    assert out is not None and out.value == U64_MAX
+    # one past the end is out of range, not rounded into range
+    out = u.process(_s(U64_MAX + 1))
+    assert out is not None and out.status == "BadOutOfRange"
+
+
+def test_64_bit_integral_scale_offset_range_and_deadband() -> None:
+    scaled = PointPipeline(make_point(datatype=DataType.INT64, unit="UNITLESS", transform=Transform(scale=2, offset=1)))
+    out = scaled.process(_s(2**61 + 3))
+    assert out is not None and out.value == 2**62 + 7
+    ranged = PointPipeline(make_point(datatype=DataType.UINT64, unit="UNITLESS", min=0, max=2**64 - 1))
+    out = ranged.process(_s(U64_MAX))
+    assert out is not None and out.status == "Good" and out.value == U64_MAX
+    db = PointPipeline(
+        make_point(datatype=DataType.UINT64, unit="UNITLESS", transform=Transform(deadband=Deadband(absolute=0.5)))
+    )
+    assert db.process(_s(2**60)) is not None
+    # a change of 1 near 2**60 is below float resolution but above the deadband: it must pass
+    assert db.process(_s(2**60 + 1)) is not None
+    assert db.process(_s(2**60 + 1)) is None
+
+
+# -- values at the precision the source meant -------------------------------------------------------------------
+
+
+def test_scaled_register_presents_at_the_scale_precision() -> None:
+    pp = PointPipeline(make_point(transform=Transform(scale=0.1)))
+    out = pp.process(_s(518))
+    assert out is not None and out.value == 51.8 and repr(out.value) == "51.8"
+    off = PointPipeline(make_point(transform=Transform(scale=0.01, offset=-40)))
+    out = off.process(_s(2155))
+    assert out is not None and repr(out.value) == "-18.45"
+    conv = PointPipeline(make_point(unit="KiloW-HR", transform=Transform(scale=1, source_unit="W-HR")))
+    out = conv.process(_s(12345))
+    assert out is not None and repr(out.value) == "12.345"
+
+
+def test_float32_point_presents_at_float32_precision() -> None:
+    import struct
+
+    widened = struct.unpack("<f", struct.pack("<f", 51.8))[0]  # 51.79999923706055
+    pp = PointPipeline(make_point(datatype=DataType.FLOAT))
+    out = pp.process(_s(widened))
+    assert out is not None and repr(out.value) == "51.8"
+    # a double point keeps every digit the source sent
+    dp = PointPipeline(make_point(datatype=DataType.DOUBLE))
+    out = dp.process(_s(widened))
+    assert out is not None and out.value == widened

@@ -60,3 +60,12 @@ def test_to_raw_inverts_scale_and_offset() -> None:
     assert to_raw(p, 21.5) == pytest.approx(615.0)
     ident = make_point(datatype=DataType.INT32, writable=True, unit="UNITLESS")
     assert to_raw(ident, 5) == 5
+
+
+def test_64_bit_writes_stay_exact() -> None:
+    big = make_point(datatype=DataType.UINT64, writable=True, unit="UNITLESS")
+    assert coerce_value(big, 2**64 - 1) == 2**64 - 1
+    assert to_raw(big, 2**64 - 1) == 2**64 - 1
+    scaled = make_point(datatype=DataType.INT64, writable=True, unit="UNITLESS", transform=Transform(scale=2, offset=1))
+    raw = to_raw(scaled, 2**62 + 7)
+    assert raw == 2**61 + 3 and type(raw) is int

@@ -13,8 +13,9 @@ import pytest
 from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 
+from gateway.northbound.opcua.config import UaUser
 from gateway.northbound.opcua.service import _status
-from gateway.northbound.opcua.users import TwinUserManager
+from gateway.northbound.opcua.users import TwinUserManager, hash_password
 from gateway.sample import Quality
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,11 +75,20 @@ def test_sessions_roles() -> None:
     assert users.role(User(role=UserRole.User, name="someone-unconfigured")) == "viewer"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: role() checks for a missing user name before the Admin role, so the server's internal session "
-    "(User(role=Admin), no name) is a viewer and server-side Node.write_value on a point is BadUserAccessDenied; "
-    "the Admin branch is never reached",
-)
 def test_the_servers_internal_session_is_an_operator() -> None:
     assert TwinUserManager([], allow_anonymous=False).role(User(role=UserRole.Admin)) == "operator"
+
+
+def test_roles_come_from_the_login_not_from_the_name() -> None:
+    pw = "long-enough-pw"
+    users = TwinUserManager(
+        [UaUser(name="anonymous", password_hash=hash_password(pw, iterations=1000), role="operator")],
+        allow_anonymous=True,
+    )
+    anonymous = users.get_user(None)
+    logged_in = users.get_user(None, username="anonymous", password=pw)
+    assert anonymous is not None and logged_in is not None
+    assert anonymous.name == logged_in.name == "anonymous"
+    assert (users.role(anonymous), users.role(logged_in)) == ("viewer", "operator")
+    # a session user the manager did not make lends nothing, whatever its name
+    assert users.role(User(role=UserRole.User, name="anonymous")) == "viewer"

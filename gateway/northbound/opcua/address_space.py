@@ -101,7 +101,7 @@ def _item(
     return it
 
 
-def _type_item(ids: NodeIds, name: str, label: str, base: int, variable: bool) -> ua.AddNodesItem:
+def _type_item(ids: NodeIds, name: str, label: str, base: ua.NodeId, variable: bool) -> ua.AddNodesItem:
     attrs = ua.VariableTypeAttributes() if variable else ua.ObjectTypeAttributes()
     attrs.DisplayName = ua.LocalizedText(name)
     attrs.Description = ua.LocalizedText(label)
@@ -111,7 +111,7 @@ def _type_item(ids: NodeIds, name: str, label: str, base: int, variable: bool) -
         attrs.ValueRank = ua.ValueRank.Scalar
     return _item(
         ids.type(name),
-        ua.NodeId(base),
+        base,
         ua.ObjectIds.HasSubtype,
         name,
         ids.ns,
@@ -128,24 +128,29 @@ def _local(iri: str) -> str:
 def type_items(
     ids: NodeIds, model: TwinModel, assets: Iterable[Asset], points: Iterable[Point], known: set[str]
 ) -> list[ua.AddNodesItem]:
-    """ObjectTypes/VariableTypes for levels, kinds and the Brick classes in use that do not exist yet."""
+    """ObjectTypes/VariableTypes for levels, kinds and the Brick classes in use that do not exist yet.
+
+    A Brick class type is a subtype of the level (assets) or kind (points) type of the first node that uses it,
+    so a client browsing or filtering by ``Equipment`` or ``Measurement`` finds Brick-typed nodes too (OPC UA
+    types have one supertype: a class used at two levels keeps the first).
+    """
     items: list[ua.AddNodesItem] = []
 
-    def add(name: str, label: str, base: int, variable: bool) -> None:
+    def add(name: str, label: str, base: ua.NodeId, variable: bool) -> None:
         if name not in known:
             known.add(name)
             items.append(_type_item(ids, name, label, base, variable))
 
     for level in LEVEL_TYPES:
-        add(level, f"twinbridge {level.lower()} asset", ua.ObjectIds.BaseObjectType, False)
+        add(level, f"twinbridge {level.lower()} asset", ua.NodeId(ua.ObjectIds.BaseObjectType), False)
     for kind in KIND_TYPES:
-        add(kind, f"twinbridge {kind.lower()} point", ua.ObjectIds.BaseDataVariableType, True)
+        add(kind, f"twinbridge {kind.lower()} point", ua.NodeId(ua.ObjectIds.BaseDataVariableType), True)
     for a in assets:
         for c in a.classes:
-            add(_local(c), classes.label(c), ua.ObjectIds.BaseObjectType, False)
+            add(_local(c), classes.label(c), ids.type(a.level.value.capitalize()), False)
     for p in points:
         for c in p.classes:
-            add(_local(c), classes.label(c), ua.ObjectIds.BaseDataVariableType, True)
+            add(_local(c), classes.label(c), ids.type(p.kind.value.capitalize()), True)
     return items
 
 

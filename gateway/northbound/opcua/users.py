@@ -7,7 +7,8 @@ import hmac
 import logging
 import os
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from asyncua.crypto.permission_rules import User, UserRole
 
@@ -31,13 +32,19 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
+@dataclass
+class TwinUser(User):
+    """A session user with the twinbridge role it was given at login (never looked up again by name)."""
+
+    twin_role: Literal["viewer", "operator"] = "viewer"
+
+
 class TwinUserManager:
     """asyncua user manager: configured users with roles; anonymous only when allowed."""
 
     def __init__(self, users: list[UaUser], allow_anonymous: bool) -> None:
         self.users = {u.name: u for u in users}
         self.allow_anonymous = allow_anonymous
-        self.roles: dict[str, str] = {u.name: u.role for u in users}
         self.failed_logins = 0
 
     def get_user(
@@ -47,24 +54,28 @@ class TwinUserManager:
         # certificate user identities are not offered (only Anonymous and UserName tokens), so it is ignored.
         if username is None:
             if self.allow_anonymous:
-                return User(role=UserRole.User, name="anonymous")
+                return TwinUser(role=UserRole.User, name="anonymous", twin_role="viewer")
             self.failed_logins += 1
             log.warning("refused an anonymous OPC UA session (allow_anonymous is off)")
             return None
         user = self.users.get(username)
         if user is not None and password is not None and check_password(password, user.password_hash):
-            return User(role=UserRole.User, name=username)
+            return TwinUser(role=UserRole.User, name=username, twin_role=user.role)
         self.failed_logins += 1
         log.warning("refused OPC UA login for user %r (unknown user or wrong password)", username)
         return None
 
     def role(self, user: User | None) -> str:
-        """The twinbridge role of a session user."""
-        if user is None or user.name is None:
-            return "viewer"
-        if user.role == UserRole.Admin:  # the server's own internal session
+        """The twinbridge role of a session user: the one given at login, never looked up by name.
+
+        Why by identity: anonymous sessions are named "anonymous" too, so a configured user of that name
+        would otherwise lend them its role.
+        """
+        if isinstance(user, TwinUser):
+            return user.twin_role
+        if user is not None and user.role == UserRole.Admin:  # the server's own internal session
             return "operator"
-        return self.roles.get(user.name, "viewer")
+        return "viewer"
 
 
 def main() -> int:

@@ -197,11 +197,6 @@ async def test_anonymous_when_allowed_is_a_viewer(tmp_path: Path) -> None:
         assert gw.twin.state("boiler.sp").value == 50.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: roles are looked up by session user name, and anonymous sessions are named 'anonymous', so a "
-    "configured user called 'anonymous' hands its role (here operator) to every anonymous client",
-)
 async def test_a_user_called_anonymous_does_not_give_anonymous_sessions_its_role(tmp_path: Path) -> None:
     extra = (
         f'      - {{name: anonymous, password_hash: "{hash_password("x" * 12, iterations=1000)}", role: operator}}\n'

@@ -227,12 +227,6 @@ async def test_types_levels_units_and_ranges(gw: Gateway) -> None:
         assert ual.Value.Value == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: Brick class types are direct subtypes of BaseObjectType/BaseDataVariableType, so a client "
-    "filtering by Equipment or Measurement misses every Brick-typed asset and point, and a classed point's "
-    "kind is not visible in OPC UA at all",
-)
 async def test_brick_types_are_subtypes_of_their_level_and_kind(gw: Gateway) -> None:
     async with client(endpoint(gw)) as c:
 

@@ -37,7 +37,7 @@ def float32_shortest(value: float) -> float:
 
 def decimals(x: float) -> int:
     """How many decimal places the shortest form of ``x`` has (0.1 -> 1, 0.25 -> 2, 10.0 -> 0)."""
-    exponent = Decimal(repr(float(x))).as_tuple().exponent
+    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 

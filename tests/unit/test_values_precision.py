@@ -1,0 +1,58 @@
+"""Values at the precision the source meant: float32 shortest form, noise-free scaling, Modbus float32 decoding."""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+
+import pytest
+
+from adapters.modbus.codec import Encoding, ValueSpec, decode, encode
+from gateway.ingest.precision import decimals, float32_shortest, scaler, significant
+
+F32 = struct.Struct("<f")
+
+
+def widen(x: float) -> float:
+    """``x`` stored in a float32 and read back as a double (what every float32 source hands over)."""
+    return F32.unpack(F32.pack(x))[0]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("meant", [51.8, 0.1, -273.15, 12.5, 1e-3, 3.4e38, 123456.7, 0.0])
+def test_float32_shortest_gives_back_what_was_meant(meant: float) -> None:
+    assert widen(meant) != meant or meant in (12.5, 0.0)  # the widening adds digits (not for exact binaries)
+    assert float32_shortest(widen(meant)) == meant
+
+
+def test_float32_shortest_is_the_same_float32_and_never_longer_than_9_digits() -> None:
+    rng = random.Random(13)
+    for _ in range(20_000):
+        x = F32.unpack(rng.getrandbits(32).to_bytes(4, "little"))[0]
+        if not math.isfinite(x):
+            continue
+        y = float32_shortest(x)
+        assert F32.pack(y) == F32.pack(x)
+        assert len(repr(y)) <= len(repr(float(f"{x:.9g}")))
+    assert math.isnan(float32_shortest(math.nan)) and float32_shortest(math.inf) == math.inf
+    assert float32_shortest(1e300) == 1e300  # beyond float32: left for the range checks
+
+
+def test_decimals_and_scaler() -> None:
+    assert (decimals(0.1), decimals(0.25), decimals(10.0), decimals(1e-5)) == (1, 2, 0, 5)
+    s = scaler(0.1, 0.0)
+    assert repr(s(518)) == "51.8" and repr(s(-7)) == "-0.7"
+    assert repr(scaler(0.001, 0.0)(12345)) == "12.345"
+    exact = scaler(1000, -5)(2**60)
+    assert exact == 2**60 * 1000 - 5 and type(exact) is int
+    assert repr(scaler(0.1, 0.0)(51.8)) == "5.18"  # a float raw value: 15 significant digits
+    assert repr(significant(0.1 + 0.2)) == "0.3"
+
+
+def test_modbus_float32_decodes_to_what_the_device_meant() -> None:
+    spec = ValueSpec(Encoding.FLOAT32)
+    regs = encode(spec, 51.8)
+    assert repr(decode(spec, regs)) == "51.8"
+    # float64 registers carry a double: every digit is kept
+    d = ValueSpec(Encoding.FLOAT64)
+    assert decode(d, encode(d, 51.79999923706055)) == 51.79999923706055

@@ -18,7 +18,9 @@ from pydantic import ValidationError
 from adapters.base import Adapter
 from adapters.registry import UnknownAdapter, get_adapter
 from gateway import classes, units
+from gateway.config.envvars import checked, unset_report
 from gateway.config.errors import ConfigError, ConfigErrors
+from gateway.config.followons import FollowOns
 from gateway.config.models import (
     Address,
     AssetSpec,
@@ -81,6 +83,7 @@ class _Ctx:
     asset_specs: dict[str, tuple[AssetSpec, Marked, Path_]] = field(default_factory=dict)
     point_sources: list[_PointSource] = field(default_factory=list)
     profiles: ProfileLibrary | None = None
+    follow: FollowOns = field(default_factory=FollowOns)
 
 
 def load_mappings(
@@ -88,17 +91,21 @@ def load_mappings(
     *,
     env: Mapping[str, str] | None = None,
     texts: Mapping[str, str] | None = None,
+    notes: list[ConfigError] | None = None,
 ) -> TwinModel:
     """Validate mapping files together and build the twin model; raise ``ConfigErrors`` listing every problem.
 
-    ``texts`` maps file names to content, for tests and tools that build mappings in memory.
+    ``texts`` maps file names to content, for tests and tools that build mappings in memory. With ``notes``
+    given, unset ``${VAR}``s are notes appended to it instead of errors (a check without the secrets).
     """
     ctx = _Ctx()
     docs: list[tuple[Marked, MappingFile]] = []
+    marked: list[Marked] = []
     for f in files:
         name = str(f)
-        doc, errs = load_yaml(name, None if texts is None else texts.get(name), env)
+        doc, errs = load_yaml(name, None if texts is None else texts.get(name), env, report_unset=False)
         ctx.errors.extend(errs)
+        marked.append(doc)
         if doc.data is None:
             if not errs:
                 ctx.errors.append(ConfigError(name, 1, 1, "", "the file is empty"))
@@ -135,8 +142,10 @@ def load_mappings(
     _build_assets(ctx, model)
     _build_points(ctx, model)
     _check_sources(ctx, model)
+    unset = unset_report(marked, as_notes=notes is not None)
+    (ctx.errors if notes is None else notes).extend(unset)
     if ctx.errors:
-        raise ConfigErrors(ctx.errors)
+        raise ConfigErrors(ctx.follow.annotate(ctx.errors))
     return model
 
 
@@ -152,10 +161,8 @@ def _twin_section(ctx: _Ctx, doc: Marked, skel: MappingFile) -> None:
             doc.error(("twin",), f"the twin: section may appear in one file only (already in {ctx.settings_at})")
         )
         return
-    try:
-        settings = TwinSettings.model_validate(skel.twin)
-    except ValidationError as exc:
-        ctx.errors.extend(pydantic_errors(exc, doc, ("twin",), TwinSettings))
+    settings = checked(TwinSettings, skel.twin, doc, ("twin",), ctx.errors)
+    if settings is None:
         return
     # profile paths are relative to the file that names them
     base = Path(doc.file).parent
@@ -180,10 +187,9 @@ def _gateway_section(ctx: _Ctx, doc: Marked, skel: MappingFile) -> None:
         if name in ctx.services:
             ctx.errors.append(doc.error(path, f"gateway.{name} is configured in more than one file"))
             continue
-        try:
-            ctx.services[name] = spec.config_model.model_validate(raw if raw is not None else {})
-        except ValidationError as exc:
-            ctx.errors.extend(pydantic_errors(exc, doc, path, spec.config_model))
+        cfg = checked(spec.config_model, raw if raw is not None else {}, doc, path, ctx.errors)
+        if cfg is not None:
+            ctx.services[name] = cfg
 
 
 def _profile_library(settings: TwinSettings, docs: list[Marked], ctx: _Ctx) -> ProfileLibrary:
@@ -198,21 +204,18 @@ def _profile_library(settings: TwinSettings, docs: list[Marked], ctx: _Ctx) -> P
 
 def _source(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
     kind = raw.get("kind")
-    if not isinstance(kind, str):
-        ctx.errors.append(
-            doc.error((*path, "kind"), "missing required key 'kind' (the adapter: modbus, opcua, mqtt, sim)")
-        )
-        return
+    own: list[ConfigError] = []
+    adapter: type[Adapter] | None = None
     try:
-        adapter = get_adapter(kind)
+        adapter = get_adapter(kind) if isinstance(kind, str) else None
     except UnknownAdapter as exc:
-        ctx.errors.append(doc.error((*path, "kind"), str(exc)))
-        return
-    model = adapter.config_model
-    try:
-        cfg = model.model_validate(raw)
-    except ValidationError as exc:
-        ctx.errors.extend(pydantic_errors(exc, doc, path, model))
+        own.append(doc.error((*path, "kind"), str(exc)))
+    if adapter is None and not own:
+        own.append(doc.error((*path, "kind"), "missing required key 'kind' (the adapter: modbus, opcua, mqtt, sim)"))
+    cfg = checked(adapter.config_model, raw, doc, path, own) if adapter is not None else None
+    ctx.errors.extend(own)
+    if cfg is None or adapter is None:
+        ctx.follow.failed("source", raw.get("id"), own)  # its points would only say "unknown source"
         return
     origin = _origin(doc, path)
     if cfg.id in ctx.sources:
@@ -226,10 +229,11 @@ def _source(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
 
 
 def _asset(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any], library: ProfileLibrary) -> None:
-    try:
-        spec = AssetSpec.model_validate(raw)
-    except ValidationError as exc:
-        ctx.errors.extend(pydantic_errors(exc, doc, path, AssetSpec))
+    own: list[ConfigError] = []
+    spec = checked(AssetSpec, raw, doc, path, own)
+    ctx.errors.extend(own)
+    if spec is None:
+        ctx.follow.failed("asset", raw.get("id"), own)
         return
     if spec.id in ctx.asset_specs:
         first = ctx.asset_specs[spec.id]
@@ -241,11 +245,10 @@ def _asset(ctx: _Ctx, doc: Marked, path: Path_, raw: dict[str, Any], library: Pr
     if spec.profile is not None:
         profile = library.get(spec.profile)
         if profile is None:
-            if not library.errors:
-                known = ", ".join(library.candidates()) or "none found"
-                ctx.errors.append(
-                    doc.error((*path, "profile"), f"missing profile '{spec.profile}' (available: {known})")
-                )
+            known = ", ".join(library.candidates()) or "none found"
+            own = [doc.error((*path, "profile"), f"missing profile '{spec.profile}' (available: {known})")]
+            ctx.errors.extend([] if library.errors else own)
+            ctx.follow.failed("asset", spec.id, [] if library.errors else own)
             return
         if spec.type is None and profile.spec.type is not None:
             spec = spec.model_copy(update={"type": profile.spec.type})
@@ -305,15 +308,18 @@ def _build_assets(ctx: _Ctx, model: TwinModel) -> None:
     for aid, (spec, doc, path) in ctx.asset_specs.items():
         level, extra = _asset_types(ctx, doc, path, spec)
         if spec.parent is not None and spec.parent not in ctx.asset_specs:
+            if ctx.follow.follows("asset", spec.parent, "asset"):
+                continue
             ctx.errors.append(
                 doc.error(
                     (*path, "parent"), f"unknown parent asset '{spec.parent}'" + _suggest(spec.parent, ctx.asset_specs)
                 )
             )
         if spec.source is not None and spec.source not in ctx.sources:
-            ctx.errors.append(
-                doc.error((*path, "source"), f"unknown source id '{spec.source}'" + _suggest(spec.source, ctx.sources))
-            )
+            e = doc.error((*path, "source"), f"unknown source id '{spec.source}'" + _suggest(spec.source, ctx.sources))
+            if not ctx.follow.follows("source", spec.source, "asset"):
+                ctx.errors.append(e)
+                ctx.follow.failed("source", spec.source, [e])  # its points inherit the source: one error
         model.assets[aid] = Asset(
             id=aid,
             level=level,
@@ -409,7 +415,8 @@ def _point(ctx: _Ctx, model: TwinModel, ps: _PointSource) -> Point | None:
         return None
     asset_id = spec.asset or ps.asset
     if asset_id not in ctx.asset_specs:
-        err(("asset",), f"unknown asset '{asset_id}'" + _suggest(asset_id, ctx.asset_specs))
+        if not ctx.follow.follows("asset", asset_id):
+            err(("asset",), f"unknown asset '{asset_id}'" + _suggest(asset_id, ctx.asset_specs))
         return None
     pid = f"{asset_id}.{spec.id}"
 
@@ -459,7 +466,7 @@ def _point(ctx: _Ctx, model: TwinModel, ps: _PointSource) -> Point | None:
         err((), "point has no source (set source: on the point, its asset or an ancestor asset)")
         return None
     if source_id not in ctx.sources:
-        if ctx.sources or source_id:
+        if not ctx.follow.follows("source", source_id):
             err(
                 ("source",) if spec.source else (),
                 f"unknown source id '{source_id}'" + _suggest(source_id, ctx.sources),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -30,7 +31,7 @@ def _clean_path(loc: tuple[Any, ...], data: Any) -> Path_:
     return tuple(path)
 
 
-def _message(err: dict[str, Any], model: type[BaseModel] | None, data_at_parent: Any, secret: bool) -> str:
+def _message(err: Mapping[str, Any], model: type[BaseModel] | None, data_at_parent: Any, secret: bool) -> str:
     kind = err["type"]
     loc = err["loc"]
     if kind == "extra_forbidden":

@@ -3,6 +3,8 @@
 PyYAML's ``compose()`` keeps ``start_mark`` on every node; we turn the node tree into plain data plus an
 index from the data path (``("sources", 0, "kind")``) to its position, so pydantic errors can be reported
 as ``file:line:col``. Values interpolated from the environment are remembered so they are never echoed back.
+An unset ``${VAR}`` becomes a placeholder recorded in ``Marked.unset`` (gateway/config/envvars.py reports it
+once and keeps errors that only follow from the placeholder out of the report).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ Path_ = tuple[str | int, ...]
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type, unused-ignore]
     """The C loader with a memoized tag resolver: plain scalars repeat (keys, units, kinds), and PyYAML's
     Python-level regex resolution was half of the load time of a 10,000-point mapping."""
 
@@ -44,6 +46,36 @@ _LOADER = _Loader
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+# Tried in this order where an unset ${VAR} stands, until the value is accepted there (envvars.py); the
+# first is what the document holds after loading. ".invalid" names never resolve.
+PLACEHOLDERS = (
+    "unset-placeholder",
+    "1",
+    "1.5",
+    "true",
+    "tcp://unset.invalid:502",
+    "opc.tcp://unset.invalid:4840",
+    "mqtt://unset.invalid:1883",
+    "http://unset.invalid",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Unset:
+    """A scalar with unset ``${VAR}``s: its set parts filled in, each unset one replaced by ``\\0``."""
+
+    names: tuple[str, ...]
+    filled: str
+    plain: bool
+    line: int
+    col: int
+
+    def render(self, placeholder: str) -> Any:
+        """The value with ``placeholder`` for each unset variable, typed like a literal if the scalar is plain."""
+        text = self.filled.replace("\0", placeholder)
+        return _typed(text) if self.plain else text
+
+
 @dataclass
 class Marked:
     """A YAML document as plain data plus the position of every key and value."""
@@ -53,6 +85,7 @@ class Marked:
     value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     secret_paths: set[Path_] = field(default_factory=set)
+    unset: dict[Path_, Unset] = field(default_factory=dict)
 
     def mark(self, path: Path_, *, prefer_key: bool = True) -> tuple[int, int]:
         """Line and column of the nearest marked node on ``path`` (1-based)."""
@@ -87,9 +120,12 @@ def dotted(path: Path_) -> str:
 
 
 def load_yaml(
-    file: str, text: str | None = None, env: Mapping[str, str] | None = None
+    file: str, text: str | None = None, env: Mapping[str, str] | None = None, *, report_unset: bool = True
 ) -> tuple[Marked, list[ConfigError]]:
-    """Parse one YAML file; return the marked document and any errors (syntax, duplicate keys, unset variables)."""
+    """Parse one YAML file; return the marked document and any errors (syntax, duplicate keys, unset variables).
+
+    With ``report_unset=False`` unset variables are only recorded in ``Marked.unset`` for the caller to report.
+    """
     env = os.environ if env is None else env
     errors: list[ConfigError] = []
     if text is None:
@@ -110,6 +146,10 @@ def load_yaml(
     doc = Marked(file, None)
     if node is not None:
         doc.data = _build(node, (), doc, env, errors)
+    if report_unset:
+        for path, u in doc.unset.items():
+            msg = f"environment variable {', '.join(u.names)} is not set"
+            errors.append(ConfigError(doc.file, u.line, u.col, dotted(path), msg))
     return doc, errors
 
 
@@ -168,16 +208,20 @@ def _interpolate(
         if default is not None:
             return default
         missing.append(name)
-        return ""
+        return "\0"
 
     value = _ENV.sub(sub, node.value)
+    doc.secret_paths.add(path)
+    plain = not node.style
     if missing:
         line, col = _pos(node)
-        names = ", ".join(missing)
-        errors.append(ConfigError(doc.file, line, col, dotted(path), f"environment variable {names} is not set"))
-        return None
-    doc.secret_paths.add(path)
-    if not node.style:  # a plain scalar: "${PORT}" should become the int 502, like a literal would
-        tag = _constructor.resolve(yaml.ScalarNode, value, (True, False))
-        return _constructor.construct_object(yaml.ScalarNode(tag, value), deep=True)
-    return value
+        doc.unset[path] = Unset(tuple(dict.fromkeys(missing)), value, plain, line, col)
+        return doc.unset[path].render(PLACEHOLDERS[0])
+    # a plain scalar: "${PORT}" should become the int 502, like a literal would
+    return _typed(value) if plain else value
+
+
+def _typed(text: str) -> Any:
+    """A plain scalar's text as YAML would type it (int, float, bool, null or str)."""
+    tag = _constructor.resolve(yaml.ScalarNode, text, (True, False))
+    return _constructor.construct_object(yaml.ScalarNode(tag, text), deep=True)

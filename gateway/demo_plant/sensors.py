@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import random
+import secrets
 import shutil
 import socket
 import subprocess
@@ -177,7 +178,9 @@ class RoomSensors:
         self.host = host
         self.port = port
         self.interval = interval
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-sensors")
+        # a client id of its own per instance: a broker drops the older of two clients with one id, so two demos
+        # sharing a broker would otherwise knock each other off every reconnect
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"demo-sensors-{secrets.token_hex(3)}")
         self.setpoints = {s: 21.0 for _, s in ROOMS}
         self._rng = random.Random(seed)
         self._task: asyncio.Task[None] | None = None

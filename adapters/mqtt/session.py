@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
@@ -85,8 +86,9 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
 class DropTracker:
     """Remembers how the last connections ended, to explain a broker dropping us."""
 
-    def __init__(self, client_id: str, short: float) -> None:
+    def __init__(self, client_id: str, short: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.client_id = client_id
+        self._clock = clock
         self.short = short  # a connection closed sooner than this after connecting counts as "right after"
         self.short_drops = 0  # such closes in a row, each after a connect that succeeded at the first attempt
         self._connected_at: float | None = None
@@ -97,7 +99,7 @@ class DropTracker:
         if self._failed_since_drop:
             self.short_drops = 0  # the broker was really away in between: not a client-id fight
         self._failed_since_drop = False
-        self._connected_at = time.monotonic()
+        self._connected_at = self._clock()
 
     def failed(self) -> None:
         """``start()`` could not connect."""
@@ -106,7 +108,7 @@ class DropTracker:
 
     def lost(self, exc: BaseException | None) -> str:
         """Record a lost connection; a sentence on why, when there is more to say than the error itself."""
-        up = None if self._connected_at is None else time.monotonic() - self._connected_at
+        up = None if self._connected_at is None else self._clock() - self._connected_at
         self._connected_at = None
         if reason_code(exc) == SESSION_TAKEN_OVER:
             self.short_drops = 0

@@ -47,6 +47,7 @@ class Gateway:
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self, *, services: bool = True) -> None:
         """Start adapters, the live-value flusher and (optionally) the northbound services."""
+        self.twin.reopen()  # after a stop(): the same on-disk store, not an empty in-memory one
         self._flusher = asyncio.create_task(
             self.twin.run_flusher(self.model.settings.flush_interval), name="twin-flusher"
         )

@@ -87,6 +87,8 @@ class PointState:
     quality: Quality
     status: str
     reason: str | None
+    # When a fault that carried no value began (source time of the fault); None while the value is current.
+    quality_ts: datetime | None = None
 
     @classmethod
     def initial(cls, point: str) -> PointState:

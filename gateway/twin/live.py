@@ -16,6 +16,7 @@ from gateway.twin.terms import datetime_literal, string_literal, value_literal
 from gateway.twin.vocab import (
     GATEWAY_TIME,
     QUALITY,
+    QUALITY_CHANGED_AT,
     QUALITY_IRIS,
     QUALITY_REASON,
     SOURCE_TIME,
@@ -39,6 +40,8 @@ def state_lines(subject: str, state: PointState, xsd: str) -> list[str]:
     lines.append(f"{s}<{STATUS_CODE}> {string_literal(state.status)} .\n")
     if state.reason:
         lines.append(f"{s}<{QUALITY_REASON}> {string_literal(state.reason)} .\n")
+    if state.quality_ts is not None:
+        lines.append(f"{s}<{QUALITY_CHANGED_AT}> {datetime_literal(state.quality_ts)} .\n")
     return lines
 
 

@@ -58,10 +58,13 @@ def materialize(result: Any) -> Any:
 class Twin:
     """The live twin of a model."""
 
-    def __init__(self, model: TwinModel, *, store_path: str | Path | None = None) -> None:
+    def __init__(self, model: TwinModel, *, store_path: str | Path | None = None, in_memory: bool = False) -> None:
         self.model = model
         self.ids = TwinIRIs(model.settings.base_iri)
-        self.store = open_store(store_path if store_path is not None else model.settings.store)
+        # in_memory: the mapping's twin without touching its on-disk store (``twinbridge graph``)
+        self.store_path = None if in_memory else (store_path if store_path is not None else model.settings.store)
+        self.store = open_store(self.store_path)
+        self._closed = False
         self.live = LiveTable(self.ids)
         self.events = EventHub()
         self._writer: Writer | None = None
@@ -107,12 +110,14 @@ class Twin:
         self.flush()
 
     def _previous_values(self) -> dict[str, tuple[Value, Any]]:
-        if self.model.settings.store is None:
+        if self.store_path is None:
             return {}
         out: dict[str, tuple[Value, Any]] = {}
         q = f"""SELECT ?p ?v ?t WHERE {{ GRAPH <{self.ids.graph_live}> {{ ?p <{VALUE}> ?v .
                 OPTIONAL {{ ?p <{SOURCE_TIME}> ?t }} }} }}"""
-        for sol in self.store.query(q):
+        solutions = self.store.query(q)
+        assert isinstance(solutions, ox.QuerySolutions)
+        for sol in solutions:
             pid = self.ids.point_id(sol["p"].value)
             point = self.model.points.get(pid or "")
             if point is None:
@@ -166,11 +171,23 @@ class Twin:
             return None
         value = sample.value
         if value is None and sample.quality:
-            # A fault carries no value: keep the last known one, now marked with the fault's quality.
-            value = prev.value
-        state = PointState(
-            sample.point, value, sample.source_ts, utcnow(), sample.quality, sample.status, sample.reason
-        )
+            # A fault carries no value: keep the last known one with its own source time, now marked with the
+            # fault's quality; when the fault began is kept apart (the first fault time while it lasts).
+            since = prev.quality_ts if prev.quality_ts is not None and prev.status == sample.status else None
+            state = PointState(
+                sample.point,
+                prev.value,
+                prev.source_ts,
+                utcnow(),
+                sample.quality,
+                sample.status,
+                sample.reason,
+                since or sample.source_ts,
+            )
+        else:
+            state = PointState(
+                sample.point, value, sample.source_ts, utcnow(), sample.quality, sample.status, sample.reason
+            )
         self.live.set(state)
         self.samples_applied += 1
         self.events.publish(state)
@@ -249,7 +266,7 @@ class Twin:
     def dump(self) -> bytes:
         """The whole dataset as N-Quads."""
         self.flush()
-        return self.store.dump(format=ox.RdfFormat.N_QUADS)
+        return self.store.dump(format=ox.RdfFormat.N_QUADS) or b""
 
     def add_update_listener(self, cb: Callable[[str], None]) -> None:
         """Call ``cb(sparql_update)`` after every change applied to the store (for replicas)."""
@@ -305,13 +322,24 @@ class Twin:
         return result
 
     def close(self) -> None:
-        """Close subscriptions and flush (and release an on-disk store)."""
+        """Close subscriptions and flush (and release an on-disk store until ``reopen``)."""
         self.events.close_all()
         try:
             self.flush()
         finally:
-            if self.model.settings.store:
+            if self.store_path is not None and not self._closed:
                 self.store.flush()
                 # pyoxigraph has no close(): dropping the last reference releases the on-disk lock, so the
                 # same process (tests, embedding) can open the store again.
                 self.store = ox.Store()
+                self._closed = True
+
+    def reopen(self) -> None:
+        """Open the on-disk store again after ``close`` (a gateway started a second time keeps its graph).
+
+        The store holds exactly what the last flush wrote, so the live table's record of written triples
+        still matches it and later flushes go on from there.
+        """
+        if self._closed:
+            self.store = open_store(self.store_path)
+            self._closed = False

@@ -27,6 +27,7 @@ GATEWAY_TIME = TB + "gatewayTime"
 QUALITY = TB + "quality"
 STATUS_CODE = TB + "statusCode"
 QUALITY_REASON = TB + "qualityReason"
+QUALITY_CHANGED_AT = TB + "qualityChangedAt"
 QUALITY_IRIS = (TB + "Good", TB + "Uncertain", TB + "Bad")
 
 PREFIXES: dict[str, str] = {

@@ -27,7 +27,7 @@ from adapters.mqtt.config import MqttAddress, MqttSourceConfig, SparkplugRule, T
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import json_literal, text_of
 from adapters.mqtt.routing import Router
-from adapters.mqtt.session import AUTH_CODES, DropTracker, connect
+from adapters.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect
 from adapters.mqtt.sparkplug import SparkplugError, code_for, command_payload
 from adapters.mqtt.topics import fill
 from gateway.model import Asset, Point
@@ -201,6 +201,9 @@ class MqttAdapter(Adapter):
         where = self.config.endpoint()
         try:
             await connect(client, self.config.connect_timeout)
+        except ClosedAfterConnack as exc:
+            self.drops.connected()  # accepted, then closed: a short-lived connection, not an unreachable broker
+            raise AdapterUnavailable(f"{where}: {self.drops.lost(exc) or exc}") from None
         except aiomqtt.MqttCodeError as exc:
             self.drops.failed()
             code = getattr(exc.rc, "value", exc.rc)

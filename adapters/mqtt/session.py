@@ -25,6 +25,10 @@ AUTH_CODES = {4, 5, 134, 135}  # CONNACK bad username or password / not authoriz
 SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT reason: another connection used our client id
 
 
+class ClosedAfterConnack(aiomqtt.MqttError):
+    """The broker accepted the connection and closed it before we could use it (e.g. a client-id takeover)."""
+
+
 def reason_code(exc: BaseException | None) -> int | None:
     """The MQTT reason code behind an aiomqtt error (aiomqtt chains the code of a disconnect as the cause)."""
     seen = 0
@@ -60,6 +64,11 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
         if not closed.done():
             closed.set_result(None)
         inner_disconnect(*args)
+        # aiomqtt drops the disconnect error of a close right after CONNACK (it resets that future when its
+        # connect resumes) and asyncio would log it as never retrieved; we report the close ourselves
+        gone = client._disconnected
+        if gone.done() and not gone.cancelled():
+            gone.exception()
 
     paho_client.on_connect, paho_client.on_disconnect = on_connect, on_disconnect
     task: asyncio.Future[Any] = asyncio.ensure_future(client.__aenter__())
@@ -72,6 +81,8 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
         paho_client.on_connect, paho_client.on_disconnect = inner_connect, inner_disconnect
     if task.done() and not refused:
         task.result()
+        if closed.done():
+            raise ClosedAfterConnack("the broker closed the connection right after accepting it")
         return
     task.cancel()
     with contextlib.suppress(BaseException):

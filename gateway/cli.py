@@ -127,43 +127,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """Print the materialized twin."""
-    import pyoxigraph as ox
-
+    """Print the materialized twin (the live graph from the on-disk store when there is one)."""
     from gateway.classes import PREFIXES
-    from gateway.twin.twin import Twin
+    from gateway.twin.export import StoreInUse, graph_bytes
 
     model = _load(args.mappings)
     if model is None:
         return 1
-    twin = Twin(model)
-    fmt = {
-        "turtle": ox.RdfFormat.TURTLE,
-        "nt": ox.RdfFormat.N_TRIPLES,
-        "jsonld": ox.RdfFormat.JSON_LD,
-        "nquads": ox.RdfFormat.N_QUADS,
-    }[args.format]
-    graphs = {"model": twin.ids.graph_model, "ontology": twin.ids.graph_ontology, "live": twin.ids.graph_live}
-    if args.graph == "all" or fmt == ox.RdfFormat.N_QUADS:
-        if fmt not in (ox.RdfFormat.N_QUADS,):
-            # Formats without named graphs get every graph merged.
-            merged = ox.Store()
-            for q in twin.store:
-                merged.add(ox.Quad(q.subject, q.predicate, q.object))
-            data = merged.dump(format=fmt, from_graph=ox.DefaultGraph(), **_prefixes(fmt, PREFIXES))
-        else:
-            data = twin.store.dump(format=fmt)
-    else:
-        data = twin.store.dump(format=fmt, from_graph=ox.NamedNode(graphs[args.graph]), **_prefixes(fmt, PREFIXES))
+    try:
+        data = graph_bytes(model, args.graph, args.format, PREFIXES, note=lambda m: print(m, file=sys.stderr))
+    except StoreInUse as exc:
+        print(f"twinbridge graph: {exc}", file=sys.stderr)
+        return 1
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
     return 0
-
-
-def _prefixes(fmt: object, prefixes: dict[str, str]) -> dict[str, object]:
-    import pyoxigraph as ox
-
-    return {"prefixes": prefixes} if fmt in (ox.RdfFormat.TURTLE,) else {}
 
 
 async def _run(files: Sequence[Path], services: bool) -> int:

@@ -96,3 +96,46 @@ def test_run_refuses_invalid_mapping(tmp_path: Path) -> None:
     r = tb("run", str(bad))
     assert r.returncode == 1
     assert f"{bad}:2:" in r.stderr and "unknown adapter kind 'nope'" in r.stderr
+
+
+def test_graph_nquads_honours_the_graph() -> None:
+    base = "http://demo.twinbridge.local/graph/"
+    r = tb("graph", str(DEMO), "--format", "nquads", "--graph", "model")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines and all(line.endswith(f"<{base}model> .") for line in lines)
+    every = tb("graph", str(DEMO), "--format", "nquads", "--graph", "all")
+    graphs = {line.rsplit(" ", 2)[-2] for line in every.stdout.splitlines()}
+    assert graphs == {f"<{base}{g}>" for g in ("model", "ontology", "live")}
+    assert sum(line.endswith(f"<{base}model> .") for line in every.stdout.splitlines()) == len(lines)
+
+
+async def test_graph_reads_the_store_of_a_running_gateway(tmp_path: Path) -> None:
+    import asyncio
+
+    from gateway.config.loader import load_mappings
+    from gateway.runtime import Gateway
+    from gateway.sample import Quality
+    from tests.conftest import wait_for
+    from tests.integration.core.test_gateway_sim import MAPPING
+
+    db = tmp_path / "db"
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.replace("flush_interval: 50ms}", f"flush_interval: 50ms, store: '{db}'}}"))
+    gw = Gateway(load_mappings([mapping]))
+    await gw.start(services=False)
+    raw_value = '<http://t.local/point/boiler1.raw> <https://w3id.org/twinbridge#value> "100'
+    try:
+        await wait_for(lambda: gw.twin.state("boiler1.raw").quality is Quality.GOOD)
+        gw.twin.flush()
+        # the gateway holds the store's lock: graph reads a snapshot instead of crashing on it
+        r = await asyncio.to_thread(tb, "graph", str(mapping), "--format", "nquads", "--graph", "live")
+        assert r.returncode == 0, r.stderr
+        assert "in use by a running gateway" in r.stderr and "Traceback" not in r.stderr
+        assert raw_value in r.stdout and "#Good>" in r.stdout
+    finally:
+        await gw.stop()
+    before = ox.Store(str(db)).dump(format=ox.RdfFormat.N_QUADS)
+    r = tb("graph", str(mapping), "--format", "nquads", "--graph", "live")
+    assert r.returncode == 0 and raw_value in r.stdout and "in use" not in r.stderr
+    assert ox.Store(str(db)).dump(format=ox.RdfFormat.N_QUADS) == before  # graph never writes the store

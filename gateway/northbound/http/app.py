@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
-from gateway.northbound.http import errors
+from gateway.northbound.http import docs_ui, errors
 from gateway.northbound.http.auth import TokenAuth
 from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.deps import ApiMetrics, ApiState
+from gateway.northbound.http.limits import BodyLimit
 from gateway.northbound.http.query_worker import QueryWorker
 from gateway.northbound.http.routes import assets, points, sparql, stream, system
 
@@ -25,6 +27,38 @@ values, ontology), REST for the common cases, server-sent events of point change
 Authenticate with `Authorization: Bearer <token>`; `/health` is open."""
 
 
+class RequestMetrics:
+    """Counts requests by method, route and status, and adds X-Response-Time-ms.
+
+    A plain ASGI middleware rather than ``@app.middleware("http")``: that one reads the request in a task of
+    its own, so an error raised while receiving the body (the body limit's 413) would surface as a 500.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = 500
+
+        async def timed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Response-Time-ms", f"{(time.perf_counter() - t0) * 1000:.1f}")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+
+
 def create_app(gateway: Gateway, config: HttpApiConfig) -> FastAPI:
     """The application; ``app.state.api.worker`` must be started before serving queries."""
     app = FastAPI(
@@ -32,6 +66,8 @@ def create_app(gateway: Gateway, config: HttpApiConfig) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         responses={401: {"model": None}, 403: {"model": None}},
+        docs_url=None,  # served by docs_ui from local assets, not a CDN
+        redoc_url=None,
     )
     metrics = ApiMetrics(gateway.metrics.registry)
     worker = QueryWorker(gateway.twin, timeout=config.query_timeout, max_bytes=config.max_result_bytes)
@@ -45,15 +81,10 @@ def create_app(gateway: Gateway, config: HttpApiConfig) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Accept"],
         )
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)).inc()
-        response.headers["X-Response-Time-ms"] = f"{(time.perf_counter() - t0) * 1000:.1f}"
-        return response
-
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    # Outermost: a body over the limit is refused before any other layer reads it.
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     for r in (sparql.router, points.router, assets.router, system.router, stream.router):
         app.include_router(r)
+    docs_ui.install(app)
     return app

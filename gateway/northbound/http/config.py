@@ -41,6 +41,7 @@ class HttpApiConfig(StrictModel):
     cors_origins: list[str] = []
     query_timeout: Duration = Field(10.0, gt=0, description="a longer query is stopped and answered with 503")
     max_result_bytes: int = Field(50_000_000, gt=0, description="larger query results are refused")
+    max_body_bytes: int = Field(1_000_000, gt=0, description="larger request bodies are refused (413)")
     update_endpoint: bool = Field(False, description="enable /sparql/update for admins (annotation graph only)")
     tls_certfile: str | None = None
     tls_keyfile: str | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.metrics_core import Metric
 
 from gateway.northbound.http.auth import Principal, TokenAuth
 from gateway.northbound.http.config import HttpApiConfig
@@ -16,10 +19,29 @@ if TYPE_CHECKING:
     from gateway.runtime import Gateway
 
 
-class ApiMetrics:
-    """The API's own Prometheus metrics, on the gateway's registry."""
+class _Delegate:
+    """Exposes another registry's metrics through this one (the gateway's, at the API's /metrics)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterable[Metric]:
+        return self._registry.collect()
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # no names claimed: the gateway's registry already keeps its own unique
+
+
+class ApiMetrics:
+    """The API's own Prometheus metrics, on a registry of this service (plus the gateway's, for /metrics).
+
+    Its own registry, not the gateway's: a gateway stopped and started again builds a new service, whose
+    metrics would otherwise collide with the old ones' names.
+    """
+
+    def __init__(self, gateway_registry: CollectorRegistry) -> None:
+        registry = self.registry = CollectorRegistry(auto_describe=True)
+        registry.register(_Delegate(gateway_registry))
         self.requests = Counter(
             "twinbridge_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
         )
@@ -47,19 +69,22 @@ class ApiState:
 
 
 def _state(request: Request) -> ApiState:
-    return request.app.state.api  # type: ignore[no-any-return]
+    return request.app.state.api
 
 
 Api = Annotated[ApiState, Depends(_state)]
-AuthHeader = Annotated[str | None, Header(alias="Authorization", include_in_schema=False)]
+# Declares the bearer scheme in the OpenAPI document (so Swagger UI's "Authorize" sends the token); checking
+# stays with TokenAuth, which reads the raw header for its own messages (auto_error=False: never answers itself).
+_bearer = HTTPBearer(auto_error=False, description="an API token from the gateway's `http: tokens:` settings")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
-def _reader(api: Api, authorization: AuthHeader = None) -> Principal:
-    return api.auth.require(authorization, "reader")
+def _reader(api: Api, request: Request, _: Bearer) -> Principal:
+    return api.auth.require(request.headers.get("authorization"), "reader")
 
 
-def _operator(api: Api, authorization: AuthHeader = None) -> Principal:
-    return api.auth.require(authorization, "operator")
+def _operator(api: Api, request: Request, _: Bearer) -> Principal:
+    return api.auth.require(request.headers.get("authorization"), "operator")
 
 
 ReaderDep = Annotated[Principal, Depends(_reader)]

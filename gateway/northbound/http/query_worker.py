@@ -5,6 +5,12 @@ process with its own Oxigraph store: loaded from a dump of the twin, then kept i
 update the twin applies (in order, over the same pipe the queries use, so a query sees every update sent
 before it). A query that exceeds the time limit is answered with an error and its worker is killed and
 replaced from a fresh dump; the gateway itself never runs user queries.
+
+The time limit counts from the moment the worker *starts* the query (it says so with a marker message), not
+from when the query was sent: a fresh replica first loads the dump (about 1 s per 500k triples) and any backlog
+of updates, and charging that to the query would kill a worker that is merely loading, again and again, whenever
+the load takes longer than the limit. Each query is parsed by the guard (``guard.check``) in the worker, under
+the time limit, and only the text the guard accepted reaches Oxigraph.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from gateway.northbound.http.guard import check, warm_up
 
 if TYPE_CHECKING:
     from gateway.twin.twin import Twin
@@ -69,6 +77,7 @@ def _serve(conn: Connection) -> None:
     import pyoxigraph as ox
 
     store = ox.Store()
+    warm_up()  # part of the replica's start, not of the first query's time
     while True:
         try:
             msg = conn.recv()
@@ -83,9 +92,51 @@ def _serve(conn: Connection) -> None:
             except Exception as exc:  # keep serving: the next dump will resync
                 conn.send(("log", f"replica update failed: {exc}"))
         elif kind == "q":
+            conn.send(("s", msg[1]))  # started: the parent's deadline runs from here
             conn.send(_answer(store, *msg[1:]))
         elif kind == "stop":
             return
+
+
+class _ResultTooLarge(Exception):
+    """Raised by the capped writer to stop the serializer."""
+
+
+class _CappedWriter:
+    """Collects serialized output and stops the serializer once it passes ``limit`` bytes.
+
+    pyoxigraph writes through an 8 KiB buffer, so a huge result never sits whole in the worker's memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _ResultTooLarge
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+
+def _dataset(default_graphs: list[str], named_graphs: list[str]) -> dict[str, Any]:
+    import pyoxigraph as ox
+
+    kwargs: dict[str, Any] = {}
+    default_graphs = [g for g in default_graphs if g]
+    named_graphs = [g for g in named_graphs if g]
+    if default_graphs:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+    else:
+        kwargs["use_default_graph_as_union"] = True
+    if named_graphs:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    return kwargs
 
 
 def _answer(
@@ -99,44 +150,46 @@ def _answer(
 ) -> tuple[Any, ...]:
     import pyoxigraph as ox
 
-    kwargs: dict[str, Any] = {}
     try:
-        default_graphs = [g for g in default_graphs if g]
-        named_graphs = [g for g in named_graphs if g]
-        if default_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        else:
-            kwargs["use_default_graph_as_union"] = True
-        if named_graphs:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        kwargs = _dataset(default_graphs, named_graphs)
     except ValueError as exc:
         return (qid, "badgraph", f"a graph URI is not an absolute IRI: {exc}")
+    verdict = check(query)
+    if verdict.kind != "ok":
+        return (qid, verdict.kind, verdict.text)
     try:
-        result = store.query(query, **kwargs)
+        result = store.query(verdict.text, **kwargs)  # the text the guard parsed, never the original
     except SyntaxError as exc:
         return (qid, "syntax", str(exc))
     except Exception as exc:
         return (qid, "error", f"{type(exc).__name__}: {exc}")
+    capped = _CappedWriter(max_bytes)
+    out = cast("IO[bytes]", capped)  # pyoxigraph only calls write (and flush)
     try:
         if isinstance(result, ox.QueryTriples):
             fmt = _pick(accept, GRAPH_TYPES, "TURTLE")
             if fmt is None:
                 return (qid, "notacceptable", "CONSTRUCT/DESCRIBE results come as " + ", ".join(GRAPH_TYPES))
-            body = result.serialize(format=getattr(ox.RdfFormat, fmt))
+            result.serialize(out, getattr(ox.RdfFormat, fmt))
         else:
             fmt = _pick(accept, RESULT_TYPES, "JSON")
             if fmt is None:
                 return (qid, "notacceptable", "SELECT/ASK results come as " + ", ".join(RESULT_TYPES))
-            body = result.serialize(format=getattr(ox.QueryResultsFormat, fmt))
+            result.serialize(out, getattr(ox.QueryResultsFormat, fmt))
+    except _ResultTooLarge:
+        return (qid, "toolarge", f"the result is over the {max_bytes:,} byte limit; add LIMIT or select fewer columns")
     except Exception as exc:
         return (qid, "error", f"{type(exc).__name__}: {exc}")
-    if len(body) > max_bytes:
-        return (qid, "toolarge", f"the result is {len(body):,} bytes, over the {max_bytes:,} byte limit; add LIMIT")
-    return (qid, "ok", _CONTENT[fmt], body)
+    return (qid, "ok", _CONTENT[fmt], b"".join(capped.parts))
 
 
 class QueryTimeout(Exception):
     """The query ran out of time and its worker was replaced."""
+
+
+# How long a query may wait for a fresh replica to load before the worker counts as broken and is replaced.
+# Generous: loading is linear in the twin's size (about 1 s per 500k triples on a laptop core).
+READY_TIMEOUT = 300.0
 
 
 class QueryWorker:
@@ -192,7 +245,7 @@ class QueryWorker:
         while (msg := outbox.get()) is not None:
             try:
                 conn.send(msg)
-            except (OSError, ValueError):
+            except (OSError, ValueError, TypeError):  # TypeError: the connection was closed under us (stop)
                 return
 
     def _forward(self, update: str) -> None:
@@ -220,13 +273,19 @@ class QueryWorker:
             conn = self._conn
             assert conn is not None
             self.queries += 1
-            deadline = time.monotonic() + self.timeout
+            # Until the worker starts this query it is loading a dump or applying earlier updates: bounded by
+            # READY_TIMEOUT, not by the query's limit (see the module docstring).
+            deadline = time.monotonic() + READY_TIMEOUT
+            started = False
             while True:
                 ready = await asyncio.to_thread(conn.poll, max(0.0, deadline - time.monotonic()))
                 if not ready:
                     self.killed += 1
-                    log.warning("a SPARQL query exceeded %.1f s and was stopped (worker replaced)", self.timeout)
                     await asyncio.to_thread(self._respawn)
+                    if not started:
+                        log.error("the query worker was not ready within %.0f s; replaced", READY_TIMEOUT)
+                        raise QueryTimeout(f"the query worker was not ready within {READY_TIMEOUT:g} s; retry")
+                    log.warning("a SPARQL query exceeded %.1f s and was stopped (worker replaced)", self.timeout)
                     raise QueryTimeout(f"the query exceeded the {self.timeout:g} s limit and was stopped")
                 try:
                     msg = conn.recv()
@@ -236,8 +295,10 @@ class QueryWorker:
                     raise QueryTimeout("the query worker failed on this query and was replaced") from None
                 if msg[0] == "log":
                     log.warning("%s", msg[1])
-                    continue
-                if msg[0] == qid:
+                elif msg[0] == "s" and msg[1] == qid:
+                    started = True
+                    deadline = time.monotonic() + self.timeout
+                elif msg[0] == qid:
                     return msg[1:]
 
     def stop(self) -> None:

@@ -59,7 +59,9 @@ class HttpApi:
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(ucfg)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the CLI owns signals
+        # The CLI owns signals: uvicorn would otherwise take SIGINT/SIGTERM while serving and raise them again
+        # only once it has stopped (its install_signal_handlers hook is gone since 0.29).
+        self._server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http-api")
         while not self._server.started:
             if self._task.done():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.integration.api.conftest import OPERATOR, READER, Serve, client
 
 SELECT = "SELECT ?p WHERE { ?p a <https://w3id.org/twinbridge#Point> } LIMIT 1"
@@ -98,9 +96,6 @@ async def test_errors_are_json_with_a_message(serve: Serve) -> None:
         assert "application/sparql-query" in cases[2][0].json()["error"]  # says what to send instead
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a second HTTP service on one gateway re-registers its metrics; fixed by issue-7-http.patch"
-)
 async def test_gateway_restarts_with_the_api(serve: Serve) -> None:
     gw, _ = await serve()
     await gw.stop()

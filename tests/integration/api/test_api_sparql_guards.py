@@ -14,11 +14,6 @@ import pytest
 
 from tests.integration.api.conftest import Serve, client
 
-# Known defects of gateway/northbound/http on main; /tmp/notes/issue-7-http.patch fixes them and removes these marks.
-UPDATE_AFTER_COMMENT = pytest.mark.xfail(
-    strict=True, reason="an update after a comment is answered 400 'malformed query'; fixed by issue-7-http.patch"
-)
-
 
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[str]]]:
@@ -81,7 +76,6 @@ async def test_service_lookalikes_still_run(serve: Serve) -> None:
         assert [b["service"]["value"] for b in r.json()["results"]["bindings"]] == ["http://api.test/asset/ahu1"]
 
 
-@UPDATE_AFTER_COMMENT
 async def test_updates_refused_however_written(serve: Serve) -> None:
     _, base = await serve()
     updates = [
@@ -97,7 +91,6 @@ async def test_updates_refused_however_written(serve: Serve) -> None:
         assert int(n.json()["results"]["bindings"][0]["n"]["value"]) > 100  # nothing was cleared
 
 
-@pytest.mark.xfail(strict=True, reason="POST bodies are read whole, any size; fixed by issue-7-http.patch")
 async def test_oversized_query_bodies_are_refused(serve: Serve) -> None:
     _, base = await serve()
     huge = "ASK {} #" + "x" * 2_000_000
@@ -117,9 +110,6 @@ async def test_oversized_query_bodies_are_refused(serve: Serve) -> None:
         assert r.status_code == 200  # an ordinary query still runs
 
 
-@pytest.mark.xfail(
-    strict=True, reason="routes/sparql.py's SERVICE scanner is walked around; fixed by issue-7-http.patch"
-)
 async def test_service_hidden_from_a_text_scanner_is_refused(serve: Serve, listener: tuple[str, list[str]]) -> None:
     """Each of these runs SERVICE in Oxigraph, yet a scanner of the text sees no SERVICE keyword in it."""
     url, hits = listener

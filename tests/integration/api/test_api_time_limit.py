@@ -20,9 +20,6 @@ from gateway.northbound.http.service import HttpApi
 from gateway.runtime import Gateway
 
 CROSS_JOIN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-LOAD_CHARGED = pytest.mark.xfail(
-    strict=True, reason="a replica's load counts against the query time limit; fixed by issue-7-http.patch"
-)
 
 
 @pytest.fixture
@@ -35,7 +32,6 @@ async def api() -> AsyncIterator[HttpApi]:
     gw.twin.close()
 
 
-@LOAD_CHARGED
 async def test_limit_below_load_time_still_answers(api: HttpApi) -> None:
     worker = api.app.state.api.worker
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.port}", timeout=30) as c:
@@ -47,7 +43,6 @@ async def test_limit_below_load_time_still_answers(api: HttpApi) -> None:
             assert r.json()["boolean"] is True
 
 
-@LOAD_CHARGED
 async def test_over_time_query_stopped_and_next_one_answered(api: HttpApi) -> None:
     worker = api.app.state.api.worker
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.port}", timeout=30) as c:

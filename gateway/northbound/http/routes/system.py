@@ -41,4 +41,4 @@ async def health(api: Api) -> Any:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(api: Api, _: ReaderDep) -> Response:
-    return Response(generate_latest(api.gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(api.metrics.registry), media_type=CONTENT_TYPE_LATEST)

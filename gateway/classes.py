@@ -1,7 +1,8 @@
 """Class names in mappings: prefixes, Brick class lookup with suggestions, class families and hierarchy.
 
-Brick classes come from ontology/brick-classes.tsv (derived from Brick 1.4 by scripts/derive_brick.py), the
-twinbridge classes from ontology/twinbridge.ttl; both are read once, at first use. Classes in other namespaces
+Brick classes come from ontology/brick-classes.tsv (derived from Brick 1.4 by scripts/derive_brick.py) and
+their quantities from ontology/brick-quantities.tsv (scripts/derive_brick_quantities.py), the
+twinbridge classes from ontology/twinbridge.ttl; each is read once, at first use. Classes in other namespaces
 given as full IRIs (or ``sosa:``/``ssn:`` curies) are accepted as they are: custom ontologies are welcome.
 """
 
@@ -53,6 +54,7 @@ TB_CLASSES: dict[str, str] = {
 _SOSA_FAMILIES = {"Sensor": "point", "Actuator": "point", "Platform": "equipment"}
 _ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology"
 _TABLE = _ONTOLOGY / "brick-classes.tsv"
+_QUANTITIES = _ONTOLOGY / "brick-quantities.tsv"
 _TWINBRIDGE_TTL = _ONTOLOGY / "twinbridge.ttl"
 
 
@@ -220,3 +222,28 @@ def label(iri: str) -> str:
         return _tb()[iri][1]
     local = iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
     return local.replace("_", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """What a Brick point class measures: a QUDT quantity kind (``Temperature``) or a Brick quantity
+    (``brick:Position``), and the QUDT dimension vectors its unit may have (the quantity's own first)."""
+
+    name: str
+    dimensions: tuple[str, ...]
+    source: str  # "declared", or "from <superclass>" when Brick declares it on the nearest superclass
+
+
+@cache
+def _quantities() -> dict[str, Quantity]:
+    out: dict[str, Quantity] = {}
+    for line in _QUANTITIES.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, quantity, dims, source = line.split("\t")
+            out[BRICK + name] = Quantity(quantity, tuple(dims.split(",")), source)
+    return out
+
+
+def quantity(iri: str) -> Quantity | None:
+    """The quantity Brick 1.4 gives a point class (ontology/brick-quantities.tsv), None where it gives none."""
+    return _quantities().get(iri)

@@ -32,6 +32,7 @@ from gateway.config.models import (
     TwinSettings,
 )
 from gateway.config.profiles import Profile, ProfileLibrary, builtin_profile_dir, merged_address, substitute
+from gateway.config.quantities import unit_misfits
 from gateway.config.validation import pydantic_errors
 from gateway.config.yamlmarks import Marked, Path_, load_yaml
 from gateway.model import (
@@ -446,6 +447,8 @@ def _point(ctx: _Ctx, model: TwinModel, ps: _PointSource) -> Point | None:
             err(("unit",), f"a unit is only meaningful on a numeric point (this one is {spec.datatype.value})")
         else:
             unit = u.name
+            for msg in unit_misfits(point_classes, unit):
+                err(("unit",), msg)
     elif spec.datatype.is_numeric and spec.type in (PointKind.MEASUREMENT, PointKind.SETPOINT):
         err((), f"a numeric {spec.type.value} needs a unit (e.g. unit: DEG_C; UNITLESS for counts and ratios)")
 

@@ -216,3 +216,49 @@ def test_shipped_brick_files_are_what_the_script_derives(tmp_path: Path) -> None
         assert (tmp_path / name).read_text(encoding="utf-8") == (ROOT / "ontology" / name).read_text(
             encoding="utf-8"
         ), name
+
+
+# -- quantities of point classes --------------------------------------------------------------------------------
+
+QUDT_KINDS = ROOT.parent / "shared" / "vocab" / "qudt" / "VOCAB_QUDT-QUANTITY-KINDS-ALL.ttl"
+H1 = "A0E0L0I0M0H1T0D0"  # temperature
+PRESSURE = "A0E0L-1I0M1H0T-2D0"
+
+
+def test_quantities_of_point_classes_as_brick_declares_them() -> None:
+    t = classes.quantity(BRICK + "Supply_Water_Temperature_Sensor")
+    assert t is not None and (t.name, t.dimensions, t.source) == ("Temperature", (H1,), "declared")
+    p = classes.quantity(BRICK + "Pressure_Sensor")
+    assert p is not None and p.name == "Pressure" and p.dimensions == (PRESSURE,)
+    # Brick's own Speed: m/s and, through its applicable units and Rotational_Speed, rad/s and rev/min
+    s = classes.quantity(BRICK + "Motor_Speed_Sensor")
+    assert s is not None and s.name == "brick:Speed" and "A0E0L0I0M0H0T-1D0" in s.dimensions
+    # no declaration anywhere above: no quantity (and no check)
+    assert classes.quantity(BRICK + "Sensor") is None and classes.quantity(BRICK + "Pump_Status") is None
+    assert classes.quantity(TB + "Measurement") is None
+
+
+def test_a_class_without_its_own_declaration_takes_its_nearest_declaring_superclass() -> None:
+    inherited = [
+        (line.split("\t")[0], line.split("\t")[3])
+        for line in (ROOT / "ontology" / "brick-quantities.tsv").read_text(encoding="utf-8").splitlines()
+        if not line.startswith("#") and "\tfrom " in line
+    ]
+    assert inherited
+    for name, source in inherited:
+        for parent in source.removeprefix("from ").split(","):
+            assert BRICK + parent in superclasses(BRICK + name), (name, parent)
+            q = classes.quantity(BRICK + parent)
+            assert q is not None and q.source == "declared"
+            assert q.dimensions[0] in classes.quantity(BRICK + name).dimensions  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(
+    _brick_source() is None or not QUDT_KINDS.exists(), reason="brickschema (Brick 1.4) or QUDT kinds absent"
+)
+def test_shipped_quantity_table_is_what_the_script_derives(tmp_path: Path) -> None:
+    out = tmp_path / "q.tsv"
+    script = ROOT / "scripts" / "derive_brick_quantities.py"
+    subprocess.run([sys.executable, str(script), str(_brick_source()), str(QUDT_KINDS), str(out)], check=True)
+    shipped = (ROOT / "ontology" / "brick-quantities.tsv").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == shipped

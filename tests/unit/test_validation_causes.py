@@ -160,3 +160,54 @@ def test_validate_allow_missing_env_through_the_command(tmp_path: Path, capsys: 
     out = capsys.readouterr()
     assert out.out.startswith("ok: 2 sources, 2 assets, 2 points")
     assert out.err.count("note: environment variable") == 5 and "error" not in out.err
+
+
+FIT = """\
+sources: [{id: sim1, kind: sim}]
+assets:
+  - id: boiler1
+    source: sim1
+    points:
+      - {id: supply, class: brick:Supply_Water_Temperature_Sensor, unit: PERCENT, datatype: float}
+      - {id: pressure, class: brick:Pressure_Sensor, unit: DEG_C, datatype: float}
+      - {id: ok_temp, class: brick:Supply_Water_Temperature_Sensor, unit: K, datatype: float}
+      - {id: ok_pressure, class: brick:Pressure_Sensor, unit: KiloPA, datatype: float}
+      - {id: ok_speed, class: brick:Motor_Speed_Sensor, unit: REV-PER-MIN, datatype: float}
+      - {id: ok_damper, class: brick:Damper_Position_Sensor, unit: PERCENT, datatype: float}
+      - {id: ok_rh, class: brick:Relative_Humidity_Sensor, unit: PERCENT_RH, datatype: float}
+      - {id: ok_plain, class: brick:Sensor, unit: PERCENT, datatype: float}
+      - {id: ok_setpoint, type: setpoint, class: brick:Leaving_Hot_Water_Temperature_Setpoint, unit: DEG_F,
+         datatype: float}
+"""
+
+
+def test_a_unit_that_does_not_fit_the_brick_class_quantity_is_an_error_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "plant.yaml", FIT)
+    errs = errors_of(path)
+    assert errs == [
+        f"{path}:6:68: assets[0].points[0].unit: unit PERCENT (Percent) does not fit "
+        "brick:Supply_Water_Temperature_Sensor, which measures quantitykind:Temperature: use a unit of that "
+        "quantity such as DEG_C, K, DEG_F",
+        f"{path}:7:54: assets[0].points[1].unit: unit DEG_C (Degree Celsius) does not fit brick:Pressure_Sensor, "
+        "which measures quantitykind:Pressure: use a unit of that quantity such as PA, KiloPA, BAR",
+    ]
+
+
+def test_every_class_of_a_point_is_checked_and_the_command_reports_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        "p.yaml",
+        """\
+        sources: [{id: sim1, kind: sim}]
+        assets:
+          - id: ahu
+            source: sim1
+            points:
+              - {id: t, class: [brick:Sensor, brick:Air_Temperature_Sensor], unit: PA, datatype: float}
+        """,
+    )
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:6:70: assets[0].points[0].unit: unit PA (Pascal) does not fit brick:Air_Temperature_Sensor" in err

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 _F32 = struct.Struct("<f")
+_pack, _unpack = _F32.pack, _F32.unpack
+_TRY = ("%.6g", "%.7g", "%.8g")
 # DBL_DIG: every decimal of up to 15 significant digits survives a double round trip, so digits beyond
 # that in the result of a scale/offset/unit conversion are arithmetic noise.
 _DOUBLE_DIGITS = 15
@@ -23,14 +25,14 @@ def float32_shortest(value: float) -> float:
     if not math.isfinite(value):
         return value
     try:
-        packed = _F32.pack(value)
+        packed = _pack(value)
     except OverflowError:
         return value  # beyond float32: leave it to the range checks
-    exact = _F32.unpack(packed)[0]
+    exact = _unpack(packed)[0]
     # 6 digits always fit a float32's precision; 9 always round-trip (FLT_DECIMAL_DIG); %g drops trailing zeros.
-    for digits in (6, 7, 8):
-        candidate = float(f"{exact:.{digits}g}")
-        if _F32.pack(candidate) == packed:
+    for fmt in _TRY:
+        candidate = float(fmt % exact)
+        if _pack(candidate) == packed:
             return candidate
     return float(f"{exact:.9g}")
 
@@ -44,19 +46,22 @@ def decimals(x: float) -> int:
 def scaler(scale: float, offset: float) -> Callable[[int | float], int | float]:
     """``v * scale + offset`` without binary noise; integers stay exact integers when both are integral.
 
-    An integer raw value times a scale of ``d`` decimals has at most ``d`` decimals, so rounding to them
-    removes only the noise of the multiplication. A float raw value is rounded to 15 significant digits.
+    With ``d`` the decimals of scale and offset, an integer raw value gives ``(v * k + m) / 10**d`` for integers
+    ``k`` and ``m``: integer arithmetic, then one correctly rounded division, so 518 x 0.1 is exactly the double
+    nearest 51.8. A float raw value is rounded to 15 significant digits.
     """
-    if float(scale).is_integer() and float(offset).is_integer():
-        s, o = int(scale), int(offset)
-        return lambda v: v * s + o if isinstance(v, int) else significant(v * s + o)
     places = max(decimals(scale), decimals(offset))
     if places > _DOUBLE_DIGITS:
         return lambda v: v * scale + offset
+    p = 10**places
+    k = int(Decimal(repr(float(scale))) * p)
+    m = int(Decimal(repr(float(offset))) * p)
+    if places == 0:
+        return lambda v: v * k + m if isinstance(v, int) else significant(v * scale + offset)
 
     def scaled(v: int | float) -> int | float:
         if isinstance(v, int):
-            return round(v * scale + offset, places)
+            return (v * k + m) / p
         return significant(v * scale + offset)
 
     return scaled

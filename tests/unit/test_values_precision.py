@@ -56,3 +56,14 @@ def test_modbus_float32_decodes_to_what_the_device_meant() -> None:
     # float64 registers carry a double: every digit is kept
     d = ValueSpec(Encoding.FLOAT64)
     assert decode(d, encode(d, 51.79999923706055)) == 51.79999923706055
+
+
+@pytest.mark.parametrize(("scale", "offset"), [(0.1, 0.0), (0.01, -40.0), (0.25, 0.5), (0.001, 273.15), (1e-5, 0.0)])
+def test_scaled_integers_are_the_exact_decimal(scale: float, offset: float) -> None:
+    from decimal import Decimal
+
+    rng = random.Random(7)
+    f = scaler(scale, offset)
+    for _ in range(5_000):
+        v = rng.randrange(-(10**6), 10**6)
+        assert Decimal(repr(f(v))) == Decimal(v) * Decimal(repr(scale)) + Decimal(repr(offset))

@@ -5,6 +5,12 @@ through ``Twin.apply`` (as adapters do); one asyncua client in a separate proces
 and timestamps each notification. Latency = client receive time - gateway time of the change (same machine
 clock). Baseline for the build: asyncua's own ``add_variable`` one node at a time, on a sample of nodes.
 
+Push path: the server-side cost of one value change with every point monitored (an internal subscription, so
+asyncua's monitored-item work runs but no client encoding), for asyncua's plain ``Node.write_value`` (baseline),
+a plain DataValue through ``Server.write_attribute_value`` (the service's push before it shared DataValues) and
+the service's push (``gateway.northbound.opcua.values.ValuePusher``); the end-to-end run is repeated with the
+plain-DataValue push swapped in.
+
     python -m bench opcua_server [--quick]
 """
 
@@ -18,14 +24,17 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Awaitable, Callable
 
 from asyncua import Server, ua
 
 from bench.common import pct, synthetic_model, table
+from gateway.northbound.opcua.address_space import variant_type
 from gateway.northbound.opcua.config import OpcUaServerConfig
 from gateway.northbound.opcua.service import OpcUaServer
+from gateway.northbound.opcua.values import data_value
 from gateway.runtime import Gateway
-from gateway.sample import Quality, Sample, utcnow
+from gateway.sample import PointState, Quality, Sample, utcnow
 
 _CLIENT = textwrap.dedent("""
     import asyncio, json, sys, time
@@ -77,11 +86,81 @@ async def _baseline_build(sample: int) -> float:
     return (time.perf_counter() - t0) / sample
 
 
-async def _run(n_points: int, interval: float, seconds: float, share: float) -> dict[str, float]:
+def _plain_push(svc: OpcUaServer) -> Callable[[PointState], Awaitable[None]]:
+    """The service's push before shared DataValues: a fresh plain DataValue through asyncua's server API."""
+    assert svc.server is not None and svc.ids is not None
+    server, ids = svc.server, svc.ids
+    vtypes = {p.id: variant_type(p.datatype) for p in svc.gateway.model.points.values()}
+
+    async def push(s: PointState) -> None:
+        shared = data_value(s, vtypes[s.point])
+        dv = ua.DataValue(shared.Value, shared.StatusCode, shared.SourceTimestamp, shared.ServerTimestamp)
+        await server.write_attribute_value(ids.point(s.point), dv)
+
+    return push
+
+
+class _Ignore:
+    def datachange_notification(self, node: object, val: object, data: object) -> None:
+        pass
+
+
+async def _push_cost(n_points: int, n_updates: int) -> dict[str, float]:
+    """Server-side µs per value change, every numeric point monitored (queue size 1), per push method."""
+    model = synthetic_model(n_points)
+    gw = Gateway(model)
+    svc = OpcUaServer(OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True), gw)
+    await svc.start()
+    assert svc.server is not None and svc.ids is not None
+    server, ids = svc.server, svc.ids
+    numeric = [p.id for p in model.points.values() if not p.id.endswith(".p4")]
+    nodes = {pid: server.get_node(ids.point(pid)) for pid in numeric}
+    sub = await server.create_subscription(50, _Ignore())
+    for i in range(0, len(numeric), 1000):
+        await sub.subscribe_data_change([nodes[p] for p in numeric[i : i + 1000]], queuesize=1)
+    rng = random.Random(3)
+    picks = [numeric[rng.randrange(len(numeric))] for _ in range(n_updates)]
+    now = utcnow()
+    states = [PointState(pid, float(i), now, now, Quality.GOOD, "Good", None) for i, pid in enumerate(picks)]
+    attr = server.iserver.attribute_service
+    hooked = attr.write
+    vt = ua.VariantType.Double
+
+    async def plain_write_value(s: PointState) -> None:
+        await nodes[s.point].write_value(
+            ua.DataValue(ua.Variant(s.value, vt), SourceTimestamp=s.source_ts, ServerTimestamp=s.gateway_ts)
+        )
+
+    methods = {
+        "asyncua Node.write_value (baseline)": plain_write_value,
+        "plain DataValue, Server.write_attribute_value (old push)": _plain_push(svc),
+        "service push (ValuePusher, shared DataValue)": svc._push,
+    }
+    out: dict[str, float] = {}
+    # the service intercepts writes for clients; the baseline measures asyncua's own write service
+    attr.write = type(attr).write.__get__(attr)  # type: ignore[method-assign]
+    try:
+        for _ in range(2):  # the second round counts (warm caches, settled heap)
+            for name, push in methods.items():
+                t0 = time.perf_counter()
+                for s in states:
+                    await push(s)  # type: ignore[operator]
+                out[name] = (time.perf_counter() - t0) / len(states) * 1e6
+                await asyncio.sleep(0.1)  # let the subscription publish
+    finally:
+        attr.write = hooked  # type: ignore[method-assign]
+    await svc.stop()
+    gw.twin.close()
+    return out
+
+
+async def _run(n_points: int, interval: float, seconds: float, share: float, plain: bool = False) -> dict[str, float]:
     model = synthetic_model(n_points)
     gw = Gateway(model)  # not started: the writer below is the only source of changes
     svc = OpcUaServer(OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True), gw)
     await svc.start()
+    if plain:
+        svc._push = _plain_push(svc)  # type: ignore[method-assign]
     build = svc.build_seconds
     numeric = [p.id for p in model.points.values() if not p.id.endswith(".p4")]
     proc = subprocess.Popen(  # noqa: ASYNC220 - a benchmark helper process, started once
@@ -137,13 +216,15 @@ def main(argv: list[str]) -> int:
     n_points = 1_000 if quick else 10_000
     seconds = 3.0 if quick else 10.0
     per_node = asyncio.run(_baseline_build(200 if quick else 500))
+    cost = asyncio.run(_push_cost(n_points, 5_000 if quick else 20_000))
     rows = []
-    for interval in (0.05, 0.5):
-        r = asyncio.run(_run(n_points, interval, seconds, share=0.1 if quick else 0.05))
+    for interval, plain in ((0.05, True), (0.05, False), (0.5, True), (0.5, False)):
+        r = asyncio.run(_run(n_points, interval, seconds, share=0.1 if quick else 0.05, plain=plain))
         rows.append(
             [
                 n_points,
                 f"{interval * 1000:.0f}",
+                "plain DataValue (old)" if plain else "ValuePusher (service)",
                 f"{r['build']:.2f}",
                 f"{per_node * n_points:.1f}",
                 f"{r['offered']:,.0f}",
@@ -163,6 +244,7 @@ def main(argv: list[str]) -> int:
             [
                 "points",
                 "publish ms",
+                "push",
                 "build s",
                 "baseline build s (add_variable, extrapolated)",
                 "changes/s offered",
@@ -173,6 +255,14 @@ def main(argv: list[str]) -> int:
                 "gateway RSS MiB",
             ],
             rows,
+        )
+    )
+    print()
+    print(f"server-side cost of one value change, {n_points} points all monitored (internal subscription, queue 1)")
+    print(
+        table(
+            ["points", "push method", "µs per change", "changes/s (one core)"],
+            [[n_points, name, f"{us:.1f}", f"{1e6 / us:,.0f}"] for name, us in cost.items()],
         )
     )
     return 0

@@ -14,8 +14,8 @@ from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 
 from gateway.northbound.opcua.config import UaUser
-from gateway.northbound.opcua.service import _status
 from gateway.northbound.opcua.users import TwinUserManager, hash_password
+from gateway.northbound.opcua.values import status_code as _status
 from gateway.sample import Quality
 
 ROOT = Path(__file__).resolve().parents[2]

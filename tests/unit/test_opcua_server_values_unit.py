@@ -1,4 +1,4 @@
-"""Twin states as OPC UA DataValues (gateway.northbound.opcua_server.values): mapping, sharing, wire encoding."""
+"""Twin states as OPC UA DataValues (gateway.northbound.opcua.values): mapping, sharing, wire encoding."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from asyncua import ua
 from asyncua.common.utils import Buffer
 from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary
 
-from gateway.northbound.opcua_server.values import SharedDataValue, data_value, status_code
+from gateway.northbound.opcua.values import SharedDataValue, data_value, status_code
 from gateway.sample import PointState, Quality
 
 SRC = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
@@ -83,3 +83,24 @@ def test_on_the_wire_it_is_a_plain_data_value(value: object, vtype: ua.VariantTy
     assert notes[0] == notes[1]
     back = struct_from_binary(ua.MonitoredItemNotification, Buffer(notes[0]))
     assert back.Value.Value.Value == value and back.Value.StatusCode == shared.StatusCode
+
+
+@pytest.mark.parametrize(
+    ("value", "vtype"),
+    [(2**63 - 1, ua.VariantType.Int64), (-(2**63), ua.VariantType.Int64), (2**64 - 1, ua.VariantType.UInt64)],
+)
+def test_64_bit_integers_are_exact_on_the_wire(value: int, vtype: ua.VariantType) -> None:
+    encoded = struct_to_binary(data_value(state(value), vtype))
+    back = struct_from_binary(ua.DataValue, Buffer(encoded))
+    assert back.Value.VariantType == vtype and back.Value.Value == value and type(back.Value.Value) is int
+
+
+def test_a_fault_is_null_and_stamped_with_when_it_began() -> None:
+    began = datetime(2026, 5, 6, 7, 9, 0, tzinfo=UTC)
+    fault = dataclasses.replace(state(21.5, "BadCommunicationError"), quality_ts=began)  # the twin kept 21.5
+    dv = data_value(fault, ua.VariantType.Float)
+    assert dv.Value == ua.Variant() and dv.StatusCode.value == ua.StatusCodes.BadCommunicationError
+    assert (dv.SourceTimestamp, dv.ServerTimestamp) == (began, GW)  # Part 4 7.11.3
+    uncertain = dataclasses.replace(state(21.5, "UncertainLastUsableValue"), quality_ts=began)
+    dv = data_value(uncertain, ua.VariantType.Float)
+    assert dv.Value == ua.Variant(21.5, ua.VariantType.Float) and dv.SourceTimestamp == began

@@ -28,7 +28,9 @@ from gateway.northbound.opcua.address_space import (
     variant_type,
 )
 from gateway.northbound.opcua.config import OpcUaServerConfig
+from gateway.northbound.opcua.transport import TwinUaServer
 from gateway.northbound.opcua.users import TwinUserManager
+from gateway.northbound.opcua.values import ValuePusher, status_code
 from gateway.northbound.uaserver.fast_nodes import build_nodes, paused_gc
 from gateway.sample import PointState
 
@@ -70,17 +72,6 @@ async def _refuse_all(cert: Any, app: Any) -> None:
     raise ua.uaerrors.BadCertificateUntrusted
 
 
-def _status(name: str) -> ua.StatusCode:
-    code = getattr(ua.StatusCodes, name, None)
-    if code is None:  # a name OPC UA does not define: keep the quality class
-        code = (
-            ua.StatusCodes.Good
-            if name.startswith("Good")
-            else (ua.StatusCodes.Uncertain if name.startswith("Uncertain") else ua.StatusCodes.Bad)
-        )
-    return ua.StatusCode(code)
-
-
 class OpcUaServer:
     """The ``opcua`` northbound service."""
 
@@ -94,7 +85,7 @@ class OpcUaServer:
         self.ids: NodeIds | None = None
         self.port = config.port
         self._types: set[str] = set()
-        self._vtypes: dict[str, ua.VariantType] = {}
+        self.values: ValuePusher | None = None
         self._task: asyncio.Task[None] | None = None
         self.notifications = 0
         self.build_seconds = 0.0
@@ -106,7 +97,7 @@ class OpcUaServer:
         twin = self.gateway.twin
         settings = self.gateway.model.settings
         self.port = cfg.port or _free_port(cfg.host)
-        server = Server(user_manager=self.users)  # type: ignore[arg-type]
+        server = TwinUaServer(user_manager=self.users)  # type: ignore[arg-type]
         await server.init()
         server.set_endpoint(f"opc.tcp://{cfg.host}:{self.port}{cfg.path}")
         server.set_server_name(f"twinbridge {settings.name}")
@@ -136,6 +127,7 @@ class OpcUaServer:
         )
         ns = await server.register_namespace(settings.base_iri + "opcua")
         self.server, self.ids = server, NodeIds(ns)
+        self.values = ValuePusher(server.iserver.aspace, ns)
         t0 = time.perf_counter()
         self._build(self.gateway.model.assets.values(), self.gateway.model.points.values(), root=True)
         self.build_seconds = time.perf_counter() - t0
@@ -217,8 +209,9 @@ class OpcUaServer:
         ]
         if bad:
             log.warning("%d OPC UA node(s) could not be created, first: %s %s", len(bad), *bad[0])
+        assert self.values is not None
         for p in points:
-            self._vtypes[p.id] = variant_type(p.datatype)
+            self.values.add(p.id, variant_type(p.datatype))
 
     def _on_model(self, assets: list[Asset], points: list[Point]) -> None:
         if self.server is None:
@@ -229,15 +222,10 @@ class OpcUaServer:
 
     # -- values ---------------------------------------------------------------------------------------
     async def _push(self, s: PointState) -> None:
-        assert self.server is not None and self.ids is not None
-        vt = self._vtypes.get(s.point)
-        if vt is None:
-            return
-        variant = ua.Variant(s.value, vt) if s.value is not None else ua.Variant()
-        dv = ua.DataValue(
-            variant, StatusCode=_status(s.status), SourceTimestamp=s.source_ts, ServerTimestamp=s.gateway_ts
-        )
-        await self.server.write_attribute_value(self.ids.point(s.point), dv)
+        # shared DataValues, cached NodeIds and status codes: ~9 µs a change instead of ~56 µs through
+        # Server.write_attribute_value with 1,000 points monitored (bench/opcua_server.py)
+        assert self.values is not None
+        await self.values.push(s)
 
     async def _pump(self, sub: Any) -> None:
         batch_size = self.config.publish_batch
@@ -293,4 +281,4 @@ class OpcUaServer:
             result = await self.gateway.twin.write(pid, value, actor=f"opcua:{who}")
             status = result.status
         self.client_writes[status] = self.client_writes.get(status, 0) + 1
-        return _status(status)
+        return status_code(status)

@@ -1,9 +1,10 @@
-"""The shared-DataValue push path against a real client: the same notifications as the service's own push.
+"""The service's shared-DataValue push against a real client: the same notifications as asyncua's own path.
 
-The module's gateway serves two identical points; ``own`` keeps the service's push, ``fast`` goes through
-``ValuePusher``. Both get the same sequence of states; the client must see the same notifications for both,
-each with its own value (asyncua no longer copies the DataValue, so nothing may alias in a monitored item's
-queue).
+The module's gateway serves two identical points; ``fast`` keeps the service's push (``ValuePusher``), ``own``
+goes through asyncua's ``Server.write_attribute_value`` with plain DataValues (which asyncua deep-copies per
+monitored item). Both get the same sequence of states; the client must see the same notifications for both,
+each with its own value (asyncua no longer copies the service's DataValues, so nothing may alias in a monitored
+item's queue).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 import pytest_asyncio
 from asyncua import ua
 
-from gateway.northbound.opcua_server.values import SharedDataValue, ValuePusher
+from gateway.northbound.opcua.values import SharedDataValue, data_value
 from gateway.runtime import Gateway
 from gateway.sample import PointState, Quality, Sample
 from tests.conftest import wait_for
@@ -44,16 +45,17 @@ async def gw(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]
     async with running(twin_header() + opcua_section(tmp_path_factory.mktemp("pki")) + BODY) as gateway:
         await wait_for(lambda: gateway.twin.state("tank.fast").status == "Good")
         svc: Any = gateway.services["opcua"]
-        pusher = ValuePusher(svc.server.iserver.aspace, svc.ids.ns)
-        for pid in ("tank.fast", "tank.name"):
-            pusher.add(pid, svc._vtypes[pid])
-        own_push = svc._push
+        own = ua.NodeId("tank.own", svc.ids.ns)
+        service_push = svc._push
 
         async def push(state: PointState) -> None:
-            if state.point in pusher:
-                await pusher.push(state)
-            else:
-                await own_push(state)
+            if state.point != "tank.own":
+                await service_push(state)
+                return
+            # the reference: asyncua's documented server API with a plain DataValue
+            dv = data_value(state, ua.VariantType.Float)
+            plain = ua.DataValue(dv.Value, dv.StatusCode, dv.SourceTimestamp, dv.ServerTimestamp)
+            await svc.server.write_attribute_value(own, plain)
 
         svc._push = push  # the service's pump looks the method up on every change
         yield gateway
@@ -79,7 +81,7 @@ def _key(dv: ua.DataValue) -> tuple[object, ...]:
     return (dv.Value.Value, dv.Value.VariantType, dv.StatusCode.value, dv.SourceTimestamp)
 
 
-async def test_same_notifications_as_the_services_own_push_none_aliased(gw: Gateway) -> None:
+async def test_same_notifications_as_asyncuas_own_write_none_aliased(gw: Gateway) -> None:
     async with client(endpoint(gw)) as c:
         seen = {p: Changes() for p in ("own", "fast")}
         for p, handler in seen.items():
@@ -105,6 +107,8 @@ async def test_same_notifications_as_the_services_own_push_none_aliased(gw: Gate
             ua.StatusCodes.Bad,
             ua.StatusCodes.Good,
         ]
+        # Part 4 7.11.3: while a fault lasts, the source time is when the source recognized it
+        assert [v[3].second for v in fast] == [1, 2, 3, 4, 5, 6]
         for p in ("own", "fast"):  # reads too
             dv = await c.get_node(await nid(c, f"tank.{p}")).read_data_value()
             assert _key(dv) == own[-1]

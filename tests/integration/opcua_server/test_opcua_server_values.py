@@ -117,11 +117,6 @@ async def test_writes_of_every_datatype_reach_the_device_and_come_back(gw: Gatew
             assert (await node.read_value()) == new, pid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect in gateway/ingest/pipeline.py: every numeric value goes through float(), so 64-bit integers "
-    "above 2**53 come back rounded (2**53 + 1 -> 2**53) and the largest ones as BadOutOfRange (2**63 - 1 -> 2**63)",
-)
 async def test_64_bit_integers_come_back_exact(gw: Gateway) -> None:
     async with client(endpoint(gw)) as c:
         for pid, vtype, new in (

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gateway.model import TwinModel
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sim-plant.yaml"
+LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,15 +29,12 @@ def _parser() -> argparse.ArgumentParser:
         "live RDF twin, served over OPC UA and SPARQL/REST.",
     )
     p.add_argument("--version", action="version", version=f"twinbridge {__version__}")
-    p.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="logging verbosity (default: info)",
-    )
+    p.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="logging verbosity (default: info)")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start adapters, the twin and the northbound services")
-    run.add_argument("mappings", nargs="*", type=Path, help="mapping files (default: the bundled demo)")
+    run.add_argument(
+        "mappings", nargs="*", type=Path, help=f"mapping files (default: {_shown(EXAMPLE)}, simulated devices only)"
+    )
     run.add_argument("--no-services", action="store_true", help="do not start the OPC UA server and HTTP API")
     val = sub.add_parser("validate", help="check mapping files; report every error with file:line:column")
     val.add_argument("mappings", nargs="+", type=Path)
@@ -71,7 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("discover", help="browse a device into a draft mapping (opcua)")
     d.add_argument("kind", choices=["opcua"], help="the kind of source to browse")
     d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
+    # --log-level after the command too; SUPPRESS keeps the value given before it when not repeated after it
+    for cmd in sub.choices.values():
+        cmd.add_argument("--log-level", choices=LOG_LEVELS, default=argparse.SUPPRESS, help="as before the command")
     return p
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when under it (examples/sim-plant.yaml in a checkout)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 # Libraries whose own logs are too chatty or unsafe below WARNING (asyncua logs whole requests, passwords

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from gateway import __version__
 from gateway.config.errors import ConfigError, ConfigErrors
+from gateway.northbound.opcua import trust_cli
 
 if TYPE_CHECKING:
     from gateway.model import TwinModel
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("discover", help="browse a device into a draft mapping (opcua)")
     d.add_argument("kind", choices=["opcua"], help="the kind of source to browse")
     d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
+    trust_cli.add_parser(sub)
     # --log-level after the command too; SUPPRESS keeps the value given before it when not repeated after it
     for cmd in sub.choices.values():
         cmd.add_argument("--log-level", choices=LOG_LEVELS, default=argparse.SUPPRESS, help="as before the command")
@@ -220,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "graph": cmd_graph,
         "discover": cmd_discover,
         "demo": cmd_demo,
+        "trust": trust_cli.cmd_trust,
     }[args.command]
     return handler(args)
 

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 from asyncua import Server, ua
 from asyncua.crypto import cert_gen
 from asyncua.crypto.permission_rules import SimpleRoleRuleset, User, UserRole
-from asyncua.crypto.truststore import TrustStore
-from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from gateway.model import Asset, Point
@@ -29,6 +27,7 @@ from gateway.northbound.opcua.address_space import (
 )
 from gateway.northbound.opcua.config import OpcUaServerConfig
 from gateway.northbound.opcua.transport import TwinUaServer
+from gateway.northbound.opcua.trust import TrustFolders, WatchedTrustValidator
 from gateway.northbound.opcua.users import TwinUserManager
 from gateway.northbound.opcua.values import ValuePusher, status_code
 from gateway.northbound.uaserver.fast_nodes import build_nodes, paused_gc
@@ -68,10 +67,6 @@ def _ensure_key(key: Path) -> None:
 _INTERNAL = User(role=UserRole.Admin)
 
 
-async def _refuse_all(cert: Any, app: Any) -> None:
-    raise ua.uaerrors.BadCertificateUntrusted
-
-
 class OpcUaServer:
     """The ``opcua`` northbound service."""
 
@@ -107,20 +102,17 @@ class OpcUaServer:
             cert, key = await self._certificate(app_uri)
             await server.load_certificate(str(cert))
             await server.load_private_key(str(key))
-            trusted = Path(cfg.pki_dir) / "trusted"
-            await asyncio.to_thread(trusted.mkdir, parents=True, exist_ok=True)
-            if await asyncio.to_thread(lambda: any(trusted.iterdir())):
-                store = TrustStore([trusted], [])
-                await store.load()
-                opts = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
-                server.set_certificate_validator(CertificateValidator(opts, trust_store=store))
-            else:
+            folders = TrustFolders(cfg.pki_dir)
+            await asyncio.to_thread(folders.ensure)
+            if not await asyncio.to_thread(folders.signature):
                 log.warning(
                     "no trusted client certificates in %s: every secure client is refused until its "
-                    "certificate is copied there",
-                    trusted,
+                    "certificate is trusted (`twinbridge trust list --pki %s`)",
+                    folders.trusted,
+                    folders.pki,
                 )
-                server.set_certificate_validator(_refuse_all)
+            # re-reads trusted/ when it changes, saves refused certificates to rejected/
+            server.set_certificate_validator(WatchedTrustValidator(folders))
         server.set_security_policy([_POLICIES[p] for p in cfg.security], permission_ruleset=SimpleRoleRuleset())
         server.set_identity_tokens(
             [ua.UserNameIdentityToken, *([ua.AnonymousIdentityToken] if cfg.allow_anonymous else [])]

@@ -70,6 +70,12 @@ def _name(iri: str) -> str:
     return iri[len(QK) :] if iri.startswith(QK) else "brick:" + iri[len(BRICK) :]
 
 
+def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    result = store.query(query)
+    assert isinstance(result, ox.QuerySolutions)
+    return result
+
+
 def _load(*paths: Path) -> ox.Store:
     store = ox.Store()
     for p in paths:
@@ -81,16 +87,16 @@ def rows(brick_ttl: Path, kinds_ttl: Path, units_tsv: Path) -> list[str]:
     """The table's rows: class, quantity, the dimensions its unit may have (the quantity's own first), and
     where the quantity comes from."""
     brick = _load(brick_ttl)
-    dims = {s["k"].value: s["d"].value[len(DIM) :] for s in _load(kinds_ttl).query(DIMS)}
-    dims |= {s["k"].value: s["d"].value[len(DIM) :] for s in brick.query(DIMS)}
+    dims = {s["k"].value: s["d"].value[len(DIM) :] for s in _select(_load(kinds_ttl), DIMS)}
+    dims |= {s["k"].value: s["d"].value[len(DIM) :] for s in _select(brick, DIMS)}
     of_unit, allowed = _unit_dimensions(units_tsv)
-    for s in brick.query(APPLICABLE):
+    for s in _select(brick, APPLICABLE):
         dim = of_unit.get(s["u"].value.removeprefix(UNIT))
         if dim:
             allowed.setdefault(s["k"].value, set()).add(dim)
     parents: dict[str, set[str]] = {}
     declared: dict[str, set[str]] = {}
-    for s in brick.query(QUERY):
+    for s in _select(brick, QUERY):
         name = s["c"].value[len(BRICK) :]
         parents.setdefault(name, set())
         if s["parent"] is not None:
@@ -126,7 +132,7 @@ def _quantity(name: str, parents: dict[str, set[str]], declared: dict[str, set[s
 
 
 def _default_brick() -> Path:
-    import brickschema
+    import brickschema  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     return Path(brickschema.__file__).parent / "ontologies" / "1.4" / "Brick.ttl"
 

@@ -69,7 +69,7 @@ async def test_the_roll_up_averages_each_areas_temperatures(demo: Demo) -> None:
     roll_up = next(q for q in queries if "?avg_temperature" in q)
 
     def temps() -> list[float]:
-        return [twin.state(f"hall-s{i}.temperature").value for i in (1, 2)]
+        return [float(twin.state(f"hall-s{i}.temperature").value) for i in (1, 2)]
 
     for _ in range(20):  # the sensors keep publishing: compare with values that did not change meanwhile
         before = temps()

@@ -8,7 +8,6 @@ import logging
 import os
 import secrets
 import socket
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from gateway.demo_plant.sensors import (
     RoomSensors,
     reachable,
 )
+from gateway.northbound.opcua.trust import demo_pki_dir
 from gateway.northbound.opcua.users import hash_password
 from gateway.runtime import Gateway
 
@@ -72,7 +72,14 @@ def _check_free(ports: Ports, *, embedded_mqtt: int | None) -> None:
 class Demo:
     """The running demo: devices, broker, gateway."""
 
-    def __init__(self, ports: Ports, *, broker: BrokerChoice = "auto", mqtt_url: str | None = None) -> None:
+    def __init__(
+        self,
+        ports: Ports,
+        *,
+        broker: BrokerChoice = "auto",
+        mqtt_url: str | None = None,
+        pki_dir: Path | None = None,
+    ) -> None:
         self.ports = ports
         self.broker_choice: BrokerChoice = broker
         # the sensors' broker: given by URL, else 127.0.0.1 on the MQTT port (embedded there unless one listens)
@@ -84,7 +91,8 @@ class Demo:
         self.broker: EmbeddedBroker | None = None
         self.sensors = RoomSensors(self.mqtt.port, host=self.mqtt.host)
         self.gateway: Gateway | None = None
-        self._pki = tempfile.TemporaryDirectory(prefix="twinbridge-demo-pki-")
+        # kept per user across runs: the server certificate a client trusted, and the clients trusted, stay
+        self.pki_dir = pki_dir or demo_pki_dir()
         self.first_answer_s: float | None = None
 
     def env(self) -> dict[str, str]:
@@ -98,7 +106,7 @@ class Demo:
             "DEMO_MQTT_URL": self.mqtt.url,
             "DEMO_TOKEN": self.token,
             "DEMO_UA_PASSWORD_HASH": hash_password(self.password),
-            "DEMO_PKI": self._pki.name,
+            "DEMO_PKI": str(self.pki_dir),
         }
 
     async def start(self) -> None:
@@ -139,6 +147,8 @@ twinbridge demo is running ({self.first_answer_s:.1f} s from start to the first 
 
   OPC UA server   opc.tcp://127.0.0.1:{p.opcua}/twinbridge   (anonymous: browse/read; user 'operator',
                   password '{self.password}' to write; security None or Basic256Sha256 SignAndEncrypt)
+                  secure clients: certificates in {self.pki_dir} (kept across runs); a refused one is
+                  trusted with `twinbridge trust list --demo`, then `twinbridge trust accept <thumbprint> --demo`
   SPARQL          {http}/sparql
   REST + docs     {http}/docs
   devices         Modbus PLC tcp://127.0.0.1:{p.modbus}, OPC UA machine opc.tcp://127.0.0.1:{p.machine}/machine,
@@ -171,7 +181,6 @@ Ctrl-C stops everything.
             await self.machine.stop()
         with contextlib.suppress(Exception):
             await self.plc.stop()
-        self._pki.cleanup()
 
 
 async def run_demo(

@@ -57,11 +57,19 @@ def _free_port(host: str) -> int:
 
 def _ensure_key(key: Path) -> None:
     key.parent.mkdir(parents=True, exist_ok=True)
-    if not key.is_file():
-        pem = cert_gen.dump_private_key_as_pem(cert_gen.generate_private_key())
-        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+    if key.is_file():
+        return
+    pem = cert_gen.dump_private_key_as_pem(cert_gen.generate_private_key())
+    tmp = key.with_name(f".{key.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never world-readable
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    try:  # whole or not at all, and the first of two servers starting on one PKI folder wins (the demo's)
+        os.link(tmp, key)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 _INTERNAL = User(role=UserRole.Admin)

@@ -100,3 +100,20 @@ def test_size_cap(store: ox.Store) -> None:
         assert big[1] == "toolarge" and "5,000 byte limit" in str(big[2]) and "LIMIT" in str(big[2])
     big = _ask(store, "CONSTRUCT WHERE { ?s ?p ?o }", ["text/turtle"], max_bytes=1_000)
     assert big[1] == "toolarge"
+
+
+def test_size_cap_stops_the_serializer_early() -> None:
+    """The cap holds while serializing: a result of ~50 MB is cut after the limit, never built whole."""
+    import tracemalloc
+
+    big = ox.Store()
+    big.bulk_extend(
+        ox.Quad(ox.NamedNode(f"http://t/s{i}"), ox.NamedNode("http://t/p"), ox.Literal("v" * 200))
+        for i in range(200_000)
+    )
+    tracemalloc.start()
+    answer = _answer(big, 1, "SELECT * WHERE { ?s ?p ?o }", [], [], [], 100_000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert answer[1] == "toolarge"
+    assert peak < 5_000_000, peak  # the parts kept up to the limit, not the whole ~50 MB result as bytes

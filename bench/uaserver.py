@@ -1,12 +1,12 @@
-"""OPC UA server address-space build: asyncua's APIs vs the fast builder (gateway.northbound.uaserver).
+"""OPC UA server address-space build: asyncua's APIs vs the fast builder (gateway.northbound.opcua.fast_nodes).
 
 For a synthetic twin of N points (bench.common.synthetic_model: ~2.9 nodes per point with the EngineeringUnits
 and EURange properties) the node descriptions are made by gateway.northbound.opcua.address_space and created:
 
 - ``add_variable`` (baseline): asyncua's node-by-node API, measured on a sample and extrapolated per node;
-- ``add_nodes``: asyncua's batched NodeManagementService.add_nodes (what the opcua service does today);
-- ``add_nodes, GC paused``: the same with the cyclic garbage collector paused (uaserver.fast_nodes.paused_gc);
-- ``fast builder``: uaserver.fast_nodes.build_nodes (shared constant attribute values, GC paused).
+- ``add_nodes``: asyncua's batched NodeManagementService.add_nodes (what the service used before the fast builder);
+- ``add_nodes, GC paused``: the same with the cyclic garbage collector paused (fast_nodes.paused_gc);
+- ``fast builder``: fast_nodes.build_nodes (shared constant attribute values, GC paused).
 
 Each run is its own process (clean heap, honest RSS). ``python -m bench uaserver [--quick]``
 """
@@ -27,7 +27,7 @@ LABELS = {
     "add_variable": "asyncua add_variable one by one (baseline, extrapolated)",
     "add_nodes": "asyncua add_nodes batch",
     "add_nodes_nogc": "asyncua add_nodes batch, GC paused",
-    "fast": "uaserver fast builder (GC paused)",
+    "fast": "fast builder (GC paused)",
 }
 
 
@@ -46,7 +46,7 @@ async def _one(mode: str, n_points: int, sample: int) -> dict[str, float]:
         point_items,
         type_items,
     )
-    from gateway.northbound.uaserver.fast_nodes import add_nodes_fast, paused_gc
+    from gateway.northbound.opcua.fast_nodes import add_nodes_fast, paused_gc
 
     model = synthetic_model(n_points)
     if mode.startswith("service"):
@@ -89,8 +89,8 @@ async def _service(model: object, *, fast: bool) -> dict[str, float]:
     from asyncua.server.address_space import NodeManagementService
 
     from gateway.northbound.opcua.config import OpcUaServerConfig
+    from gateway.northbound.opcua.fast_nodes import build_nodes
     from gateway.northbound.opcua.service import OpcUaServer
-    from gateway.northbound.uaserver.fast_nodes import build_nodes
     from gateway.runtime import Gateway
 
     if fast:

@@ -9,7 +9,7 @@ from asyncua import Server, ua
 from gateway.config.loader import load_mappings
 from gateway.model import TwinModel
 from gateway.northbound.opcua.address_space import NodeIds, asset_items, hierarchy_order, point_items, type_items
-from gateway.northbound.uaserver.fast_nodes import add_nodes_fast
+from gateway.northbound.opcua.fast_nodes import add_nodes_fast
 
 MAPPING = """\
 twin: {base_iri: "http://t.local/", name: plant}

@@ -75,9 +75,6 @@ class ValuePusher:
         """Serve a point whose variable (NodeId ``s=<point id>``) exists."""
         self._targets[point_id] = (ua.NodeId(point_id, self._ns), vtype)
 
-    def __contains__(self, point_id: object) -> bool:
-        return point_id in self._targets
-
     async def push(self, state: PointState) -> ua.StatusCode | None:
         """Publish a state; ``None`` for a point this server does not serve, else asyncua's write result."""
         target = self._targets.get(state.point)

@@ -1,1 +1,0 @@
-"""Helpers for the northbound OPC UA server (the service itself is gateway.northbound.opcua)."""

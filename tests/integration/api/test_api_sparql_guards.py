@@ -129,3 +129,26 @@ async def test_service_hidden_from_a_text_scanner_is_refused(serve: Serve, liste
             assert r.status_code == 403, (q, r.text)
             assert "SERVICE" in r.json()["error"]
     assert hits == []
+
+
+async def test_service_nested_escaped_or_variable_is_refused(serve: Serve, listener: tuple[str, list[str]]) -> None:
+    """SERVICE wherever the grammar allows it, spelled with escapes or a variable endpoint: 403, no request."""
+    url, hits = listener
+    _, base = await serve()
+    queries = [
+        f"SELECT * WHERE {{ BIND(<{url}/var> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ VALUES ?e {{ <{url}/values> }} SERVICE SILENT ?e {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ ?a ?b ?c FILTER EXISTS {{ SERVICE <{url}/exists> {{ ?s ?p ?o }} }} }}",
+        f"ASK {{ ?a ?b ?c MINUS {{ SERVICE <{url}/minus> {{ ?s ?p ?o }} }} }}",
+        f"SELECT * WHERE {{ {{ SELECT * WHERE {{ OPTIONAL {{ SERVICE <{url}/sub> {{ ?s ?p ?o }} }} }} }} }}",
+        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {{ ?a ?b ?c }} UNION {{ SERVICE <{url}/union> {{ ?s ?p ?o }} }} }}",
+        f"SELECT * WHERE {{ \\u0053ERV\\U00000049CE <{url}/escaped> {{ ?s ?p ?o }} }}",
+        f'SELECT * WHERE {{ BIND("#" AS ?h) SERVICE <{url}/hash> {{ ?s ?p ?o }} }}',
+    ]
+    async with client(base) as c:
+        for q in queries:
+            r = await c.post("/sparql", data={"query": q})
+            assert r.status_code == 403 and "SERVICE" in r.json()["error"], (q, r.text)
+        r = await c.get("/metrics")
+        assert f'twinbridge_sparql_query_errors_total{{reason="service"}} {len(queries)}.0' in r.text
+    assert hits == []

@@ -13,6 +13,7 @@ from asyncua import ua
 
 from gateway import classes, units
 from gateway.model import Asset, DataType, Point, TwinModel
+from gateway.northbound.opcua.uatypes import node_id
 
 _VARIANT = {
     DataType.BOOL: ua.VariantType.Boolean,
@@ -64,19 +65,19 @@ class NodeIds:
         self.ns = ns
 
     def asset(self, aid: str) -> ua.NodeId:
-        return ua.NodeId(aid, self.ns)
+        return node_id(aid, self.ns)
 
     def point(self, pid: str) -> ua.NodeId:
-        return ua.NodeId(pid, self.ns)
+        return node_id(pid, self.ns)
 
     def prop(self, pid: str, name: str) -> ua.NodeId:
-        return ua.NodeId(f"{pid}#{name}", self.ns)
+        return node_id(f"{pid}#{name}", self.ns)
 
     def type(self, name: str) -> ua.NodeId:
-        return ua.NodeId(f"type:{name}", self.ns)
+        return node_id(f"type:{name}", self.ns)
 
     def root(self) -> ua.NodeId:
-        return ua.NodeId("twin", self.ns)
+        return node_id("twin", self.ns)
 
 
 def _item(
@@ -94,7 +95,7 @@ def _item(
     it.BrowseName = ua.QualifiedName(name, ns)
     it.NodeClass = node_class
     it.ParentNodeId = parent
-    it.ReferenceTypeId = ua.NodeId(ref)
+    it.ReferenceTypeId = node_id(ref)
     if typedef is not None:
         it.TypeDefinition = typedef
     it.NodeAttributes = attrs
@@ -102,13 +103,16 @@ def _item(
 
 
 def _type_item(ids: NodeIds, name: str, label: str, base: ua.NodeId, variable: bool) -> ua.AddNodesItem:
-    attrs = ua.VariableTypeAttributes() if variable else ua.ObjectTypeAttributes()
+    attrs: ua.VariableTypeAttributes | ua.ObjectTypeAttributes
+    if variable:
+        attrs = ua.VariableTypeAttributes()
+        attrs.DataType = node_id(ua.ObjectIds.BaseDataType)
+        attrs.ValueRank = ua.ValueRank.Scalar
+    else:
+        attrs = ua.ObjectTypeAttributes()
     attrs.DisplayName = ua.LocalizedText(name)
     attrs.Description = ua.LocalizedText(label)
     attrs.IsAbstract = False
-    if variable:
-        attrs.DataType = ua.NodeId(ua.ObjectIds.BaseDataType)
-        attrs.ValueRank = ua.ValueRank.Scalar
     return _item(
         ids.type(name),
         base,
@@ -142,9 +146,9 @@ def type_items(
             items.append(_type_item(ids, name, label, base, variable))
 
     for level in LEVEL_TYPES:
-        add(level, f"twinbridge {level.lower()} asset", ua.NodeId(ua.ObjectIds.BaseObjectType), False)
+        add(level, f"twinbridge {level.lower()} asset", node_id(ua.ObjectIds.BaseObjectType), False)
     for kind in KIND_TYPES:
-        add(kind, f"twinbridge {kind.lower()} point", ua.NodeId(ua.ObjectIds.BaseDataVariableType), True)
+        add(kind, f"twinbridge {kind.lower()} point", node_id(ua.ObjectIds.BaseDataVariableType), True)
     for a in assets:
         for c in a.classes:
             add(_local(c), classes.label(c), ids.type(a.level.value.capitalize()), False)
@@ -178,7 +182,7 @@ def point_items(ids: NodeIds, points: Iterable[Point]) -> list[ua.AddNodesItem]:
         attrs = ua.VariableAttributes()
         attrs.DisplayName = ua.LocalizedText(p.label)
         attrs.Description = ua.LocalizedText(p.description or p.label)
-        attrs.DataType = ua.NodeId(vt.value)
+        attrs.DataType = node_id(vt.value)
         attrs.ValueRank = ua.ValueRank.Scalar
         access = ua.AccessLevel.CurrentRead.mask | (ua.AccessLevel.CurrentWrite.mask if p.writable else 0)
         attrs.AccessLevel = access
@@ -211,7 +215,7 @@ def point_items(ids: NodeIds, points: Iterable[Point]) -> list[ua.AddNodesItem]:
             pa = ua.VariableAttributes()
             pa.DisplayName = ua.LocalizedText(name)
             pa.Description = ua.LocalizedText(name)
-            pa.DataType = ua.NodeId(dtype)
+            pa.DataType = node_id(dtype)
             pa.ValueRank = ua.ValueRank.Scalar
             pa.Value = value
             pa.AccessLevel = ua.AccessLevel.CurrentRead.mask
@@ -225,7 +229,7 @@ def point_items(ids: NodeIds, points: Iterable[Point]) -> list[ua.AddNodesItem]:
                     0,
                     ua.NodeClass.Variable,
                     pa,
-                    ua.NodeId(ua.ObjectIds.PropertyType),
+                    node_id(ua.ObjectIds.PropertyType),
                 )
             )
     return items

@@ -25,9 +25,11 @@ from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.address_space import AddressSpace, AttributeValue, NodeData, NodeManagementService
 
+from gateway.northbound.opcua.uatypes import node_id, status, ua_time
+
 # (attribute name, variant type, is_array) in asyncua's _add_nodeattributes order; its second
 # "UserWriteMask" (UInt32) overwrites the first (Byte), so only the UInt32 one is listed.
-_ATTRIBUTES: tuple[tuple[str, ua.VariantType | None, bool], ...] = (
+_ATTRIBUTES: tuple[tuple[str, ua.VariantType, bool], ...] = (
     ("AccessLevel", ua.VariantType.Byte, False),
     ("ArrayDimensions", ua.VariantType.UInt32, True),
     ("BrowseName", ua.VariantType.QualifiedName, False),
@@ -52,8 +54,8 @@ _ATTRIBUTES: tuple[tuple[str, ua.VariantType | None, bool], ...] = (
     ("DataTypeDefinition", ua.VariantType.ExtensionObject, False),
 )
 _MASKS = {name: (getattr(ua.NodeAttributesMask, name), getattr(ua.AttributeIds, name)) for name, _, _ in _ATTRIBUTES}
-_HAS_PROPERTY = ua.NodeId(ua.ObjectIds.HasProperty)
-_HAS_TYPE_DEFINITION = ua.NodeId(ua.ObjectIds.HasTypeDefinition)
+_HAS_PROPERTY = node_id(ua.ObjectIds.HasProperty)
+_HAS_TYPE_DEFINITION = node_id(ua.ObjectIds.HasTypeDefinition)
 _ADMIN = User(role=UserRole.Admin)
 
 
@@ -89,20 +91,20 @@ class FastNodeBuilder:
         nodes = self.aspace
         nid = item.RequestedNewNodeId
         if nid in nodes:
-            result.StatusCode = ua.StatusCode(ua.StatusCodes.BadNodeIdExists)
+            result.StatusCode = status(ua.StatusCodes.BadNodeIdExists)
             return result
         parent = nodes.get(item.ParentNodeId) if not item.ParentNodeId.is_null() else None
         if parent is None:
-            result.StatusCode = ua.StatusCode(ua.StatusCodes.BadParentNodeIdInvalid)
+            result.StatusCode = status(ua.StatusCodes.BadParentNodeIdInvalid)
             return result
         if item.BrowseName.Name in self._property_names(parent):  # asyncua: no child named like a property
-            result.StatusCode = ua.StatusCode(ua.StatusCodes.BadBrowseNameDuplicated)
+            result.StatusCode = status(ua.StatusCodes.BadBrowseNameDuplicated)
             return result
         typedef = None
         if not item.TypeDefinition.is_null():
             typedef = nodes.get(item.TypeDefinition)
             if typedef is None:
-                result.StatusCode = ua.StatusCode(ua.StatusCodes.BadTypeDefinitionInvalid)
+                result.StatusCode = status(ua.StatusCodes.BadTypeDefinitionInvalid)
                 return result
 
         node = NodeData(nid)
@@ -154,10 +156,10 @@ class FastNodeBuilder:
             now = datetime.now(UTC)
             server_ts = now if self.aspace.force_server_timestamp else None
             attrs[ua.AttributeIds.Value] = AttributeValue(
-                ua.DataValue(ua.Variant(given.Value), SourceTimestamp=now, ServerTimestamp=server_ts)
+                ua.DataValue(ua.Variant(given.Value), SourceTimestamp=ua_time(now), ServerTimestamp=ua_time(server_ts))
             )
 
-    def _dv(self, name: str, value: Any, vtype: ua.VariantType | None, is_array: bool = False) -> ua.DataValue:
+    def _dv(self, name: str, value: Any, vtype: ua.VariantType, is_array: bool = False) -> ua.DataValue:
         """A DataValue shared by every node with this attribute value (hashable values only)."""
         try:
             key = (name, value if not isinstance(value, list) else tuple(value))

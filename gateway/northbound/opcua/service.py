@@ -29,6 +29,7 @@ from gateway.northbound.opcua.config import OpcUaServerConfig
 from gateway.northbound.opcua.fast_nodes import build_nodes, paused_gc
 from gateway.northbound.opcua.transport import TwinUaServer
 from gateway.northbound.opcua.trust import TrustFolders, WatchedTrustValidator
+from gateway.northbound.opcua.uatypes import node_id, status
 from gateway.northbound.opcua.users import TwinUserManager
 from gateway.northbound.opcua.values import ValuePusher, status_code
 from gateway.sample import PointState
@@ -190,9 +191,9 @@ class OpcUaServer:
             it.RequestedNewNodeId = ids.root()
             it.BrowseName = ua.QualifiedName(model.settings.name, ids.ns)
             it.NodeClass = ua.NodeClass.Object
-            it.ParentNodeId = ua.NodeId(ua.ObjectIds.ObjectsFolder)
-            it.ReferenceTypeId = ua.NodeId(ua.ObjectIds.Organizes)
-            it.TypeDefinition = ua.NodeId(ua.ObjectIds.FolderType)
+            it.ParentNodeId = node_id(ua.ObjectIds.ObjectsFolder)
+            it.ReferenceTypeId = node_id(ua.ObjectIds.Organizes)
+            it.TypeDefinition = node_id(ua.ObjectIds.FolderType)
             it.NodeAttributes = attrs
             items.append(it)
         items += asset_items(ids, model, hierarchy_order(model, assets))
@@ -256,7 +257,7 @@ class OpcUaServer:
                 if pid in points and wv.AttributeId == ua.AttributeIds.Value:
                     results.append(await self._client_write(pid, wv, user))
                 else:
-                    results.append(ua.StatusCode(ua.StatusCodes.Good))
+                    results.append(status(ua.StatusCodes.Good))
                     rest.append((i, wv))
             if rest:  # anything else keeps asyncua's own rules
                 sub = ua.WriteParameters()

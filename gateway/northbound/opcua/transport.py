@@ -27,9 +27,11 @@ from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
 from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import nodeid_from_binary
 
+from gateway.northbound.opcua.uatypes import node_id
+
 log = logging.getLogger("twinbridge.opcua.server")
 MAX_DETACHED_WRITES = 64
-_WRITE = ua.NodeId(ua.ObjectIds.WriteRequest_Encoding_DefaultBinary)
+_WRITE = node_id(ua.ObjectIds.WriteRequest_Encoding_DefaultBinary)
 
 
 def is_write_request(body: Buffer) -> bool:
@@ -109,7 +111,8 @@ class TwinUaServer(Server):
         await self.iserver.start()
         try:
             host, port = self._get_bind_socket_info()
-            self.bserver = _BinaryServer(self.iserver, host, port, self.limits)
+            # as asyncua passes them (None: every interface / from the endpoint)
+            self.bserver = _BinaryServer(self.iserver, host, port, self.limits)  # type: ignore[arg-type]
             self.bserver.set_policies(self._policies)
             await self.bserver.start()
         except Exception:

@@ -26,6 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from gateway.northbound.opcua.uatypes import status as status_code
+
 log = logging.getLogger("twinbridge.opcua.trust")
 _CERT_SUFFIXES = (".der", ".cer", ".crt", ".pem")
 Status = Literal["trusted", "rejected"]
@@ -196,7 +198,7 @@ class WatchedTrustValidator:
                 app.ApplicationUri,
                 cert.subject.rfc4514_string(),
                 thumbprint(cert)[:16],
-                ua.StatusCode(exc.code).name,
+                status_code(exc.code).name,
                 path,
                 thumbprint(cert)[:16],
                 self.folders.pki,

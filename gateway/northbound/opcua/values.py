@@ -16,6 +16,7 @@ from typing import Any
 from asyncua import ua
 from asyncua.server.address_space import AddressSpace
 
+from gateway.northbound.opcua.uatypes import node_id, status, ua_time
 from gateway.sample import PointState
 
 _VALUE = ua.AttributeIds.Value
@@ -44,7 +45,7 @@ def status_code(name: str) -> ua.StatusCode:
             code = ua.StatusCodes.Uncertain
         else:
             code = ua.StatusCodes.Bad
-    return ua.StatusCode(code)
+    return status(code)
 
 
 def data_value(state: PointState, vtype: ua.VariantType) -> SharedDataValue:
@@ -58,8 +59,8 @@ def data_value(state: PointState, vtype: ua.VariantType) -> SharedDataValue:
     return SharedDataValue(
         variant,
         StatusCode=status,
-        SourceTimestamp=state.quality_ts or state.source_ts,
-        ServerTimestamp=state.gateway_ts,
+        SourceTimestamp=ua_time(state.quality_ts or state.source_ts),
+        ServerTimestamp=ua_time(state.gateway_ts),
     )
 
 
@@ -73,7 +74,7 @@ class ValuePusher:
 
     def add(self, point_id: str, vtype: ua.VariantType) -> None:
         """Serve a point whose variable (NodeId ``s=<point id>``) exists."""
-        self._targets[point_id] = (ua.NodeId(point_id, self._ns), vtype)
+        self._targets[point_id] = (node_id(point_id, self._ns), vtype)
 
     async def push(self, state: PointState) -> ua.StatusCode | None:
         """Publish a state; ``None`` for a point this server does not serve, else asyncua's write result."""

@@ -65,3 +65,12 @@ async def wait_for(cond: Any, timeout: float = 5.0, what: str = "condition") -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached in {timeout} s")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Keep what the gateway stores per user (the demo's PKI) out of the real user's home during tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    yield
+    mp.undo()

@@ -23,17 +23,8 @@ from adapters.modbus import checks
 from adapters.modbus.blocks import Block, Item, Limits, plan, split
 from adapters.modbus.codec import EncodeError, Encoding, ValueSpec, decode, encode, set_bit, to_coil
 from adapters.modbus.config import TABLES, ModbusAddress, ModbusSourceConfig, Table
-from adapters.modbus.transport import (
-    ExceptionReply,
-    Link,
-    LinkConflict,
-    LinkDown,
-    ModbusFault,
-    Request,
-    RequestTimeout,
-    acquire,
-    release,
-)
+from adapters.modbus.protocol import ExceptionReply, LinkConflict, LinkDown, ModbusFault, Request, RequestTimeout
+from adapters.modbus.transport import Link, acquire, release
 from gateway.config.models import SourceConfig
 from gateway.model import Point
 from gateway.sample import Quality, Sample, Value, utcnow
@@ -102,6 +93,7 @@ class ModbusAdapter(Adapter):
                 "timeouts",
                 "exceptions",
                 "garbled",
+                "stale_replies",
                 "splits",
                 "poll_cycles",
                 "last_cycle_ms",

@@ -5,183 +5,52 @@ the same endpoint (``tcp://host:port``, ``rtu+tcp://host:port`` or a serial port
 runs one request at a time in arrival order (asyncio locks are FIFO, so the sources on a bus take turns) and
 keeps a quiet gap between frames on serial lines. It never reconnects by itself: pymodbus' auto-reconnect is
 off (``reconnect_delay=0``) and its own give-up-after-N-timeouts is disabled, so the gateway's supervisor owns
-backoff. Every failure is turned into a ``ModbusFault`` whose ``status`` is an OPC UA status name.
+backoff. Every failure is turned into a ``ModbusFault`` (see ``protocol``) whose ``status`` is an OPC UA
+status name.
+
+Late replies: a reply that comes after its request timed out is discarded (see ``framing``), counted as a
+``stale_replies`` of the source that sent the request, and proves the link alive. Modbus TCP tells it apart by
+transaction id; RTU has none, so after a timeout the next request first waits for the late reply (at most
+the timeout again) and drops it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusIOException
-from pymodbus.framer import FramerRTU, FramerSocket, FramerType
-from pymodbus.pdu import DecodePDU, ModbusPDU
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
 
 from adapters.modbus.endpoint import LinkSpec
+from adapters.modbus.framing import guarded_framer, serial_frame_gap
+from adapters.modbus.protocol import (
+    CALLS,
+    Counters,
+    Garbled,
+    LinkConflict,
+    LinkDown,
+    Request,
+    RequestTimeout,
+    check_reply,
+)
 
-log = logging.getLogger(__name__)
-
-Counters = dict[str, int | float]
-
-# Modbus exception code -> (name from the specification, OPC UA status of the affected points)
-EXCEPTIONS: dict[int, tuple[str, str]] = {
-    1: ("IllegalFunction", "BadNotSupported"),
-    2: ("IllegalDataAddress", "BadOutOfRange"),
-    3: ("IllegalDataValue", "BadOutOfRange"),
-    4: ("ServerDeviceFailure", "BadDeviceFailure"),
-    5: ("Acknowledge", "BadWaitingForResponse"),
-    6: ("ServerDeviceBusy", "BadResourceUnavailable"),
-    7: ("NegativeAcknowledge", "BadDeviceFailure"),
-    8: ("MemoryParityError", "BadDeviceFailure"),
-    10: ("GatewayPathUnavailable", "BadNoCommunication"),
-    11: ("GatewayTargetDeviceFailedToRespond", "BadTimeout"),
-}
-
-
-class ModbusFault(Exception):
-    """Base of request failures; ``status`` is the OPC UA status name of the affected points."""
-
-    status = "BadCommunicationError"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class LinkDown(ModbusFault):
-    """The connection is gone (or could not be opened): every source on it is disconnected."""
-
-    status = "BadCommunicationError"
-
-
-class LinkConflict(ModbusFault):
-    """Two sources name the same serial port with different line settings."""
-
-    status = "BadConfigurationError"
-
-
-class RequestTimeout(ModbusFault):
-    """The device did not answer (after the retries)."""
-
-    status = "BadTimeout"
-
-
-class Garbled(ModbusFault):
-    """The reply could not be used: undecodable, wrong function, too short, CRC error, wrong unit id."""
-
-    status = "BadCommunicationError"
-
-
-class ExceptionReply(ModbusFault):
-    """The device answered with a Modbus exception response."""
-
-    def __init__(self, code: int, request: Request) -> None:
-        name, status = EXCEPTIONS.get(code, (f"Exception{code}", "BadDeviceFailure"))
-        super().__init__(f"Modbus exception {code} ({name}) to {request.describe()}")
-        self.code = code
-        self.name = name
-        self.status = status
+Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
 class _GarbledFrame(Exception):
     """Raised into pymodbus' pending response future when the framer meets a frame it cannot use."""
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One Modbus request: a function code, its address and either a count (reads) or values (writes)."""
-
-    fc: int
-    unit: int
-    address: int
-    count: int = 1
-    values: tuple[int, ...] | tuple[bool, ...] = ()
-
-    def describe(self) -> str:
-        """``FC3 unit 1 address 100 count 10``."""
-        what = f"count {self.count}" if self.fc in (1, 2, 3, 4) else f"{len(self.values)} value(s)"
-        return f"FC{self.fc} unit {self.unit} address {self.address} {what}"
-
-
-# function code -> the pymodbus client call (one lookup table for every request kind)
-_CALLS: dict[int, Callable[[Any, Request], Awaitable[ModbusPDU]]] = {
-    1: lambda c, r: c.read_coils(r.address, count=r.count, device_id=r.unit),
-    2: lambda c, r: c.read_discrete_inputs(r.address, count=r.count, device_id=r.unit),
-    3: lambda c, r: c.read_holding_registers(r.address, count=r.count, device_id=r.unit),
-    4: lambda c, r: c.read_input_registers(r.address, count=r.count, device_id=r.unit),
-    5: lambda c, r: c.write_coil(r.address, bool(r.values[0]), device_id=r.unit),
-    6: lambda c, r: c.write_register(r.address, int(r.values[0]), device_id=r.unit),
-    15: lambda c, r: c.write_coils(r.address, [bool(v) for v in r.values], device_id=r.unit),
-    16: lambda c, r: c.write_registers(r.address, [int(v) for v in r.values], device_id=r.unit),
-}
-
-
-class _Guard:
-    """Framer mix-in: a frame that cannot be used fails the waiting request at once instead of the connection.
-
-    Unpatched, pymodbus raises out of ``data_received`` (asyncio then closes the socket) or silently drops the
-    frame (the request then waits for its timeout).
-    """
-
-    link: Link | None = None
-
-    def handleFrame(self, data: bytes, exp_devid: int, exp_tid: int) -> tuple[int, ModbusPDU | None]:
-        try:
-            return super().handleFrame(data, exp_devid, exp_tid)  # type: ignore[misc]
-        except ModbusIOException:
-            if self.link is not None:
-                self.link.garbled("undecodable reply (wrong byte count or unknown function)")
-            return len(data), None
-
-
-class _GuardedSocket(_Guard, FramerSocket):
-    """Modbus TCP (MBAP) framing with the guard."""
-
-
-class _GuardedRTU(_Guard, FramerRTU):
-    """RTU framing with the guard; a CRC failure is reported too."""
-
-    def decode(self, data: bytes) -> tuple[int, int, int, bytes]:
-        used, dev_id, tid, frame = super().decode(data)
-        if used and not frame and self.link is not None:  # FramerRTU consumes a frame without payload on CRC error
-            self.link.garbled("CRC error")
-        return used, dev_id, tid, frame
-
-
-class _QuietPymodbus(logging.Filter):
-    """Drop pymodbus' per-request warnings: the adapter logs each fault once per state change instead."""
-
-    _NOISE = (
-        "No response received",
-        "Failed to connect",
-        "Cancel send",
-        "Unable to decode",
-        "ERROR: request ask for",
-        "ERROR: received pdu without",
-        "Not connected, trying to connect",
-        "Invalid Modbus protocol id",
-        "Repeating",  # pymodbus' own "same message again" marker
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.CRITICAL or not str(record.msg).startswith(self._NOISE)
-
-
-_pymodbus_log = logging.getLogger("pymodbus.logging")
-if not any(isinstance(f, _QuietPymodbus) for f in _pymodbus_log.filters):
-    _pymodbus_log.addFilter(_QuietPymodbus())
-
-
-def serial_frame_gap(baudrate: int) -> float:
-    """The Modbus RTU inter-frame silence: 3.5 characters of 11 bits, 1.75 ms above 19200 baud."""
-    return 0.00175 if baudrate > 19200 else 3.5 * 11 / baudrate
+class _NoReply(Exception):
+    """One attempt timed out."""
 
 
 class Link:
@@ -198,13 +67,18 @@ class Link:
         self.reconnect_after = 3
         self.closed = False
         self.down_reason: str | None = "not connected yet"
-        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._client: Client | None = None
         self._lock = asyncio.Lock()
         self._connect_lock = asyncio.Lock()
         self._listeners: set[Callable[[str], None]] = set()
         self._last_end = 0.0
         self._silent = 0  # unanswered requests in a row
         self.discarded = 0  # unusable frames that arrived with no request waiting
+        self.stale_replies = 0  # whole replies that answered no waiting request (late ones)
+        self._waiting: Counters | None = None  # counters of the request waiting for its reply
+        self._owed: deque[tuple[int, Counters]] = deque(maxlen=64)  # (tid, counters) of requests that timed out
+        self._late_window = 0.0  # RTU: how long the next request waits for an owed late reply
+        self._owed_paid = asyncio.Event()
 
     # -- state --------------------------------------------------------------------------------------------------
     @property
@@ -231,17 +105,40 @@ class Link:
         if not connected:
             self._lost(f"connection lost ({self.url})")
 
+    # -- what the framer reports (see ``framing.FrameSink``) ------------------------------------------------------
+    def _future(self) -> asyncio.Future[Any] | None:
+        future = getattr(getattr(self._client, "ctx", None), "response_future", None)
+        return future if future is not None and not future.done() else None
+
+    def waiting(self) -> bool:
+        """True while a request waits for its reply."""
+        return self._future() is not None
+
     def garbled(self, detail: str) -> None:
         """Fail the waiting request with ``detail`` (called by the framer on an unusable frame)."""
-        client = self._client
-        future = getattr(getattr(client, "ctx", None), "response_future", None)
-        if future is not None and not future.done():
+        if (future := self._future()) is not None:
             future.set_exception(_GarbledFrame(detail))
         else:
             self.discarded += 1
 
+    def stale(self, tid: int) -> None:
+        """A reply that answers no waiting request: count it for the source whose request gave up."""
+        self.stale_replies += 1
+        self._silent = 0  # the device is alive, only slow: not a half-open socket
+        self._last_end = time.monotonic()  # serial: the frame gap counts from this frame
+        owner = next((o for o in self._owed if o[0] == tid), None) if tid else None
+        if owner is None and self._owed and not tid:  # RTU: replies come in order, the oldest owed is paid
+            owner = self._owed[0]
+        if owner is not None:
+            self._owed.remove(owner)
+        counters = owner[1] if owner is not None else self._waiting
+        if counters is not None:
+            counters["stale_replies"] = counters.get("stale_replies", 0) + 1
+        if not self._owed:
+            self._owed_paid.set()
+
     # -- connect / close ----------------------------------------------------------------------------------------
-    def _make_client(self, connect_timeout: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    def _make_client(self, connect_timeout: float) -> Client:
         spec = self.spec
         common: dict[str, Any] = {
             "name": self.url,
@@ -250,7 +147,7 @@ class Link:
             "retries": 0,  # retries are ours, per request, so each attempt is counted
             "trace_connect": self._trace_connect,
         }
-        client: AsyncModbusTcpClient | AsyncModbusSerialClient
+        client: Client
         if spec.is_serial:
             client = AsyncModbusSerialClient(
                 spec.device,
@@ -265,9 +162,7 @@ class Link:
             framer = FramerType.RTU if spec.rtu_framing else FramerType.SOCKET
             client = AsyncModbusTcpClient(spec.host, port=spec.port, framer=framer, **common)
         client.set_max_no_responses(2**31)  # pymodbus would otherwise close the socket after retries+3 silences
-        guarded = (_GuardedRTU if spec.rtu_framing else _GuardedSocket)(DecodePDU(False))
-        guarded.link = self
-        client.ctx.framer = guarded
+        client.ctx.framer = guarded_framer(spec.rtu_framing, self)
         return client
 
     async def open(self, connect_timeout: float) -> None:
@@ -289,6 +184,7 @@ class Link:
             self.connects += 1
             self.down_reason = None
             self._silent = 0
+            self._owed.clear()  # late replies of the old connection cannot arrive on this one
 
     async def _why_not(self, timeout: float) -> str:
         """The OS's reason a connection fails (pymodbus only returns False)."""
@@ -341,61 +237,69 @@ class Link:
         client = self._client
         if client is None or not client.connected:
             raise LinkDown(self.down_reason or f"not connected ({self.url})")
+        attempts = 0
+        while True:
+            attempts += 1
+            await self._quiet()
+            try:
+                resp = await self._attempt(client, req, timeout, counters)
+            except _NoReply:
+                # the reply may still come: remember whose it is (TCP by transaction id, RTU in order)
+                self._owed.append((client.ctx.request_transaction_id, counters))
+                self._late_window = timeout
+                if attempts <= retries:
+                    continue
+                self._gave_up(req, timeout, attempts)
+            self._silent = 0
+            return check_reply(req, resp, counters)
+
+    async def _quiet(self) -> None:
+        """Serial lines and RTU framing: drop an owed late reply (no transaction id tells it apart), keep the gap."""
+        if self.spec.rtu_framing and self._owed:
+            self._owed_paid.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._late_window):
+                    await self._owed_paid.wait()
+            self._owed.clear()  # a reply later than this cannot be told from the next one's (see docs/modbus.md)
         if self.frame_gap:
             wait = self._last_end + self.frame_gap - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        attempts = 0
-        while True:
-            attempts += 1
-            counters["requests"] += 1
-            client.ctx.comm_params.timeout_connect = timeout  # pymodbus uses it as the response timeout too
-            try:
-                resp = await _CALLS[req.fc](client, req)
-            except _GarbledFrame as exc:
-                counters["garbled"] += 1
-                raise Garbled(f"{exc} in reply to {req.describe()}") from None
-            except ConnectionException:
+
+    async def _attempt(self, client: Client, req: Request, timeout: float, counters: Counters) -> ModbusPDU:
+        """Send once and wait for the reply; ``_NoReply`` on a timeout, a ``ModbusFault`` on anything else."""
+        counters["requests"] += 1
+        client.ctx.comm_params.timeout_connect = timeout  # pymodbus uses it as the response timeout too
+        self._waiting = counters
+        try:
+            return await CALLS[req.fc](client, req)
+        except _GarbledFrame as exc:
+            counters["garbled"] += 1
+            raise Garbled(f"{exc} in reply to {req.describe()}") from None
+        except ConnectionException:
+            self._lost(f"connection lost ({self.url})")
+            raise LinkDown(self.down_reason or f"connection lost ({self.url})") from None
+        except ModbusIOException as exc:
+            if not client.connected:
                 self._lost(f"connection lost ({self.url})")
                 raise LinkDown(self.down_reason or f"connection lost ({self.url})") from None
-            except ModbusIOException as exc:
-                if not client.connected:
-                    self._lost(f"connection lost ({self.url})")
-                    raise LinkDown(self.down_reason or f"connection lost ({self.url})") from None
-                if "No response received" not in str(exc):  # pymodbus: reply from another unit/transaction
-                    counters["garbled"] += 1
-                    raise Garbled(f"mismatched reply to {req.describe()}") from None
-                counters["timeouts"] += 1
-                if attempts <= retries:
-                    continue
-                self._silent += 1
-                if not self.spec.is_serial and self.reconnect_after and self._silent >= self.reconnect_after:
-                    self.drop(f"no reply to {self._silent} requests in a row; reconnecting ({self.url})")
-                    raise LinkDown(self.down_reason or "no reply") from None
-                tries = f" ({attempts} attempts)" if attempts > 1 else ""
-                raise RequestTimeout(f"no reply within {timeout:g} s{tries} to {req.describe()}") from None
-            finally:
-                self._last_end = time.monotonic()
-            self._silent = 0
-            return self._check(req, resp, counters)
+            if "No response received" not in str(exc):  # pymodbus: reply from another unit/transaction
+                counters["garbled"] += 1
+                raise Garbled(f"mismatched reply to {req.describe()}") from None
+            counters["timeouts"] += 1
+            raise _NoReply from None
+        finally:
+            self._waiting = None
+            self._last_end = time.monotonic()
 
-    @staticmethod
-    def _check(req: Request, resp: ModbusPDU, counters: Counters) -> ModbusPDU:
-        if resp.isError():
-            counters["exceptions"] += 1
-            raise ExceptionReply(int(getattr(resp, "exception_code", 0)), req)
-        problem = None
-        if resp.function_code != req.fc:
-            problem = f"reply has function code {resp.function_code}"
-        elif req.fc in (3, 4) and len(resp.registers) < req.count:
-            problem = f"reply holds {len(resp.registers)} registers"
-        elif req.fc in (1, 2) and len(resp.bits) < req.count:
-            problem = f"reply holds {len(resp.bits)} bits"
-        if problem is not None:
-            counters["garbled"] += 1
-            raise Garbled(f"{problem} (asked {req.describe()})")
-        counters["responses"] += 1
-        return resp
+    def _gave_up(self, req: Request, timeout: float, attempts: int) -> None:
+        """After the last attempt timed out: ``RequestTimeout``, or ``LinkDown`` when too many went unanswered."""
+        self._silent += 1
+        if not self.spec.is_serial and self.reconnect_after and self._silent >= self.reconnect_after:
+            self.drop(f"no reply to {self._silent} requests in a row; reconnecting ({self.url})")
+            raise LinkDown(self.down_reason or "no reply")
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        raise RequestTimeout(f"no reply within {timeout:g} s{tries} to {req.describe()}")
 
     def describe(self) -> dict[str, Any]:
         """State for the API."""
@@ -406,6 +310,7 @@ class Link:
             "connects": self.connects,
             "down_reason": self.down_reason,
             "discarded_frames": self.discarded,
+            "stale_replies": self.stale_replies,
         }
 
 

@@ -53,9 +53,11 @@ class DeviceStore(ModbusServerContext):
     missing: set[tuple[int, str, int]] = field(default_factory=set)  # -> IllegalDataAddress
     fail_units: dict[int, int] = field(default_factory=dict)  # unit -> exception code for every request
     silent_units: set[int] = field(default_factory=set)  # never answer (client times out)
-    delay: float = 0.0
+    delay: float = 0.0  # a TCP client that times out and sends again gets mislabeled tids: see slow_device.py
+    delays: list[float] = field(default_factory=list)  # delays of the next requests, in order; then ``delay``
     garble: str | None = None  # "byte_count" | "function" | "tid" | "crc"
     requests: list[tuple[int, int, int, int]] = field(default_factory=list)  # (unit, fc, address, count)
+    _busy: asyncio.Lock = field(default_factory=asyncio.Lock)  # one request at a time, like a real device
 
     def __post_init__(self) -> None:
         # skip ModbusServerContext.__init__ (deprecated path); the server only needs these two attributes
@@ -88,8 +90,8 @@ class DeviceStore(ModbusServerContext):
     async def _check(self, unit: int, fc: int, address: int, count: int) -> ExcCodes | None:
         if unit in self.silent_units or unit not in self.units:
             raise NoSuchIdException(f"unit {unit}")  # with ignore_missing_devices: no reply at all
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if delay := self.delays.pop(0) if self.delays else self.delay:
+            await asyncio.sleep(delay)
         if unit in self.fail_units:
             return ExcCodes(self.fail_units[unit])
         table = _TABLE_OF_FC[fc]
@@ -98,16 +100,18 @@ class DeviceStore(ModbusServerContext):
         return None
 
     async def async_getValues(self, device_id: int, func_code: int, address: int, count: int = 1) -> Any:
-        if (err := await self._check(device_id, func_code, address, count)) is not None:
-            return err
-        vals = self.get(device_id, _TABLE_OF_FC[func_code], address, count)
-        return [bool(v) for v in vals] if func_code in (1, 2, 5, 15) else vals
+        async with self._busy:
+            if (err := await self._check(device_id, func_code, address, count)) is not None:
+                return err
+            vals = self.get(device_id, _TABLE_OF_FC[func_code], address, count)
+            return [bool(v) for v in vals] if func_code in (1, 2, 5, 15) else vals
 
     async def async_setValues(self, device_id: int, func_code: int, address: int, values: Any) -> Any:
-        if (err := await self._check(device_id, func_code, address, len(values))) is not None:
-            return err
-        self.set(device_id, _TABLE_OF_FC[func_code], address, *[int(v) for v in values])
-        return None
+        async with self._busy:
+            if (err := await self._check(device_id, func_code, address, len(values))) is not None:
+                return err
+            self.set(device_id, _TABLE_OF_FC[func_code], address, *[int(v) for v in values])
+            return None
 
     # -- server hooks --------------------------------------------------------------------------------------------
     def trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:

@@ -15,14 +15,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
-from adapters.modbus import checks
+from adapters.modbus import binding, checks
+from adapters.modbus.binding import Binding, PollGroup
 from adapters.modbus.blocks import Block, Item, Limits, plan, split
-from adapters.modbus.codec import EncodeError, Encoding, ValueSpec, decode, encode, set_bit, to_coil
-from adapters.modbus.config import TABLES, ModbusAddress, ModbusSourceConfig, Table
+from adapters.modbus.codec import EncodeError, decode
+from adapters.modbus.config import TABLES, ModbusAddress, ModbusSourceConfig
 from adapters.modbus.protocol import ExceptionReply, LinkConflict, LinkDown, ModbusFault, Request, RequestTimeout
 from adapters.modbus.transport import Link, acquire, release
 from gateway.config.models import SourceConfig
@@ -30,37 +30,6 @@ from gateway.model import Point
 from gateway.sample import Quality, Sample, Value, utcnow
 
 _GOLDEN = 0.6180339887  # spreads the first polls of the sources on one link evenly, whatever their number
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """A point resolved against its source: where to read it, how to decode it, how often."""
-
-    point: str
-    unit: int
-    table: Table
-    start: int
-    spec: ValueSpec
-    interval: float
-    timeout: float
-    retries: int
-    write_mode: str  # auto | single | multiple
-
-    @property
-    def item(self) -> Item:
-        """The planner's view."""
-        return Item(
-            self.point, self.unit, self.table, self.start, self.spec.count if not TABLES[self.table].is_bit else 1
-        )
-
-
-@dataclass(slots=True)
-class PollGroup:
-    """The blocks read every ``interval`` seconds."""
-
-    interval: float
-    blocks: list[Block]
-    due: float = 0.0
 
 
 class ModbusAdapter(Adapter):
@@ -124,26 +93,11 @@ class ModbusAdapter(Adapter):
 
     # -- binding and planning --------------------------------------------------------------------------------------
     def _bind(self, points: Sequence[Point]) -> None:
-        cfg = self.config
         for p in points:
-            addr = p.address
-            assert isinstance(addr, ModbusAddress)
             try:
-                enc = checks.resolve_encoding(addr, p.datatype)
+                self._bindings[p.id] = binding.bind(self.config, p)
             except ValueError as exc:
                 self._misconfigured[p.id] = str(exc)
-                continue
-            self._bindings[p.id] = Binding(
-                p.id,
-                cfg.unit if addr.unit is None else addr.unit,
-                addr.kind,
-                addr.start,
-                addr.spec(enc, cfg.byte_order),
-                addr.poll_interval or cfg.poll_interval,
-                addr.timeout or cfg.timeout,
-                cfg.retries if addr.retries is None else addr.retries,
-                addr.write_mode or cfg.write_mode,
-            )
         self._replan()
 
     def _replan(self) -> None:
@@ -247,53 +201,56 @@ class ModbusAdapter(Adapter):
             block = blocks[i]
             if block.unit in silent:
                 self._bad_block(block, "BadTimeout", silent[block.unit], out)
-                i += 1
+            elif (halves := await self._read(link, block, silent, out)) is not None:
+                blocks[i : i + 1] = halves  # the halves replace the block for good
                 continue
-            try:
-                resp = await link.execute(
-                    Request(TABLES[block.table].read_fc, block.unit, block.start, block.count),
-                    timeout=max(self._bindings[it.point].timeout for it in block.items),
-                    retries=max(self._bindings[it.point].retries for it in block.items),
-                    counters=self.counters,
-                )
-            except LinkDown as exc:
-                raise AdapterDisconnected(exc.reason) from None
-            except ExceptionReply as exc:
-                halves = split(block) if exc.code in (2, 3) else None
-                if halves is not None:  # isolate the refused addresses; the halves replace the block for good
-                    blocks[i : i + 1] = halves
-                    self.counters["splits"] += 1
-                    self.counters["planned_requests"] += 1
-                    self.log.info(
-                        "source %s: %s refused (%s); split into %s and %s",
-                        self.name,
-                        block.describe(),
-                        exc.name,
-                        halves[0].describe(),
-                        halves[1].describe(),
-                    )
-                    continue
-                self._fault(f"block {block.describe()}", exc.status, self._where(exc.reason))
-                self._bad_block(block, exc.status, self._where(exc.reason), out)
-            except RequestTimeout as exc:
-                reason = self._where(exc.reason)
-                silent[block.unit] = self._where(f"unit {block.unit} did not reply to an earlier request this cycle")
-                self._fault(f"unit {block.unit}", exc.status, reason)
-                self._bad_block(block, exc.status, reason, out)
-            except ModbusFault as exc:  # garbled reply: this block only
-                self._fault(f"block {block.describe()}", exc.status, self._where(exc.reason))
-                self._bad_block(block, exc.status, self._where(exc.reason), out)
-            else:
-                self._clear(f"unit {block.unit}")
-                self._clear(f"block {block.describe()}")
-                data = resp.bits if TABLES[block.table].is_bit else resp.registers
-                self._decode_block(block, data, out)
             i += 1
         c = self.counters
         c["poll_cycles"] += 1
         c["last_cycle_requests"] = c["requests"] - requests0
         c["last_cycle_ms"] = round((time.monotonic() - t0) * 1000, 3)
         return out
+
+    async def _read(self, link: Link, block: Block, silent: dict[int, str], out: list[Sample]) -> list[Block] | None:
+        """Read one block into ``out``; the two halves to read instead when the device refused its addresses."""
+        try:
+            resp = await link.execute(
+                Request(TABLES[block.table].read_fc, block.unit, block.start, block.count),
+                timeout=max(self._bindings[it.point].timeout for it in block.items),
+                retries=max(self._bindings[it.point].retries for it in block.items),
+                counters=self.counters,
+            )
+        except LinkDown as exc:
+            raise AdapterDisconnected(exc.reason) from None
+        except ExceptionReply as exc:
+            halves = split(block) if exc.code in (2, 3) else None
+            if halves is not None:  # isolate the refused addresses
+                self.counters["splits"] += 1
+                self.counters["planned_requests"] += 1
+                self.log.info(
+                    "source %s: %s refused (%s); split into %s and %s",
+                    self.name,
+                    block.describe(),
+                    exc.name,
+                    halves[0].describe(),
+                    halves[1].describe(),
+                )
+                return halves
+            self._fault(f"block {block.describe()}", exc.status, self._where(exc.reason))
+            self._bad_block(block, exc.status, self._where(exc.reason), out)
+        except RequestTimeout as exc:
+            reason = self._where(exc.reason)
+            silent[block.unit] = self._where(f"unit {block.unit} did not reply to an earlier request this cycle")
+            self._fault(f"unit {block.unit}", exc.status, reason)
+            self._bad_block(block, exc.status, reason, out)
+        except ModbusFault as exc:  # garbled reply: this block only
+            self._fault(f"block {block.describe()}", exc.status, self._where(exc.reason))
+            self._bad_block(block, exc.status, self._where(exc.reason), out)
+        else:
+            self._clear(f"unit {block.unit}")
+            self._clear(f"block {block.describe()}")
+            self._decode_block(block, resp.bits if TABLES[block.table].is_bit else resp.registers, out)
+        return None
 
     def _decode_block(self, block: Block, data: Sequence[Any], out: list[Sample]) -> None:
         ts = utcnow()
@@ -351,7 +308,7 @@ class ModbusAdapter(Adapter):
         if link is None or not self._running or self._lost is not None:
             return WriteResult("BadNotConnected", self._where(f"source {self.name} is not connected"))
         try:
-            await self._write(link, b, value)
+            await binding.write(link, b, value, self.counters)
         except EncodeError as exc:
             self.counters["write_errors"] += 1
             return WriteResult(exc.status, f"{point.id}: {exc.reason}")
@@ -368,26 +325,6 @@ class ModbusAdapter(Adapter):
             group.due = min(group.due, time.monotonic())
             self._wake.set()
         return WriteResult("Good")
-
-    async def _write(self, link: Link, b: Binding, value: Value) -> None:
-        t, r, c = b.timeout, b.retries, self.counters
-        if b.table is Table.COIL:
-            fc = 15 if b.write_mode == "multiple" else 5
-            await link.execute(Request(fc, b.unit, b.start, values=(to_coil(value),)), timeout=t, retries=r, counters=c)
-            return
-        if b.spec.encoding is Encoding.BIT:  # read-modify-write, holding the link so no other request interleaves
-            async with link.exclusive() as run:
-                resp = await run(Request(3, b.unit, b.start, 1), t, r, c)
-                reg = set_bit(b.spec, resp.registers[0], value)
-                await run(Request(16 if b.write_mode == "multiple" else 6, b.unit, b.start, values=(reg,)), t, r, c)
-            return
-        regs = encode(b.spec, value)
-        if b.write_mode == "multiple" or (b.write_mode == "auto" and len(regs) > 1):
-            await link.execute(Request(16, b.unit, b.start, values=tuple(regs)), timeout=t, retries=r, counters=c)
-            return
-        async with link.exclusive() as run:  # FC6 only: one register at a time, back to back
-            for n, reg in enumerate(regs):
-                await run(Request(6, b.unit, b.start + n, values=(reg,)), t, r, c)
 
     # -- introspection --------------------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

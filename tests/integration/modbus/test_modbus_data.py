@@ -65,18 +65,8 @@ async def test_every_encoding_and_byte_order_reads_and_writes(tcp_server: Modbus
             addr += 4
     for order in ("ABCD", "BADC"):
         pid = f"d.string_{order}"
-        points.append(
-            modbus_point(
-                pid,
-                "string",
-                writable=True,
-                table="holding",
-                address=addr,
-                encoding="string",
-                length=9,
-                byte_order=order,
-            )
-        )
+        where = {"table": "holding", "address": addr, "encoding": "string", "length": 9, "byte_order": order}
+        points.append(modbus_point(pid, "string", writable=True, **where))
         raw = b"Pump-7\x00\x00\x00\x00"
         words = [raw[i : i + 2] if order == "ABCD" else raw[i : i + 2][::-1] for i in range(0, 10, 2)]
         store.set(1, "holding", addr, *[int.from_bytes(w, "big") for w in words])

@@ -6,7 +6,7 @@ import logging
 from importlib import import_module
 from importlib.metadata import entry_points
 
-from adapters.base import Adapter
+from adapters.contract.adapter import Adapter
 
 log = logging.getLogger(__name__)
 

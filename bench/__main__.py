@@ -64,8 +64,13 @@ def machine() -> dict[str, object]:
     for lib in _LIBS:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[lib] = metadata.version(lib)
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "libraries": versions, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "libraries": versions,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -95,7 +100,9 @@ def main(argv: list[str]) -> int:
                 code = 1
         rc |= code
         results["areas"][area] = {  # type: ignore[index]
-            "exit": code, "seconds": round(time.perf_counter() - t0, 1), "rows": parse_tables(buf.getvalue()),
+            "exit": code,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "rows": parse_tables(buf.getvalue()),
             "output": buf.getvalue(),
         }
     json_path.write_text(json.dumps(results, indent=2))

@@ -6,9 +6,10 @@ import resource
 import statistics
 from collections.abc import Sequence
 
+from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind
 from adapters.sim.config import SimAddress, SimSourceConfig
 from gateway.config.models import TwinSettings
-from gateway.model import Asset, AssetLevel, DataType, Point, PointKind, TwinModel
+from gateway.model import TwinModel
 
 _CLASSES = (
     "Supply_Air_Temperature_Sensor",

@@ -18,12 +18,12 @@ import time
 import rdflib
 from rdflib import Literal, URIRef
 
+from adapters.contract.model import DataType
+from adapters.contract.sample import Quality, Sample, utcnow
 from adapters.sim.config import SimSourceConfig
 from bench.common import synthetic_model, table
 from gateway.ingest.pipeline import Pipeline
-from gateway.model import DataType
 from gateway.runtime import Gateway
-from gateway.sample import Quality, Sample, utcnow
 from gateway.twin.materialize import model_ntriples
 from gateway.twin.twin import Twin
 from gateway.twin.vocab import QUALITY, SOURCE_TIME, VALUE, TwinIRIs

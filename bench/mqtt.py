@@ -32,7 +32,8 @@ from typing import Any
 
 import aiomqtt
 
-from adapters.base import AdapterContext
+from adapters.contract.adapter import AdapterContext
+from adapters.contract.model import Asset, Point
 from adapters.mqtt import sparkplug_b_pb2 as pb
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MqttSourceConfig
@@ -40,7 +41,7 @@ from bench.common import table
 from gateway.config.models import TwinSettings
 from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
 from gateway.ingest.pipeline import Pipeline
-from gateway.model import Asset, Point, TwinModel
+from gateway.model import TwinModel
 from gateway.twin.twin import Twin
 
 RULE = {"id": "env", "topic": "plant/{area}/{sensor}/telemetry", "profile": "mqtt-env-sensor"}
@@ -51,8 +52,14 @@ def _json_messages(n: int, topics: int) -> list[tuple[str, bytes]]:
     out = []
     for i in range(n):
         k = i % topics
-        doc = {"temp": 20 + (i % 100) / 10, "hum": 40 + (i % 7), "co2": 400 + i % 300, "sp": 21.0,
-               "ts": 1718000000000 + i, "status": "ok"}
+        doc = {
+            "temp": 20 + (i % 100) / 10,
+            "hum": 40 + (i % 7),
+            "co2": 400 + i % 300,
+            "sp": 21.0,
+            "ts": 1718000000000 + i,
+            "status": "ok",
+        }
         out.append((f"plant/area{k // 50}/s{k}/telemetry", json.dumps(doc).encode()))
     return out
 
@@ -106,8 +113,9 @@ class _Sink:
         return new_p
 
 
-def _adapter(rule: dict[str, Any], discover: Callable[..., list[Point]] | None, url: str = "mqtt://127.0.0.1:1",
-             **cfg: Any) -> MqttAdapter:
+def _adapter(
+    rule: dict[str, Any], discover: Callable[..., list[Point]] | None, url: str = "mqtt://127.0.0.1:1", **cfg: Any
+) -> MqttAdapter:
     lib = ProfileLibrary()
     lib.add_dir(builtin_profile_dir())
     config = MqttSourceConfig.model_validate({"id": "mq", "url": url, "rules": [rule], **cfg})
@@ -123,8 +131,15 @@ def _rate(n: int, fn: Callable[[], Any]) -> tuple[float, float]:
     return n / dt, dt
 
 
-def _kind_rows(kind: str, rule: dict[str, Any], warm: list[tuple[str, bytes]], msgs: list[tuple[str, bytes]],
-               *, base_name: str, base: Callable[[bytes], Any]) -> list[list[object]]:
+def _kind_rows(
+    kind: str,
+    rule: dict[str, Any],
+    warm: list[tuple[str, bytes]],
+    msgs: list[tuple[str, bytes]],
+    *,
+    base_name: str,
+    base: Callable[[bytes], Any],
+) -> list[list[object]]:
     n = len(msgs)
     payloads = [p for _, p in msgs]
     rate, _ = _rate(n, lambda: [base(p) for p in payloads])
@@ -172,11 +187,22 @@ def _kind_rows(kind: str, rule: dict[str, Any], warm: list[tuple[str, bytes]], m
 def decode_rows(n: int, topics: int) -> list[list[object]]:
     """Baselines, router decode and into-the-twin rows for JSON and Sparkplug B."""
     logging.getLogger("bench.mqtt").setLevel(logging.WARNING)
-    rows = _kind_rows("JSON (4 values + ts)", RULE, _json_messages(topics, topics), _json_messages(n, topics),
-                      base_name="baseline: json.loads only", base=json.loads)
-    rows += _kind_rows("Sparkplug B DDATA (4 metrics)", SP_RULE, _sp_births(topics // 4),
-                       _sp_messages(n, topics // 4), base_name="baseline: Payload.FromString only",
-                       base=pb.Payload.FromString)
+    rows = _kind_rows(
+        "JSON (4 values + ts)",
+        RULE,
+        _json_messages(topics, topics),
+        _json_messages(n, topics),
+        base_name="baseline: json.loads only",
+        base=json.loads,
+    )
+    rows += _kind_rows(
+        "Sparkplug B DDATA (4 metrics)",
+        SP_RULE,
+        _sp_births(topics // 4),
+        _sp_messages(n, topics // 4),
+        base_name="baseline: Payload.FromString only",
+        base=pb.Payload.FromString,
+    )
     return rows
 
 
@@ -254,8 +280,10 @@ def broker_rows(n: int, topics: int) -> list[list[object]]:
         port = _free_port()
         conf = Path(d) / "m.conf"
         user = "user root\n" if os.geteuid() == 0 else ""
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{user}max_queued_messages 0\n"
-                        "max_inflight_messages 0\nlog_type none\n")
+        conf.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\n{user}max_queued_messages 0\n"
+            "max_inflight_messages 0\nlog_type none\n"
+        )
         broker = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for _ in range(200):
@@ -267,8 +295,9 @@ def broker_rows(n: int, topics: int) -> list[list[object]]:
             bare = asyncio.run(_through_broker(port, n, topics, bare=True))
             rows.append(["JSON via mosquitto", "baseline: bare aiomqtt client", f"{bare:,.0f}", "-", "-"])
             full = asyncio.run(_through_broker(port, n, topics, bare=False))
-            rows.append(["JSON via mosquitto", "adapter samples()", f"{full:,.0f}", f"{full * 4:,.0f}",
-                         f"{1e6 / full:.1f}"])
+            rows.append(
+                ["JSON via mosquitto", "adapter samples()", f"{full:,.0f}", f"{full * 4:,.0f}", f"{1e6 / full:.1f}"]
+            )
         finally:
             broker.send_signal(signal.SIGTERM)
             broker.wait(5)
@@ -281,8 +310,10 @@ def main(argv: list[str]) -> int:
     n, topics = (20_000, 1000) if quick else (200_000, 1000)
     rows = decode_rows(n, topics)
     rows += broker_rows(n // 4 if quick else n // 2, topics)
-    print(f"MQTT adapter, {n:,} messages per decode row ({topics:,} JSON topics / {topics // 4} Sparkplug devices), "
-          "1 core:\n")
+    print(
+        f"MQTT adapter, {n:,} messages per decode row ({topics:,} JSON topics / {topics // 4} Sparkplug devices), "
+        "1 core:\n"
+    )
     print(table(["payload", "path", "messages/s", "samples/s", "us/message"], rows))
     return 0
 

@@ -25,12 +25,13 @@ from typing import Any
 
 from asyncua import Client, Server, ua
 
-from adapters.base import AdapterContext
+from adapters.contract.adapter import AdapterContext
+from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind
 from adapters.opcua.adapter import OpcUaAdapter
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from bench.common import table
 from gateway.config.models import TwinSettings
-from gateway.model import Asset, AssetLevel, DataType, Point, PointKind, TwinModel
+from gateway.model import TwinModel
 from gateway.runtime import Gateway
 
 NS = "urn:twinbridge:bench"

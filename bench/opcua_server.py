@@ -28,13 +28,13 @@ from collections.abc import Awaitable, Callable
 
 from asyncua import Server, ua
 
+from adapters.contract.sample import PointState, Quality, Sample, utcnow
 from bench.common import pct, synthetic_model, table
 from gateway.northbound.opcua.address_space import variant_type
 from gateway.northbound.opcua.config import OpcUaServerConfig
 from gateway.northbound.opcua.service import OpcUaServer
 from gateway.northbound.opcua.values import data_value
 from gateway.runtime import Gateway
-from gateway.sample import PointState, Quality, Sample, utcnow
 
 _CLIENT = textwrap.dedent("""
     import asyncio, json, sys, time

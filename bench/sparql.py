@@ -26,11 +26,11 @@ import httpx
 import pyoxigraph as ox
 import rdflib
 
+from adapters.contract.sample import PointState, Quality, utcnow
 from bench.common import median, pct, synthetic_model, table
 from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.service import HttpApi
 from gateway.runtime import Gateway
-from gateway.sample import PointState, Quality, utcnow
 
 P = """PREFIX tb: <https://w3id.org/twinbridge#> PREFIX brick: <https://brickschema.org/schema/Brick#>
 PREFIX qudt: <http://qudt.org/schema/qudt/> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>

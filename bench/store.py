@@ -18,8 +18,8 @@ import rdflib
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
+from adapters.contract.sample import PointState, Quality, utcnow
 from bench.common import median, pct, synthetic_model, table
-from gateway.sample import PointState, Quality, utcnow
 from gateway.twin.materialize import model_ntriples
 from gateway.twin.twin import Twin
 from gateway.twin.vocab import GATEWAY_TIME, QUALITY, QUALITY_IRIS, SOURCE_TIME, STATUS_CODE, VALUE, TwinIRIs

@@ -9,15 +9,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.base import Adapter, AdapterContext, ConnectionState, WriteResult
+from adapters.contract.adapter import Adapter, AdapterContext, ConnectionState, WriteResult
+from adapters.contract.config import SourceConfig
+from adapters.contract.model import Asset, Point
+from adapters.contract.sample import Value
 from gateway.config.loader import load_mappings
-from gateway.config.models import SourceConfig
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.supervisor import SourceSupervisor
 from gateway.metrics import GatewayMetrics
-from gateway.model import Asset, Point, TwinModel
+from gateway.model import TwinModel
 from gateway.northbound.registry import Service, service_specs
-from gateway.sample import Value
 from gateway.twin.twin import Twin
 
 

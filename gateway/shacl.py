@@ -22,7 +22,8 @@ from gateway.twin.materialize import model_ntriples, used_units
 from gateway.twin.vocab import TwinIRIs
 
 if TYPE_CHECKING:
-    from gateway.model import Origin, TwinModel
+    from adapters.contract.model import Origin
+    from gateway.model import TwinModel
 
 
 @dataclass(frozen=True, slots=True)

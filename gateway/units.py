@@ -14,9 +14,8 @@ from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
-UNIT_NS = "http://qudt.org/vocab/unit/"
-QK_NS = "http://qudt.org/vocab/quantitykind/"
-QUDT = "http://qudt.org/schema/qudt/"
+from adapters.contract.rdf import QK, QUDT, UNIT
+
 DIM_NS = "http://qudt.org/vocab/dimensionvector/"
 _TABLE = Path(__file__).resolve().parent.parent / "ontology" / "units.tsv"
 
@@ -41,7 +40,7 @@ class Unit:
     @property
     def iri(self) -> str:
         """The unit's QUDT IRI."""
-        return UNIT_NS + self.name
+        return UNIT + self.name
 
     def to_si(self, value: float) -> float:
         """The value in the SI base unit of its dimension."""
@@ -113,8 +112,8 @@ def get_unit(name: str) -> Unit | None:
     """A unit by QUDT name (``DEG_C``), curie (``unit:DEG_C``), IRI, or unambiguous symbol (``°C``, ``kW``)."""
     idx = _index()
     key = name.strip()
-    if key.startswith(UNIT_NS):
-        key = key[len(UNIT_NS) :]
+    if key.startswith(UNIT):
+        key = key[len(UNIT) :]
     elif key.startswith("unit:"):
         key = key[5:]
     u = idx.by_name.get(key)
@@ -201,7 +200,7 @@ def units_ntriples(names: Iterable[str]) -> str:
         if u.symbol:
             lines.append(f"{s} <{QUDT}symbol> {_lit(u.symbol)} .")
         for qk in u.quantity_kinds[:3]:
-            lines.append(f"{s} <{QUDT}hasQuantityKind> <{QK_NS}{qk}> .")
+            lines.append(f"{s} <{QUDT}hasQuantityKind> <{QK}{qk}> .")
         lines.append(f'{s} <{QUDT}conversionMultiplier> "{u.multiplier!r}"^^{xsd_double} .')
         lines.append(f'{s} <{QUDT}conversionOffset> "{u.offset!r}"^^{xsd_double} .')
         if u.unece:

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind, Transform
 from adapters.sim.config import SimAddress, SimSourceConfig
 from gateway.config.models import TwinSettings
-from gateway.model import Asset, AssetLevel, DataType, Point, PointKind, Transform, TwinModel
+from gateway.model import TwinModel
 
 
 def make_point(

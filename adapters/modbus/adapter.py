@@ -17,7 +17,10 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from adapters.base import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.config import SourceConfig
+from adapters.contract.model import Point
+from adapters.contract.sample import Quality, Sample, Value, utcnow
 from adapters.modbus import binding, checks
 from adapters.modbus.binding import Binding, PollGroup
 from adapters.modbus.blocks import Block, Item, Limits, plan, split
@@ -25,9 +28,6 @@ from adapters.modbus.codec import EncodeError, decode
 from adapters.modbus.config import TABLES, ModbusAddress, ModbusSourceConfig
 from adapters.modbus.protocol import ExceptionReply, LinkConflict, LinkDown, ModbusFault, Request, RequestTimeout
 from adapters.modbus.transport import Link, acquire, release
-from gateway.config.models import SourceConfig
-from gateway.model import Point
-from gateway.sample import Quality, Sample, Value, utcnow
 
 _GOLDEN = 0.6180339887  # spreads the first polls of the sources on one link evenly, whatever their number
 

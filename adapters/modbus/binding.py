@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.contract.model import Point
+from adapters.contract.sample import Value
 from adapters.modbus import checks
 from adapters.modbus.blocks import Block, Item
 from adapters.modbus.codec import Encoding, ValueSpec, encode, set_bit, to_coil
 from adapters.modbus.config import TABLES, ModbusAddress, ModbusSourceConfig, Table
 from adapters.modbus.protocol import Counters, Request
 from adapters.modbus.transport import Link
-from gateway.model import Point
-from gateway.sample import Value
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapters.contract.model import DataType, Point
 from adapters.modbus.codec import BIT_ENCODINGS, FLOAT_ENCODINGS, INT_RANGES, Encoding
 from adapters.modbus.config import ModbusAddress, ModbusSourceConfig, default_encoding
-from gateway.model import DataType, Point
 
 _FLOAT_TYPES = (DataType.FLOAT, DataType.DOUBLE)
 

@@ -14,15 +14,11 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from adapters.contract.config import Address, SourceConfig, StrictModel
+from adapters.contract.rdf import IRI, MODV, TB, XSD
+from adapters.contract.types import Duration
 from adapters.modbus.codec import BIT_ENCODINGS, ByteOrder, Encoding, ValueSpec, register_count
 from adapters.modbus.endpoint import LinkSpec, parse_url
-from gateway.config.models import Address, SourceConfig, StrictModel
-from gateway.config.types import Duration
-from gateway.twin.terms import IRI
-
-TB = "https://w3id.org/twinbridge#"
-MODV = "https://www.w3.org/2019/wot/modbus#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 class Table(enum.StrEnum):

@@ -22,7 +22,9 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from adapters.base import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.model import Asset, Point
+from adapters.contract.sample import Sample, Value, utcnow
 from adapters.mqtt.config import MqttAddress, MqttSourceConfig, SparkplugRule, TopicRule
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import json_literal, text_of
@@ -30,8 +32,6 @@ from adapters.mqtt.routing import Router
 from adapters.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect
 from adapters.mqtt.sparkplug import SparkplugError, code_for, command_payload
 from adapters.mqtt.topics import fill
-from gateway.model import Asset, Point
-from gateway.sample import Sample, Value, utcnow
 
 if TYPE_CHECKING:
     from gateway.config.profiles import ProfileLibrary

@@ -13,14 +13,12 @@ from urllib.parse import urlparse
 
 from pydantic import Discriminator, Field, SecretStr, Tag, field_validator, model_validator
 
+from adapters.contract.config import Address, SourceConfig, StrictModel
+from adapters.contract.rdf import IRI, MQV, TB
+from adapters.contract.types import Duration, Id
 from adapters.mqtt.payload import PathError, TimestampFormat, parse_path
 from adapters.mqtt.topics import TopicError, TopicTemplate, check_filter, check_topic, placeholders
-from gateway.config.models import Address, SourceConfig, StrictModel
-from gateway.config.types import Duration, Id
-from gateway.twin.terms import IRI
 
-TB = "https://w3id.org/twinbridge#"
-MQV = "https://www.w3.org/2019/wot/mqtt#"  # W3C WoT MQTT binding vocabulary
 # its QoS individuals (mqv:QualityOfService); "qualitfy" is how the W3C ontology spells the IRIs
 MQV_QOS = "https://www.w3.org/2019/wot/mqtt/qualitfyOfService#"
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from adapters.contract.model import Asset, AssetLevel, DataType, Deadband, Point, PointKind, Transform
 from adapters.mqtt.config import COMMAND_PLACEHOLDERS, MqttAddress, SparkplugRule, TopicRule
 from adapters.mqtt.sparkplug import DATATYPES
 from adapters.mqtt.topics import fill, make_id, placeholders
 from gateway import classes, units
 from gateway.config.models import DeadbandSpec, PointSpec, TransformSpec
 from gateway.config.profiles import Profile, ProfileLibrary
-from gateway.model import Asset, AssetLevel, DataType, Deadband, Point, PointKind, Transform
 
 _LEVELS = {lvl.value: lvl for lvl in AssetLevel}
 _KEEP = COMMAND_PLACEHOLDERS - {"asset", "topic"}
@@ -281,7 +281,5 @@ class SparkplugRuleFactory(_AssetMaker):
                 kind = PointKind.STATUS if dt in (DataType.BOOL, DataType.STRING) else PointKind.MEASUREMENT
                 addr = MqttAddress.model_validate({**where, "metric": name})
                 pid = f"{aid}.{make_id(name)}"
-                points.append(
-                    Point(pid, aid, kind, dt, self.source, addr, name, writable=self.rule.writable)
-                )
+                points.append(Point(pid, aid, kind, dt, self.source, addr, name, writable=self.rule.writable))
         return self.assets(aid, variables, profile), points

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from gateway.model import DataType
-from gateway.sample import Value
+from adapters.contract.model import DataType
+from adapters.contract.sample import Value
 
 PathKey = str | int
 TimestampFormat = Literal["auto", "iso8601", "epoch_s", "epoch_ms", "epoch_us", "epoch_ns"]

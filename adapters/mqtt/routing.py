@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from adapters.contract.model import Asset, DataType, Point
+from adapters.contract.sample import Quality, Sample, utcnow
 from adapters.mqtt.config import SPARKPLUG_NS, MqttAddress, MqttSourceConfig
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import (
@@ -32,8 +34,6 @@ from adapters.mqtt.payload import (
 )
 from adapters.mqtt.sparkplug import SparkplugError, SparkplugTracker, SpTopic, decode, parse_topic, rebirth_request
 from adapters.mqtt.topics import filter_covers
-from gateway.model import Asset, DataType, Point
-from gateway.sample import Quality, Sample, utcnow
 
 STATIC = "points"  # counter name of explicitly mapped points (rules use their id)
 MAX_IGNORED_TOPICS = 10000
@@ -192,8 +192,15 @@ class Router:
 
     def _bad(self, pid: str, prob: Problem, now: datetime) -> Sample:
         if self.uncertain:
-            return Sample(pid, None, now, Quality.UNCERTAIN, "UncertainLastUsableValue",
-                          f"{prob.status}: {prob.reason}", self.name)
+            return Sample(
+                pid,
+                None,
+                now,
+                Quality.UNCERTAIN,
+                "UncertainLastUsableValue",
+                f"{prob.status}: {prob.reason}",
+                self.name,
+            )
         return Sample(pid, None, now, Quality.of_status(prob.status), prob.status, prob.reason, self.name)
 
     def _note(self, where: str, counter: str, prev: str | None, prob: Problem | None) -> str | None:
@@ -204,8 +211,14 @@ class Router:
             c[name] = c.get(name, 0) + 1
             c[f"bad_{prob.kind}"] = c.get(f"bad_{prob.kind}", 0) + 1
             if prev != prob.kind:
-                self.log.warning("mqtt %s: %s: %s (rule %s); affected points marked %s until a good message",
-                                 self.name, where, prob.reason, counter, "Uncertain" if self.uncertain else "Bad")
+                self.log.warning(
+                    "mqtt %s: %s: %s (rule %s); affected points marked %s until a good message",
+                    self.name,
+                    where,
+                    prob.reason,
+                    counter,
+                    "Uncertain" if self.uncertain else "Bad",
+                )
             return prob.kind
         if prev is not None:
             self.log.info("mqtt %s: %s: messages are readable again (rule %s)", self.name, where, counter)
@@ -246,8 +259,11 @@ class Router:
                 if first is not None:
                     out.append(self._bad(r.point, first, now))
                     continue
-                value, prob = to_value(text, r.datatype, "payload") if text or r.datatype is DataType.STRING else (
-                    None, Problem("wrong_type", "BadTypeMismatch", f"empty payload is not a {r.datatype.value}"))
+                value, prob = (
+                    to_value(text, r.datatype, "payload")
+                    if text or r.datatype is DataType.STRING
+                    else (None, Problem("wrong_type", "BadTypeMismatch", f"empty payload is not a {r.datatype.value}"))
+                )
                 if prob is not None:
                     first = first or prob
                     out.append(self._bad(r.point, prob, now))
@@ -301,8 +317,14 @@ class Router:
         new = {a.id for a in assets} - self.assets - self.discovered
         if new and len(self.discovered) + len(new) > self.cfg.max_discovered_assets:
             self.counters[f"discovery_refused.{rule}"] = self.counters.get(f"discovery_refused.{rule}", 0) + 1
-            self._log_rule_once(rule, "cap", "mqtt %s: rule %s: max_discovered_assets (%d) reached; new assets "
-                                "are ignored", self.name, rule, self.cfg.max_discovered_assets)
+            self._log_rule_once(
+                rule,
+                "cap",
+                "mqtt %s: rule %s: max_discovered_assets (%d) reached; new assets are ignored",
+                self.name,
+                rule,
+                self.cfg.max_discovered_assets,
+            )
             return False
         return True
 
@@ -312,12 +334,18 @@ class Router:
         self.add_points(added)
         self.counters["discovered_points"] += len(added)
         if added:
-            self.log.info("mqtt %s: rule %s added %d point(s) on asset(s) %s", self.name, rule, len(added),
-                          ", ".join(sorted({p.asset for p in added})))
+            self.log.info(
+                "mqtt %s: rule %s added %d point(s) on asset(s) %s",
+                self.name,
+                rule,
+                len(added),
+                ", ".join(sorted({p.asset for p in added})),
+            )
         return added
 
-    def _discover_topic(self, f: TopicRuleFactory, topic: str, bindings: dict[str, str], payload: bytes,
-                        now: datetime) -> list[Sample]:
+    def _discover_topic(
+        self, f: TopicRuleFactory, topic: str, bindings: dict[str, str], payload: bytes, now: datetime
+    ) -> list[Sample]:
         rule = f.rule.id
         try:
             assets, points = f.instantiate(topic, bindings)
@@ -334,9 +362,15 @@ class Router:
         added = self._add(rule, assets, points)
         if not added:
             self._ignore(topic, rule, "conflicts")
-            self._log_rule_once(rule, "conflict", "mqtt %s: rule %s: topic %s maps to point id(s) %s that already "
-                                "exist; its messages are ignored", self.name, rule, topic,
-                                ", ".join(p.id for p in points))
+            self._log_rule_once(
+                rule,
+                "conflict",
+                "mqtt %s: rule %s: topic %s maps to point id(s) %s that already exist; its messages are ignored",
+                self.name,
+                rule,
+                topic,
+                ", ".join(p.id for p in points),
+            )
             return []
         route = self.exact.get(topic)
         return self._decode(route, payload, now) if route is not None else []
@@ -367,8 +401,9 @@ class Router:
                 try:
                     assets, points = factory.instantiate(sp.group, sp.node, device, metrics)
                 except DiscoveryError as exc:
-                    self._log_rule_once(counter, "error", "mqtt %s: rule %s cannot map %s: %s", self.name, counter,
-                                        where, exc)
+                    self._log_rule_once(
+                        counter, "error", "mqtt %s: rule %s cannot map %s: %s", self.name, counter, where, exc
+                    )
                     continue
                 fresh = [p for p in points if (sp.group, sp.node, device, p.address.metric) not in self.sp_points]  # type: ignore[union-attr]
                 if fresh and self._admit(counter, assets):
@@ -393,8 +428,9 @@ class Router:
                     first = first or prob
                     out.append(self._bad(pid, prob, now))
                 elif u.value is None:
-                    out.append(Sample(pid, None, u.ts or now, Quality.BAD, "BadNoData", f"metric {u.name} is null",
-                                      self.name))
+                    out.append(
+                        Sample(pid, None, u.ts or now, Quality.BAD, "BadNoData", f"metric {u.name} is null", self.name)
+                    )
                 else:
                     out.append(Sample(pid, u.value, u.ts or now, Quality.GOOD, "Good", None, self.name))
         for kind, reason in res.problems:

@@ -18,10 +18,10 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from adapters.contract.model import DataType
+from adapters.contract.sample import Value
 from adapters.mqtt import sparkplug_b_pb2 as pb
 from adapters.mqtt.config import SPARKPLUG_NS
-from gateway.model import DataType
-from gateway.sample import Value
 
 Payload = pb.Payload
 Metric = pb.Payload.Metric

@@ -19,16 +19,16 @@ from typing import Any
 from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
 
-from adapters.base import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.config import SourceConfig
+from adapters.contract.model import Point
+from adapters.contract.sample import Sample, Value, utcnow
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from adapters.opcua.nodeids import NodeIdError
 from adapters.opcua.resolve import Binding, Resolution, resolve, summarize_faults
 from adapters.opcua.session import SessionInfo, SessionOpener
 from adapters.opcua.subscriptions import Group, create, forward, plan, to_sample
 from adapters.opcua.types import BUILTIN, ValueProblem, status_doc, status_name, to_variant
-from gateway.config.models import SourceConfig
-from gateway.model import Point
-from gateway.sample import Sample, Value, utcnow
 
 _QUEUE_MAX = 100_000
 _WAKE = object()  # wakes samples() after a loss or stop

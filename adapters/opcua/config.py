@@ -13,11 +13,11 @@ from urllib.parse import quote, urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from adapters.contract.config import Address, SourceConfig, StrictModel
+from adapters.contract.rdf import TB
+from adapters.contract.types import Duration
 from adapters.opcua.nodeids import BrowsePath, NodeIdError, NodeRef, parse_browse_path, parse_node_id
-from gateway.config.models import Address, SourceConfig, StrictModel
-from gateway.config.types import Duration
 
-TB = "https://w3id.org/twinbridge#"
 # OPC 10101 (OPC UA binding for W3C WoT): uav:id and uav:browsePath
 UAV = "http://opcfoundation.org/UA/WoT-Binding/"
 

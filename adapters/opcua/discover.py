@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         auth = {"type": "username", "username": args.username, "password": password}
     base = args.out.parent if args.out else Path.cwd()
-    from adapters.base import AdapterUnavailable
+    from adapters.contract.adapter import AdapterUnavailable
 
     try:
         text = asyncio.run(

@@ -16,6 +16,7 @@ from typing import Any
 
 from asyncua import Client, ua
 
+from adapters.contract.model import Point
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from adapters.opcua.nodeids import NamespaceNotFound, child_step, good_value, is_good, node_id, status_value
 from adapters.opcua.types import (
@@ -27,7 +28,6 @@ from adapters.opcua.types import (
     unece_code,
     value_rank_problem,
 )
-from gateway.model import Point
 
 _ROOT = node_id(ua.ObjectIds.RootFolder)
 _MAX_TYPE_DEPTH = 12

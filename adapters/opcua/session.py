@@ -19,7 +19,7 @@ from asyncua.common.utils import ServiceError
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from adapters.base import AdapterUnavailable
+from adapters.contract.adapter import AdapterUnavailable
 from adapters.opcua.config import OpcUaSourceConfig
 from adapters.opcua.security import (
     MODES,

@@ -19,8 +19,8 @@ from typing import Any
 from asyncua import ua
 from asyncua.ua.status_codes import get_name_and_doc
 
-from gateway.model import DataType
-from gateway.sample import Value
+from adapters.contract.model import DataType
+from adapters.contract.sample import Value
 
 
 class Family(enum.Enum):

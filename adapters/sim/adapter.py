@@ -12,11 +12,11 @@ import random
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from adapters.base import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
+from adapters.contract.model import Point
+from adapters.contract.sample import Quality, Sample, Value, utcnow
 from adapters.sim.config import SimAddress, SimSourceConfig
 from adapters.sim.signals import Signal
-from gateway.model import Point
-from gateway.sample import Quality, Sample, Value, utcnow
 
 
 class SimAdapter(Adapter):

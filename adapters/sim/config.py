@@ -6,11 +6,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from gateway.config.models import Address, SourceConfig
-from gateway.config.types import Duration
-from gateway.twin.terms import IRI
-
-TB = "https://w3id.org/twinbridge#"
+from adapters.contract.config import Address, SourceConfig
+from adapters.contract.rdf import IRI, TB
+from adapters.contract.types import Duration
 
 
 class SimSourceConfig(SourceConfig):

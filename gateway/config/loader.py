@@ -15,36 +15,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.base import Adapter
+from adapters.contract.adapter import Adapter
+from adapters.contract.config import Address, SourceConfig
+from adapters.contract.model import Asset, AssetLevel, Deadband, Origin, Point, PointKind, Transform
 from adapters.registry import UnknownAdapter, get_adapter
 from gateway import classes, units
 from gateway.config.envvars import checked, unset_report
 from gateway.config.errors import ConfigError, ConfigErrors
 from gateway.config.followons import FollowOns
-from gateway.config.models import (
-    Address,
-    AssetSpec,
-    DeadbandSpec,
-    MappingFile,
-    PointSpec,
-    SourceConfig,
-    TransformSpec,
-    TwinSettings,
-)
+from gateway.config.models import AssetSpec, DeadbandSpec, MappingFile, PointSpec, TransformSpec, TwinSettings
 from gateway.config.profiles import Profile, ProfileLibrary, builtin_profile_dir, merged_address, substitute
 from gateway.config.quantities import unit_misfits
 from gateway.config.validation import pydantic_errors
 from gateway.config.yamlmarks import Marked, Path_, load_yaml
-from gateway.model import (
-    Asset,
-    AssetLevel,
-    Deadband,
-    Origin,
-    Point,
-    PointKind,
-    Transform,
-    TwinModel,
-)
+from gateway.model import TwinModel
 from gateway.northbound.registry import service_specs
 
 _LEVELS = {lvl.value for lvl in AssetLevel}

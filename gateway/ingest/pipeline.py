@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from adapters.contract.model import DataType, Point
+from adapters.contract.sample import Quality, Sample, Value
 from gateway import units
 from gateway.ingest import precision
 from gateway.ingest.precision import float32_shortest
-from gateway.model import DataType, Point
-from gateway.sample import Quality, Sample, Value
 
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from adapters.base import (
+from adapters.contract.adapter import (
     Adapter,
     AdapterContext,
     AdapterDisconnected,
@@ -23,11 +23,11 @@ from adapters.base import (
     AdapterUnavailable,
     ConnectionState,
 )
+from adapters.contract.config import SourceConfig
+from adapters.contract.sample import Quality, Sample, utcnow
 from adapters.registry import get_adapter
-from gateway.config.models import SourceConfig
 from gateway.ingest.pipeline import Pipeline
 from gateway.model import TwinModel
-from gateway.sample import Quality, Sample, utcnow
 from gateway.twin.twin import Twin
 
 

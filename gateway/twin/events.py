@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Literal
 
-from gateway.sample import PointState
+from adapters.contract.sample import PointState
 
 Overflow = Literal["conflate", "drop_oldest"]
 

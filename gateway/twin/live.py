@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from gateway.model import Point
-from gateway.sample import PointState, Quality
+from adapters.contract.model import Point
+from adapters.contract.sample import PointState, Quality
 from gateway.twin.terms import datetime_literal, string_literal, value_literal
 from gateway.twin.vocab import (
     GATEWAY_TIME,

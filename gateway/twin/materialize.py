@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from adapters.contract.model import Asset, AssetLevel, Point, PointKind
+from adapters.contract.rdf import BRICK, HCTL, IRI, QK, QUDT, REF, SOSA, TB, UNIT, XSD
 from gateway import units
-from gateway.model import Asset, AssetLevel, Point, PointKind, TwinModel
-from gateway.twin.terms import IRI, string_literal, term, typed
-from gateway.twin.vocab import (
-    BRICK,
-    COMMENT,
-    HCTL,
-    LABEL,
-    QK,
-    QUDT,
-    RDF_TYPE,
-    REF,
-    SOSA,
-    TB,
-    UNIT,
-    XSD,
-    TwinIRIs,
-)
+from gateway.model import TwinModel
+from gateway.twin.terms import string_literal, term, typed
+from gateway.twin.vocab import COMMENT, LABEL, RDF_TYPE, TwinIRIs
 
 _LEVEL_CLASS = {
     AssetLevel.SITE: TB + "Site",

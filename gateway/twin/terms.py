@@ -10,16 +10,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-
-
-class IRI(str):
-    """A string that is an IRI (rendered ``<...>``) rather than a literal."""
-
-    __slots__ = ()
-
+from adapters.contract.rdf import IRI, XSD
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 

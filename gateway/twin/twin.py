@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from gateway.model import Asset, Point, TwinModel
-from gateway.sample import PointState, Quality, Sample, Value, utcnow
+from adapters.contract.model import Asset, Point
+from adapters.contract.sample import PointState, Quality, Sample, Value, utcnow
+from gateway.model import TwinModel
 from gateway.twin.events import EventHub, Overflow, Subscription
 from gateway.twin.live import LiveTable
 from gateway.twin.materialize import model_ntriples, used_units
@@ -29,7 +30,7 @@ from gateway.twin.vocab import SOURCE_TIME, VALUE, TwinIRIs
 from gateway.twin.writes import WriteRefused, check_writable, coerce_value, to_raw
 
 if TYPE_CHECKING:
-    from adapters.base import WriteResult
+    from adapters.contract.adapter import WriteResult
 
 log = logging.getLogger("twinbridge.twin")
 
@@ -296,7 +297,7 @@ class Twin:
 
     async def write(self, point_id: str, value: Any, *, actor: str = "api") -> WriteResult:
         """Validate, invert the transform and send a value to the point's device; returns the outcome."""
-        from adapters.base import WriteResult
+        from adapters.contract.adapter import WriteResult
 
         try:
             eng = self.coerce(point_id, value)

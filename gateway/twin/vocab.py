@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-TB = "https://w3id.org/twinbridge#"
-BRICK = "https://brickschema.org/schema/Brick#"
-REF = "https://brickschema.org/schema/Brick/ref#"
-SOSA = "http://www.w3.org/ns/sosa/"
-QUDT = "http://qudt.org/schema/qudt/"
-UNIT = "http://qudt.org/vocab/unit/"
-QK = "http://qudt.org/vocab/quantitykind/"
-HCTL = "https://www.w3.org/2019/wot/hypermedia#"
-MODV = "https://www.w3.org/2019/wot/modbus#"
-MQV = "https://www.w3.org/2019/wot/mqtt#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+from adapters.contract.rdf import BRICK, HCTL, MODV, MQV, QK, QUDT, RDF, RDFS, REF, SOSA, TB, UNIT, XSD
 
 RDF_TYPE = RDF + "type"
 LABEL = RDFS + "label"

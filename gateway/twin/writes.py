@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from adapters.contract.model import DataType, Point
+from adapters.contract.sample import Value
 from gateway import units
-from gateway.model import DataType, Point
-from gateway.sample import Value
 
 
 class WriteRefused(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.sample import PointState, Quality, utcnow
+from adapters.contract.sample import PointState, Quality, utcnow
 from gateway.twin.events import EventHub
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from gateway.sample import PointState, Quality, utcnow
+from adapters.contract.sample import PointState, Quality, utcnow
 from gateway.twin.live import LiveTable
 from gateway.twin.vocab import TwinIRIs
 from tests.conftest import make_point

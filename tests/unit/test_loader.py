@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
+from adapters.contract.model import AssetLevel, DataType, PointKind
 from gateway.config.errors import ConfigErrors
 from gateway.config.loader import load_mappings
-from gateway.model import AssetLevel, DataType, PointKind
 
 GOOD = """\
 twin: {name: t, base_iri: "http://t.local/"}

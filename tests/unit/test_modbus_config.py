@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from adapters.contract.model import DataType, Point, PointKind, Transform
 from adapters.modbus.adapter import ModbusAdapter
 from adapters.modbus.config import MODV, TB, ModbusAddress, ModbusSourceConfig, Table, parse_modicon
-from gateway.model import DataType, Point, PointKind, Transform
 
 
 def addr(**kw: Any) -> ModbusAddress:

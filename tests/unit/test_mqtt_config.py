@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from adapters.contract.rdf import IRI
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MQV, TB, MqttAddress, MqttSourceConfig
 from gateway.config.errors import ConfigErrors
 from gateway.config.loader import load_mappings
-from gateway.twin.terms import IRI
 
 HEAD = """\
 twin: {name: t, base_iri: "http://t.local/"}

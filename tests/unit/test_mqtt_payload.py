@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.contract.model import DataType
 from adapters.mqtt.payload import (
     MISSING,
     PathError,
@@ -18,7 +19,6 @@ from adapters.mqtt.payload import (
     text_of,
     to_value,
 )
-from gateway.model import DataType
 
 DOC = {"a": {"b": [{"c": 1}, {"c": 2}]}, "x y": {"z": True}, "list": [10, 20, 30], "n": None}
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from adapters.base import AdapterContext, AdapterUnavailable
+from adapters.contract.adapter import AdapterContext, AdapterUnavailable
+from adapters.contract.model import AssetLevel, DataType, Point, PointKind
+from adapters.contract.sample import Quality
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MqttAddress, MqttSourceConfig
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory, asset_types
 from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
-from gateway.model import AssetLevel, DataType, Point, PointKind
-from gateway.sample import Quality
 
 ENV = {"temp": 21.5, "hum": 40, "co2": 500, "sp": 20, "ts": 1718000000, "status": "ok"}
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from adapters.contract.sample import Quality, Sample
 from gateway.config.loader import load_mappings
 from gateway.model import TwinModel
 from gateway.ontology import BRICK_TTL, TWINBRIDGE_TTL, brick_ntriples, ontology_ntriples, validation_ntriples
-from gateway.sample import Quality, Sample
 from gateway.twin.materialize import model_ntriples
 from gateway.twin.twin import Twin
 from gateway.twin.vocab import TwinIRIs

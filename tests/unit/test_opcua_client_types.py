@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from asyncua import ua
 
+from adapters.contract.model import DataType, Point, PointKind, Transform
+from adapters.contract.sample import Quality
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from adapters.opcua.resolve import Binding, unit_mismatches
 from adapters.opcua.subscriptions import item_request, plan, to_sample
@@ -21,8 +23,6 @@ from adapters.opcua.types import (
     unece_code,
     value_rank_problem,
 )
-from gateway.model import DataType, Point, PointKind, Transform
-from gateway.sample import Quality
 
 CFG = OpcUaSourceConfig(id="ua", url="opc.tcp://127.0.0.1:4840", security={"policy": "None"})
 

@@ -13,10 +13,10 @@ import pytest
 from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 
+from adapters.contract.sample import Quality
 from gateway.northbound.opcua.config import UaUser
 from gateway.northbound.opcua.users import TwinUserManager, hash_password
 from gateway.northbound.opcua.values import status_code as _status
-from gateway.sample import Quality
 
 ROOT = Path(__file__).resolve().parents[2]
 _NAME = re.compile(r"""["']((?:Good|Uncertain|Bad)[A-Z][A-Za-z0-9]+)""")

@@ -11,8 +11,8 @@ from asyncua import ua
 from asyncua.common.utils import Buffer
 from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary
 
+from adapters.contract.sample import PointState, Quality
 from gateway.northbound.opcua.values import SharedDataValue, data_value, status_code
-from gateway.sample import PointState, Quality
 
 SRC = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 GW = datetime(2026, 5, 6, 7, 8, 9, 223456, tzinfo=UTC)

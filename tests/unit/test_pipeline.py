@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from adapters.contract.model import DataType, Deadband, Transform
+from adapters.contract.sample import Quality, Sample
 from gateway.ingest.pipeline import PointPipeline
-from gateway.model import DataType, Deadband, Transform
-from gateway.sample import Quality, Sample
 from tests.conftest import make_point
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,9 +14,9 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 
+from adapters.contract.model import DataType
 from adapters.mqtt.payload import MISSING, get_path, parse_path, parse_quality, parse_timestamp, to_value
 from gateway.demo_plant.sensors import ROOMS, RoomSensors
-from gateway.model import DataType
 
 PROFILE = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "mappings" / "profiles" / "mqtt-env-sensor.yaml").read_text()

@@ -16,9 +16,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from adapters.contract.model import DataType, Origin, PointKind, Transform
+from adapters.contract.sample import Quality, Sample
 from gateway.config.loader import load_mappings
-from gateway.model import DataType, Origin, PointKind, Transform, TwinModel
-from gateway.sample import Quality, Sample
+from gateway.model import TwinModel
 from gateway.shacl import check_graph, check_model, validate_ntriples
 from gateway.twin.materialize import model_ntriples
 from gateway.twin.twin import Twin

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from adapters.base import AdapterContext, AdapterDisconnected, AdapterUnavailable
+from adapters.contract.adapter import AdapterContext, AdapterDisconnected, AdapterUnavailable
 from adapters.sim.adapter import SimAdapter
 from adapters.sim.config import SimAddress, SimSourceConfig
 from adapters.sim.signals import Signal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.sample import Quality, Sample
+from adapters.contract.sample import Quality, Sample
 from gateway.twin.twin import Twin
 from tests.conftest import make_model, make_point
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.model import DataType, Transform
+from adapters.contract.model import DataType, Transform
 from gateway.twin.writes import WriteRefused, check_writable, coerce_value, to_raw
 from tests.conftest import make_point
 

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from gateway.config.models import StrictModel
-from gateway.config.types import Duration
+from adapters.contract.config import StrictModel
+from adapters.contract.types import Duration
 from gateway.northbound.registry import ServiceSpec
 
 Role = Literal["reader", "operator", "admin"]

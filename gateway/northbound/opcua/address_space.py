@@ -11,8 +11,9 @@ from collections.abc import Iterable
 
 from asyncua import ua
 
+from adapters.contract.model import Asset, DataType, Point
 from gateway import classes, units
-from gateway.model import Asset, DataType, Point, TwinModel
+from gateway.model import TwinModel
 from gateway.northbound.opcua.uatypes import node_id
 
 _VARIANT = {

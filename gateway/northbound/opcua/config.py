@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.config.models import StrictModel
+from adapters.contract.config import StrictModel
 from gateway.northbound.registry import ServiceSpec
 
 Policy = Literal[

@@ -16,7 +16,8 @@ from asyncua.crypto import cert_gen
 from asyncua.crypto.permission_rules import SimpleRoleRuleset, User, UserRole
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from gateway.model import Asset, Point
+from adapters.contract.model import Asset, Point
+from adapters.contract.sample import PointState
 from gateway.northbound.opcua.address_space import (
     NodeIds,
     asset_items,
@@ -32,7 +33,6 @@ from gateway.northbound.opcua.trust import TrustFolders, WatchedTrustValidator
 from gateway.northbound.opcua.uatypes import node_id, status
 from gateway.northbound.opcua.users import TwinUserManager
 from gateway.northbound.opcua.values import ValuePusher, status_code
-from gateway.sample import PointState
 
 if TYPE_CHECKING:
     from gateway.runtime import Gateway

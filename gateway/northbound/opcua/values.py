@@ -16,8 +16,8 @@ from typing import Any
 from asyncua import ua
 from asyncua.server.address_space import AddressSpace
 
+from adapters.contract.sample import PointState
 from gateway.northbound.opcua.uatypes import node_id, status, ua_time
-from gateway.sample import PointState
 
 _VALUE = ua.AttributeIds.Value
 

@@ -113,9 +113,9 @@ def test_graph_nquads_honours_the_graph() -> None:
 async def test_graph_reads_the_store_of_a_running_gateway(tmp_path: Path) -> None:
     import asyncio
 
+    from adapters.contract.sample import Quality
     from gateway.config.loader import load_mappings
     from gateway.runtime import Gateway
-    from gateway.sample import Quality
     from tests.conftest import wait_for
     from tests.integration.core.test_gateway_sim import MAPPING
 

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from adapters.contract.sample import Quality
 from adapters.sim.adapter import SimAdapter
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
-from gateway.sample import Quality
 from tests.conftest import wait_for
 
 MAPPING = """\
@@ -130,8 +130,8 @@ async def test_writes_governed_and_routed(gateway: Gateway) -> None:
 
 
 async def test_discovery_adds_points_at_run_time(gateway: Gateway) -> None:
+    from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind
     from adapters.sim.config import SimAddress
-    from gateway.model import Asset, AssetLevel, DataType, Point, PointKind
 
     seen: list[tuple[int, int]] = []
     gateway.twin.add_model_listener(lambda a, p: seen.append((len(a), len(p))))

@@ -7,9 +7,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from adapters.contract.sample import Quality
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
-from gateway.sample import Quality
 from tests.conftest import wait_for
 from tests.integration.core.test_gateway_sim import MAPPING
 

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from adapters.contract.sample import Quality
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
-from gateway.sample import Quality
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration

@@ -275,8 +275,8 @@ def modbus_point(
     pid: str, datatype: str = "int16", *, source: str = "m", writable: bool = False, **address: Any
 ) -> Any:
     """A point on a Modbus source (no loader needed)."""
+    from adapters.contract.model import DataType, Point, PointKind
     from adapters.modbus.config import ModbusAddress
-    from gateway.model import DataType, Point, PointKind
 
     return Point(
         id=pid,
@@ -308,8 +308,8 @@ class Runner:
         return self
 
     async def _run(self) -> None:
-        from adapters.base import AdapterDisconnected, AdapterUnavailable
-        from gateway.sample import Sample
+        from adapters.contract.adapter import AdapterDisconnected, AdapterUnavailable
+        from adapters.contract.sample import Sample
 
         while True:
             try:

@@ -15,7 +15,7 @@ import pytest
 from modbus_helpers import DeviceStore, ModbusTestServer, PtyPair, Runner, modbus_point, wait_for
 from slow_device import SlowRelay
 
-from adapters.base import AdapterContext
+from adapters.contract.adapter import AdapterContext
 from adapters.modbus import transport
 from adapters.modbus.adapter import ModbusAdapter
 from adapters.modbus.config import ModbusSourceConfig

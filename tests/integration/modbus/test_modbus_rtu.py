@@ -11,7 +11,7 @@ import logging
 import pytest
 from modbus_helpers import DeviceStore, ModbusTestServer, PtyPair, Runner, modbus_point, wait_for
 
-from adapters.base import AdapterContext, AdapterUnavailable
+from adapters.contract.adapter import AdapterContext, AdapterUnavailable
 from adapters.modbus import transport
 from adapters.modbus.adapter import ModbusAdapter
 from adapters.modbus.config import ModbusSourceConfig

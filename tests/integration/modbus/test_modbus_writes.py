@@ -7,7 +7,7 @@ import logging
 import pytest
 from modbus_helpers import DeviceStore, ModbusTestServer, Runner, modbus_point, wait_for
 
-from adapters.base import AdapterContext
+from adapters.contract.adapter import AdapterContext
 from adapters.modbus.adapter import ModbusAdapter
 from adapters.modbus.config import ModbusSourceConfig
 

@@ -31,12 +31,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from adapters.base import AdapterContext
+from adapters.contract.adapter import AdapterContext
+from adapters.contract.model import Asset, DataType, Point, PointKind
+from adapters.contract.sample import Sample
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MqttAddress, MqttSourceConfig
 from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
-from gateway.model import Asset, DataType, Point, PointKind
-from gateway.sample import Sample
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 

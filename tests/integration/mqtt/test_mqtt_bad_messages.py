@@ -8,8 +8,8 @@ import logging
 import pytest
 from mqtt_helpers import Broker, TestClient, make_harness, mqtt_point, wait_until
 
-from gateway.model import DataType
-from gateway.sample import Quality
+from adapters.contract.model import DataType
+from adapters.contract.sample import Quality
 
 pytestmark = pytest.mark.integration
 

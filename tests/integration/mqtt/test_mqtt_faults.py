@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from mqtt_helpers import Broker, TestClient, make_harness, mqtt_point, wait_until
 
-from adapters.base import AdapterDisconnected, AdapterUnavailable, ConnectionState
+from adapters.contract.adapter import AdapterDisconnected, AdapterUnavailable, ConnectionState
+from adapters.contract.model import DataType
+from adapters.contract.sample import Quality
 from gateway.config.loader import load_mappings
-from gateway.model import DataType
 from gateway.runtime import Gateway
-from gateway.sample import Quality
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from mqtt_helpers import Broker, TestClient, make_harness, mqtt_point
 
-from gateway.model import AssetLevel, DataType
-from gateway.sample import Quality
+from adapters.contract.model import AssetLevel, DataType
+from adapters.contract.sample import Quality
 
 pytestmark = pytest.mark.integration
 

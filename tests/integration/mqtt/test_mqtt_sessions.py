@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from mqtt_helpers import Broker, TestClient, make_harness, wait_until
 
-from adapters.base import AdapterUnavailable, ConnectionState
+from adapters.contract.adapter import AdapterUnavailable, ConnectionState
 from gateway.config.loader import load_mappings
 from gateway.demo_plant.sensors import RoomSensors
 from gateway.runtime import Gateway

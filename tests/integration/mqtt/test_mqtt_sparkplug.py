@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from mqtt_helpers import Broker, TestClient, make_harness, mqtt_point, wait_until
 
+from adapters.contract.model import DataType, PointKind
+from adapters.contract.sample import Quality
 from adapters.mqtt import sparkplug_b_pb2 as pb
 from adapters.mqtt.sparkplug import metric_value
-from gateway.model import DataType, PointKind
-from gateway.sample import Quality
 
 pytestmark = pytest.mark.integration
 

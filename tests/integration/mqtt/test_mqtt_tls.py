@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mqtt_helpers import MOSQUITTO, Broker, TestClient, TlsFiles, make_harness, make_tls, mqtt_point
 
-from adapters.base import AdapterUnavailable
+from adapters.contract.adapter import AdapterUnavailable
 
 pytestmark = [
     pytest.mark.integration,

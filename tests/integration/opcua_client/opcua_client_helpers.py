@@ -24,11 +24,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from adapters.base import AdapterContext
+from adapters.contract.adapter import AdapterContext
+from adapters.contract.model import DataType, Point, PointKind, Transform
+from adapters.contract.sample import Sample
 from adapters.opcua.adapter import OpcUaAdapter
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
-from gateway.model import DataType, Point, PointKind, Transform
-from gateway.sample import Sample
 
 NS_URI = "urn:twinbridge:test:plant"
 SERVER_URI = "urn:twinbridge:test:server"

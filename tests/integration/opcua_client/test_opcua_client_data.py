@@ -9,9 +9,9 @@ import pytest
 from asyncua import ua
 from opcua_client_helpers import Collector, FreezableProxy, PlantServer, adapter, point, source
 
-from adapters.base import AdapterDisconnected
-from gateway.model import DataType, Transform
-from gateway.sample import Quality
+from adapters.contract.adapter import AdapterDisconnected
+from adapters.contract.model import DataType, Transform
+from adapters.contract.sample import Quality
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

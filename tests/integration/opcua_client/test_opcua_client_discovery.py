@@ -11,11 +11,11 @@ import yaml
 from asyncua import ua
 from opcua_client_helpers import PlantServer
 
+from adapters.contract.model import DataType, PointKind
+from adapters.contract.sample import Quality
 from adapters.opcua.discover import discover, main
 from gateway.config.loader import load_mappings
-from gateway.model import DataType, PointKind
 from gateway.runtime import Gateway
-from gateway.sample import Quality
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

@@ -15,10 +15,10 @@ import pytest
 from asyncua import ua
 from opcua_client_helpers import PlantServer
 
-from adapters.base import ConnectionState
+from adapters.contract.adapter import ConnectionState
+from adapters.contract.sample import PointState, Quality
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
-from gateway.sample import PointState, Quality
 
 pytestmark = [pytest.mark.integration]
 

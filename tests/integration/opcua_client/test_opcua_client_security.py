@@ -13,8 +13,8 @@ import pytest_asyncio
 from asyncua import ua
 from opcua_client_helpers import Collector, PlantServer, Users, adapter, make_server_cert, point, source
 
-from adapters.base import AdapterUnavailable
-from gateway.sample import Quality
+from adapters.contract.adapter import AdapterUnavailable
+from adapters.contract.sample import Quality
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

@@ -17,9 +17,9 @@ import pytest
 import pytest_asyncio
 from asyncua import ua
 
+from adapters.contract.sample import PointState, Quality, Sample
 from gateway.northbound.opcua.values import SharedDataValue, data_value
 from gateway.runtime import Gateway
-from gateway.sample import PointState, Quality, Sample
 from tests.conftest import wait_for
 from tests.integration.opcua_server.conftest import Changes, client, endpoint, nid, opcua_section, running, twin_header
 

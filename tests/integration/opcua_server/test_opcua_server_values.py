@@ -16,8 +16,8 @@ import pytest
 import pytest_asyncio
 from asyncua import ua
 
+from adapters.contract.sample import Quality, Sample
 from gateway.runtime import Gateway
-from gateway.sample import Quality, Sample
 from tests.conftest import wait_for
 from tests.integration.opcua_server.conftest import (
     Changes,

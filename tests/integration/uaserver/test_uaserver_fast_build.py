@@ -8,10 +8,10 @@ import logging
 import pytest
 from asyncua import Client, ua
 
+from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind
+from adapters.contract.sample import Quality, Sample, utcnow
 from adapters.sim.config import SimAddress
-from gateway.model import Asset, AssetLevel, DataType, Point, PointKind
 from gateway.runtime import Gateway
-from gateway.sample import Quality, Sample, utcnow
 from tests.conftest import wait_for
 from tests.integration.uaserver.conftest import NS_URI, OP_PW, VIEW_PW
 

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from adapters.contract.model import Asset
 from gateway.classes import compact
-from gateway.model import Asset
 from gateway.northbound.http.deps import Api, ReaderDep
 from gateway.northbound.http.errors import ApiError
 from gateway.northbound.http.schemas import AssetDetail, AssetSummary

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from adapters.contract.model import Point
+from adapters.contract.sample import PointState as LiveState
 from gateway.classes import compact, resolve_class
-from gateway.model import Point
 from gateway.northbound.http.deps import Api, OperatorDep, ReaderDep
 from gateway.northbound.http.errors import ApiError
 from gateway.northbound.http.schemas import PointDetail, PointState, PointSummary, WriteOutcome, WriteRequest
-from gateway.sample import PointState as LiveState
 
 router = APIRouter(tags=["points"])
 

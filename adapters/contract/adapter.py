@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gateway.config.models import Address, SourceConfig
-from gateway.sample import Sample, Value
+from adapters.contract.config import Address, SourceConfig
+from adapters.contract.sample import Sample, Value
 
 if TYPE_CHECKING:
+    from adapters.contract.model import Asset, Point
     from gateway.config.profiles import ProfileLibrary
-    from gateway.model import Asset, Point
 
 
 class AdapterError(Exception):

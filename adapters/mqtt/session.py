@@ -13,7 +13,6 @@ accepts at once and then closes within seconds, twice in a row, is reported as a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -77,6 +76,9 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
         if refused and not task.done():
             # the refusal is known; let aiomqtt see it too (it then resets its state) before we report it
             await asyncio.wait([task], timeout=2)
+    except BaseException:
+        _abandon(task, paho_client)  # cancelled while connecting (the gateway stops): leave no socket behind
+        raise
     finally:
         paho_client.on_connect, paho_client.on_disconnect = inner_connect, inner_disconnect
     if task.done() and not refused:
@@ -84,14 +86,20 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
         if closed.done():
             raise ClosedAfterConnack("the broker closed the connection right after accepting it")
         return
-    task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
+    _abandon(task, paho_client)
     if refused:
         raise MqttConnectError(refused[0])
     if closed.done():
         raise aiomqtt.MqttError("the broker closed the connection before accepting it (CONNACK)")
     raise TimeoutError(f"no CONNACK within {timeout:g} s")
+
+
+def _abandon(task: asyncio.Future[Any], paho_client: Any) -> None:
+    """Give up a connect attempt: stop aiomqtt's connect and close the socket paho may still hold (paho's own
+    ``_sock_close`` also removes aiomqtt's reader and keep-alive task, which would otherwise outlive the loop)."""
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # nobody awaits it any more
+    paho_client._sock_close()
 
 
 class DropTracker:

@@ -105,8 +105,10 @@ async def test_takeover_between_two_gateways_is_logged(
     caplog.set_level(logging.WARNING, logger="twinbridge")
     gateways = [_gateway(broker, "tb-same-id", protocol), _gateway(broker, "tb-same-id", protocol)]
     try:
-        for gw in gateways:
+        for gw in gateways:  # one after the other, as two gateway processes would start
             await gw.start(services=False)
+            sup = gw.supervisors["mq"]
+            await wait_until(lambda s=sup: s.connects > 0, 5, "connected once")  # type: ignore[misc]
         hint = "another client may be using client id 'tb-same-id'"
         await wait_until(lambda: hint in caplog.text, 10, "the takeover named in the log")
         gc.collect()  # a disconnect error nobody retrieved is logged by asyncio when its future is collected

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import enum
 import logging
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.contract.config import Address, SourceConfig
 from adapters.contract.sample import Sample, Value
+from adapters.contract.units import UnitCatalog
 
 if TYPE_CHECKING:
     from adapters.contract.model import Asset, Point
@@ -82,6 +85,12 @@ class AdapterContext:
     # Adds assets and points found at run time (e.g. MQTT topic rules); returns the points actually added.
     discover: Callable[[Sequence[Asset], Sequence[Point]], list[Point]] | None = None
     base_dir: str = "."
+    # The core's unit lookups (UNECE codes, conversions); None when the adapter is built without the core.
+    units: UnitCatalog | None = None
+
+
+# A kind's discovery command: (its command-line arguments, the core's units) -> exit status.
+DiscoveryCommand = Callable[[list[str], UnitCatalog], int]
 
 
 class Adapter(ABC):
@@ -92,6 +101,9 @@ class Adapter(ABC):
     address_model: ClassVar[type[Address]]
     supports_write: ClassVar[bool] = False
     push_based: ClassVar[bool] = False
+    # Placeholders a device profile may leave unfilled for this kind: the adapter fills them at run time
+    # (e.g. MQTT command payload templates).
+    profile_placeholders: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: SourceConfig, points: Sequence[Point], context: AdapterContext) -> None:
         self.config = config
@@ -101,6 +113,20 @@ class Adapter(ABC):
         self.log = context.logger
         # Plain ints, read by the metrics collector at scrape time (cheaper than Prometheus calls per sample).
         self.counters: dict[str, int | float] = {}
+
+    # -- what the kind brings besides the run-time code -----------------------------------------------
+    @classmethod
+    def ontology(cls) -> Path | None:
+        """The Turtle fragment declaring the terms this kind's addresses write: ``ontology.ttl`` next to the
+        adapter's module, or None when there is none."""
+        module = sys.modules[cls.__module__].__file__
+        path = Path(module).parent / "ontology.ttl" if module else None
+        return path if path is not None and path.is_file() else None
+
+    @classmethod
+    def discovery(cls) -> DiscoveryCommand | None:
+        """The command ``twinbridge discover <kind>`` runs (browse a device into a draft mapping), or None."""
+        return None
 
     # -- config-time hooks (no I/O) -------------------------------------------------------------
     @classmethod

@@ -13,6 +13,7 @@ from adapters.contract.adapter import Adapter, AdapterContext, ConnectionState, 
 from adapters.contract.config import SourceConfig
 from adapters.contract.model import Asset, Point
 from adapters.contract.sample import Value
+from gateway import units
 from gateway.config.loader import load_mappings
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.supervisor import SourceSupervisor
@@ -111,6 +112,7 @@ class Gateway:
             profiles=self.model.profiles,
             discover=lambda assets, points: self.discover(source.id, assets, points),
             base_dir=str(Path(files[0]).parent) if files else ".",
+            units=units.CATALOG,
         )
 
     def discover(self, source_id: str, assets: Sequence[Asset], points: Sequence[Point]) -> list[Point]:

@@ -208,3 +208,32 @@ def units_ntriples(names: Iterable[str]) -> str:
         if u.dimension:  # lets SPARQL find convertible units: same dimension vector
             lines.append(f"{s} <{QUDT}hasDimensionVector> <{DIM_NS}{u.dimension}> .")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+@cache
+def _by_unece() -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for u in all_units().values():
+        if u.unece:
+            index.setdefault(u.unece, []).append(u.name)
+    return {code: tuple(names) for code, names in index.items()}
+
+
+class Catalog:
+    """This table as the adapters' ``UnitCatalog`` (adapters/contract/units.py): adapters never import it."""
+
+    def unece(self, name: str) -> str | None:
+        """The UNECE code of a unit; None when the unit is unknown or has none."""
+        u = get_unit(name)
+        return u.unece if u is not None else None
+
+    def by_unece(self, code: str) -> list[str]:
+        """The QUDT names of the units with a UNECE code."""
+        return list(_by_unece().get(code, ()))
+
+    def converter(self, src: str, dst: str) -> Callable[[float], float]:
+        """See :func:`converter` (``UnitError`` is a ValueError)."""
+        return converter(src, dst)
+
+
+CATALOG = Catalog()

@@ -6,7 +6,7 @@ import logging
 from importlib import import_module
 from importlib.metadata import entry_points
 
-from adapters.contract.adapter import Adapter
+from adapters.contract.adapter import Adapter, DiscoveryCommand
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +66,28 @@ def get_adapter(kind: str) -> type[Adapter]:
         raise UnknownAdapter(f"adapter kind '{kind}' cannot be loaded: {exc}") from exc
     _loaded[kind] = cls
     return cls
+
+
+def discovery_kinds() -> list[str]:
+    """The kinds whose adapter offers ``twinbridge discover <kind>``."""
+    out = []
+    for kind in known_kinds():
+        try:
+            if get_adapter(kind).discovery:
+                out.append(kind)
+        except UnknownAdapter:  # a broken third-party adapter offers nothing
+            continue
+    return out
+
+
+def get_discovery(kind: str) -> DiscoveryCommand:
+    """The discovery command of ``kind``; ``UnknownAdapter`` names the kinds that offer one."""
+    try:
+        target = get_adapter(kind).discovery
+    except UnknownAdapter:
+        target = None
+    if not target:
+        raise UnknownAdapter(f"no discovery for kind '{kind}' (offered by: {', '.join(discovery_kinds()) or 'none'})")
+    module, _, attr = target.partition(":")
+    command: DiscoveryCommand = getattr(import_module(module), attr)
+    return command

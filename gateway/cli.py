@@ -67,8 +67,9 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="embedded MQTT broker when none listens on the MQTT port (auto: mosquitto if installed, else amqtt)",
     )
-    d = sub.add_parser("discover", help="browse a device into a draft mapping (opcua)")
-    d.add_argument("kind", choices=["opcua"], help="the kind of source to browse")
+    d = sub.add_parser("discover", help="browse a device into a draft mapping (opcua, or any adapter offering it)")
+    # no choices: the kinds offering discovery come from the adapter registry, read only when the command runs
+    d.add_argument("kind", help="the kind of source to browse, e.g. opcua")
     d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
     trust_cli.add_parser(sub)
     # --log-level after the command too; SUPPRESS keeps the value given before it when not repeated after it
@@ -206,10 +207,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    """Browse a device and print a draft mapping."""
-    from adapters.opcua.discover import main as discover_opcua
+    """Browse a device and print a draft mapping, with the discovery command of the kind's adapter."""
+    from adapters.registry import UnknownAdapter, get_discovery
+    from gateway.units import CATALOG
 
-    return discover_opcua(list(args.args))
+    try:
+        command = get_discovery(args.kind)
+    except UnknownAdapter as exc:
+        print(f"twinbridge discover: {exc}", file=sys.stderr)
+        return 2
+    return command(list(args.args), CATALOG)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

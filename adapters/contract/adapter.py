@@ -104,6 +104,9 @@ class Adapter(ABC):
     # Placeholders a device profile may leave unfilled for this kind: the adapter fills them at run time
     # (e.g. MQTT command payload templates).
     profile_placeholders: ClassVar[frozenset[str]] = frozenset()
+    # "module:function" of the DiscoveryCommand ``twinbridge discover <kind>`` runs (browse a device into a
+    # draft mapping), imported only when run; None when the kind offers no discovery.
+    discovery: ClassVar[str | None] = None
 
     def __init__(self, config: SourceConfig, points: Sequence[Point], context: AdapterContext) -> None:
         self.config = config
@@ -122,11 +125,6 @@ class Adapter(ABC):
         module = sys.modules[cls.__module__].__file__
         path = Path(module).parent / "ontology.ttl" if module else None
         return path if path is not None and path.is_file() else None
-
-    @classmethod
-    def discovery(cls) -> DiscoveryCommand | None:
-        """The command ``twinbridge discover <kind>`` runs (browse a device into a draft mapping), or None."""
-        return None
 
     # -- config-time hooks (no I/O) -------------------------------------------------------------
     @classmethod

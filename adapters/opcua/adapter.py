@@ -32,6 +32,8 @@ from adapters.opcua.types import BUILTIN, ValueProblem, status_doc, status_name,
 
 _QUEUE_MAX = 100_000
 _WAKE = object()  # wakes samples() after a loss or stop
+_COUNTERS = ("samples", "datachanges", "polls", "read_errors", "dropped", "writes", "write_errors", "connects")
+_COUNTERS += ("subscriptions", "monitored_items", "faulted_points")
 
 
 class OpcUaAdapter(Adapter):
@@ -42,6 +44,7 @@ class OpcUaAdapter(Adapter):
     address_model = OpcUaAddress
     supports_write = True
     push_based = True
+    discovery = "adapters.opcua.discover:main"  # twinbridge discover opcua: browse a server into a draft
 
     config: OpcUaSourceConfig
 
@@ -60,19 +63,7 @@ class OpcUaAdapter(Adapter):
         self._running = False
         self._lost: tuple[str, str] | None = None
         self._reported: set[str] = set()  # unit mismatches already logged
-        self.counters = {
-            "samples": 0,
-            "datachanges": 0,
-            "polls": 0,
-            "read_errors": 0,
-            "dropped": 0,
-            "writes": 0,
-            "write_errors": 0,
-            "connects": 0,
-            "subscriptions": 0,
-            "monitored_items": 0,
-            "faulted_points": 0,
-        }
+        self.counters = dict.fromkeys(_COUNTERS, 0)
 
     # -- config-time checks ------------------------------------------------------------------------
     @classmethod
@@ -107,7 +98,7 @@ class OpcUaAdapter(Adapter):
         self._lost = None
         client, info = await self._opener.open()
         try:
-            res = await resolve(client, self.config, self.points.values())
+            res = await resolve(client, self.config, self.points.values(), self.context.units)
             self._client, self._info, self._resolution = client, info, res
             self._bindings = dict(res.bindings)
             self._report_mismatches(res.mismatches)
@@ -367,7 +358,7 @@ class OpcUaAdapter(Adapter):
 
     async def _add_running(self, client: Client, points: list[Point]) -> None:
         try:
-            res = await resolve(client, self.config, points)
+            res = await resolve(client, self.config, points, self.context.units)
             self._bindings.update(res.bindings)
             self._report_mismatches(res.mismatches)
             await self._acquire(client, list(res.bindings.values()))

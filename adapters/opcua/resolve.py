@@ -17,6 +17,7 @@ from typing import Any
 from asyncua import Client, ua
 
 from adapters.contract.model import Point
+from adapters.contract.units import UnitCatalog
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from adapters.opcua.nodeids import NamespaceNotFound, child_step, good_value, is_good, node_id, status_value
 from adapters.opcua.types import (
@@ -96,8 +97,13 @@ async def _translate(client: Client, paths: list[ua.BrowsePath], chunk: int) -> 
     return out
 
 
-async def resolve(client: Client, cfg: OpcUaSourceConfig, points: Iterable[Point]) -> Resolution:
-    """Resolve every point's node and metadata; transport errors propagate, per-node problems become faults."""
+async def resolve(
+    client: Client, cfg: OpcUaSourceConfig, points: Iterable[Point], units: UnitCatalog | None = None
+) -> Resolution:
+    """Resolve every point's node and metadata; transport errors propagate, per-node problems become faults.
+
+    Units are compared with the server's EngineeringUnits only when ``units`` is given (the core's catalog).
+    """
     chunk = cfg.max_nodes_per_request
     namespaces = [str(n) for n in await client.get_namespace_array()]
     bindings: dict[str, Binding] = {}
@@ -129,8 +135,8 @@ async def resolve(client: Client, cfg: OpcUaSourceConfig, points: Iterable[Point
         if b.fault is None:
             _check_shape(b)
     out = Resolution(bindings, namespaces)
-    if cfg.check_units:
-        out.mismatches = await _check_units(client, [b for b in live if b.fault is None], chunk)
+    if cfg.check_units and units is not None:
+        out.mismatches = await _check_units(client, [b for b in live if b.fault is None], chunk, units)
     return out
 
 
@@ -248,20 +254,18 @@ async def read_properties(
     return out
 
 
-async def _check_units(client: Client, live: list[Binding], chunk: int) -> list[str]:
+async def _check_units(client: Client, live: list[Binding], chunk: int, units: UnitCatalog) -> list[str]:
     """Compare EngineeringUnits/EURange properties with the mapping's unit and min/max."""
     numeric = [b for b in live if b.point.datatype.is_numeric and b.builtin and b.builtin.family is not Family.TEXT]
     props = await read_properties(client, [b.node_id for b in numeric], ("EngineeringUnits", "EURange"), chunk)  # type: ignore[misc]
     out: list[str] = []
     for b, m in zip(numeric, props, strict=True):
-        out += unit_mismatches(b.point, m.get("EngineeringUnits"), m.get("EURange"))
+        out += unit_mismatches(b.point, m.get("EngineeringUnits"), m.get("EURange"), units)
     return out
 
 
-def unit_mismatches(point: Point, eu: Any, eu_range: Any) -> list[str]:
+def unit_mismatches(point: Point, eu: Any, eu_range: Any, units: UnitCatalog) -> list[str]:
     """Human-readable differences between a node's EU properties and the point's unit and min/max."""
-    from gateway import units
-
     out: list[str] = []
     device_unit = point.transform.source_unit or point.unit
     if isinstance(eu, ua.EUInformation):
@@ -270,14 +274,14 @@ def unit_mismatches(point: Point, eu: Any, eu_range: Any) -> list[str]:
         if device_unit is None:
             out.append(f"{point.id}: the server reports EngineeringUnits '{shown}' but the mapping gives no unit")
         else:
-            u = units.get_unit(device_unit)
-            if u is not None and u.unece and code and code != u.unece:
+            mapped = units.unece(device_unit)
+            if mapped and code and code != mapped:
                 out.append(
                     f"{point.id}: the server reports EngineeringUnits '{shown}' (UNECE {code}) but the mapping says "
-                    f"{device_unit} (UNECE {u.unece})"
+                    f"{device_unit} (UNECE {mapped})"
                 )
     if isinstance(eu_range, ua.Range) and (point.min is not None or point.max is not None):
-        lo, hi = _engineering_range(point, float(eu_range.Low), float(eu_range.High))
+        lo, hi = _engineering_range(point, float(eu_range.Low), float(eu_range.High), units)
         if lo is not None and hi is not None:
             diffs = []
             if point.min is not None and not _close(point.min, lo):
@@ -292,15 +296,13 @@ def unit_mismatches(point: Point, eu: Any, eu_range: Any) -> list[str]:
     return out
 
 
-def _engineering_range(point: Point, low: float, high: float) -> tuple[float | None, float | None]:
-    from gateway import units
-
+def _engineering_range(point: Point, low: float, high: float, units: UnitCatalog) -> tuple[float | None, float | None]:
     t = point.transform
     ends = [low * t.scale + t.offset, high * t.scale + t.offset]
     if t.source_unit and point.unit and t.source_unit != point.unit:
         try:
             conv = units.converter(t.source_unit, point.unit)
-        except Exception:
+        except ValueError:  # unknown or unconvertible units: no range to compare
             return None, None
         ends = [conv(v) for v in ends]
     return min(ends), max(ends)

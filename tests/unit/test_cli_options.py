@@ -94,3 +94,12 @@ def test_readme_states_the_demo_port_defaults_the_parser_has() -> None:
     for dest, default in ports.items():
         option = "--" + dest.replace("_", "-")
         assert f"`{option} {default}`" in README, option
+
+
+@pytest.mark.parametrize("kind", ["modbus", "nosuchkind"])
+def test_discover_of_a_kind_without_discovery_names_the_kinds_offering_it(
+    kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["discover", kind, "tcp://127.0.0.1:502"]) == 2
+    err = capsys.readouterr().err
+    assert f"no discovery for kind '{kind}' (offered by: opcua" in err

@@ -23,6 +23,7 @@ from adapters.opcua.types import (
     unece_code,
     value_rank_problem,
 )
+from gateway.units import CATALOG
 
 CFG = OpcUaSourceConfig(id="ua", url="opc.tcp://127.0.0.1:4840", security={"policy": "None"})
 
@@ -236,14 +237,14 @@ def test_unit_and_range_mismatches() -> None:
         return binding({"node": "ns=2;s=x"}, unit=unit, min=mn, max=mx, transform=t or Transform()).point
 
     rng = ua.Range(Low=0.0, High=100.0)
-    assert unit_mismatches(p("DEG_C", 0, 100), eu("CEL", "°C"), rng) == []
-    assert unit_mismatches(p("DEG_C"), None, None) == []
-    msgs = unit_mismatches(p("DEG_F"), eu("CEL", "°C"), None)
+    assert unit_mismatches(p("DEG_C", 0, 100), eu("CEL", "°C"), rng, CATALOG) == []
+    assert unit_mismatches(p("DEG_C"), None, None, CATALOG) == []
+    msgs = unit_mismatches(p("DEG_F"), eu("CEL", "°C"), None, CATALOG)
     assert len(msgs) == 1 and "CEL" in msgs[0] and "DEG_F" in msgs[0]
-    assert "no unit" in unit_mismatches(p(None), eu("CEL", "°C"), None)[0]
+    assert "no unit" in unit_mismatches(p(None), eu("CEL", "°C"), None, CATALOG)[0]
     # the device unit is the transform's source_unit when there is one
-    assert unit_mismatches(p("DEG_F", t=Transform(source_unit="DEG_C")), eu("CEL", "°C"), None) == []
+    assert unit_mismatches(p("DEG_F", t=Transform(source_unit="DEG_C")), eu("CEL", "°C"), None, CATALOG) == []
     # ranges are compared after the point's transform
-    assert unit_mismatches(p("PERCENT", 0, 10, Transform(scale=0.1)), None, rng) == []
-    assert "max 50 vs 100" in unit_mismatches(p("DEG_C", 0, 50), None, rng)[0]
-    assert unit_mismatches(p("K", 273.15, 373.15, Transform(source_unit="DEG_C")), None, rng) == []
+    assert unit_mismatches(p("PERCENT", 0, 10, Transform(scale=0.1)), None, rng, CATALOG) == []
+    assert "max 50 vs 100" in unit_mismatches(p("DEG_C", 0, 50), None, rng, CATALOG)[0]
+    assert unit_mismatches(p("K", 273.15, 373.15, Transform(source_unit="DEG_C")), None, rng, CATALOG) == []

@@ -29,6 +29,7 @@ from adapters.contract.model import DataType, Point, PointKind, Transform
 from adapters.contract.sample import Sample
 from adapters.opcua.adapter import OpcUaAdapter
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
+from gateway.units import CATALOG
 
 NS_URI = "urn:twinbridge:test:plant"
 SERVER_URI = "urn:twinbridge:test:server"
@@ -208,7 +209,7 @@ def source(url: str, **kw: Any) -> OpcUaSourceConfig:
 
 
 def adapter(cfg: OpcUaSourceConfig, points: list[Point], base_dir: Path | str = ".") -> OpcUaAdapter:
-    ctx = AdapterContext(logger=logging.getLogger("test.opcua"), base_dir=str(base_dir))
+    ctx = AdapterContext(logger=logging.getLogger("test.opcua"), base_dir=str(base_dir), units=CATALOG)
     return OpcUaAdapter(cfg, points, ctx)
 
 

@@ -16,13 +16,14 @@ from adapters.contract.sample import Quality
 from adapters.opcua.discover import discover, main
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
+from gateway.units import CATALOG
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def test_draft_mapping_validates_and_yields_the_server_values(plant: PlantServer) -> None:
     await plant.set("Temp", 21.25, ua.VariantType.Double)
-    text = await discover(plant.url, source_id="plant1", depth=6)
+    text = await discover(plant.url, source_id="plant1", depth=6, units=CATALOG)
     assert text.startswith("# Draft mapping discovered from")
     assert "Profile" in text.split("sources:")[0]  # the array is listed as not mapped, in the header
 
@@ -63,7 +64,9 @@ async def test_command_line_writes_the_draft_and_reports_failures(
 ) -> None:
     out = tmp_path / "draft.yaml"
     code = await asyncio.to_thread(
-        main, [plant.url, "--root", f"ns={plant.ns};s=Boiler", "--depth", "1", "--out", str(out), "--source-id", "b1"]
+        main,
+        [plant.url, "--root", f"ns={plant.ns};s=Boiler", "--depth", "1", "--out", str(out), "--source-id", "b1"],
+        CATALOG,
     )
     assert code == 0
     doc = yaml.safe_load(out.read_text())
@@ -77,5 +80,5 @@ async def test_command_line_writes_the_draft_and_reports_failures(
     assert {"Temp", "Setpoint", "Name"} <= points
     load_mappings([str(out)], env={})
 
-    code = await asyncio.to_thread(main, ["opc.tcp://127.0.0.1:1/none", "--out", str(tmp_path / "x.yaml")])
+    code = await asyncio.to_thread(main, ["opc.tcp://127.0.0.1:1/none", "--out", str(tmp_path / "x.yaml")], CATALOG)
     assert code == 1 and "discovery failed" in capsys.readouterr().err

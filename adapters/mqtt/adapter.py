@@ -34,7 +34,7 @@ from adapters.mqtt.sparkplug import SparkplugError, code_for, command_payload
 from adapters.mqtt.topics import fill
 
 if TYPE_CHECKING:
-    from gateway.config.profiles import ProfileLibrary
+    from adapters.contract.discovery import ProfileCatalog
 
 
 class _DropOldestQueue(asyncio.Queue[aiomqtt.Message]):
@@ -90,7 +90,7 @@ class MqttAdapter(Adapter):
     # -- config-time checks --------------------------------------------------------------------------
     @classmethod
     def check_source(  # type: ignore[override]
-        cls, config: MqttSourceConfig, points: Sequence[Point], *, profiles: ProfileLibrary | None = None
+        cls, config: MqttSourceConfig, points: Sequence[Point], *, profiles: ProfileCatalog | None = None
     ) -> list[tuple[str | None, str]]:
         """One payload format per topic, no explicit point inside the Sparkplug namespace as JSON/plain, and
         every profile a rule names exists (so ``twinbridge validate`` catches it, not the first message)."""
@@ -100,7 +100,7 @@ class MqttAdapter(Adapter):
                 for attr in ("profile", "node_profile"):
                     name = getattr(rule, attr, None)
                     if name and profiles.get(name) is None:
-                        known = ", ".join(profiles.candidates()) or "none found"
+                        known = ", ".join(profiles.names()) or "none found"
                         problems.append((None, f"rule {rule.id}: missing profile '{name}' (available: {known})"))
         formats: dict[str, tuple[str, str]] = {}
         for p in points:

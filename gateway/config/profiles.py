@@ -7,6 +7,7 @@ fill ``{name}`` placeholders in the profile's strings (``{asset}`` is always the
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,23 @@ class ProfileLibrary:
             )
             return None
         return Profile(spec, doc)
+
+
+class ProfileView:
+    """The read-only profile catalog adapters get (``adapters.contract.adapter.ProfileCatalog``): names and
+    profiles as written, never the library itself."""
+
+    def __init__(self, library: ProfileLibrary) -> None:
+        self._library = library
+
+    def names(self) -> list[str]:
+        """Names of every profile on the search path."""
+        return self._library.candidates()
+
+    def get(self, name: str) -> Mapping[str, Any] | None:
+        """The profile called ``name`` as written (a copy), or None when missing or invalid."""
+        prof = self._library.get(name)
+        return None if prof is None else copy.deepcopy(prof.doc.data)
 
 
 # Placeholders filled later, when a value is written or a message arrives (e.g. MQTT command payload

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.contract.config import Address, SourceConfig
 from adapters.contract.sample import Sample, Value
+from adapters.contract.status import StatusError
 from adapters.contract.units import UnitCatalog
 
 if TYPE_CHECKING:
@@ -25,16 +26,13 @@ if TYPE_CHECKING:
     from gateway.config.profiles import ProfileLibrary
 
 
-class AdapterError(Exception):
+class AdapterError(StatusError):
     """Base of adapter errors; ``status`` is the OPC UA status name the affected points get."""
 
     status: str = "BadCommunicationError"
 
     def __init__(self, reason: str, *, status: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        if status is not None:
-            self.status = status
+        super().__init__(status or self.status, reason)
 
 
 class AdapterUnavailable(AdapterError):

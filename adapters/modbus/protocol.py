@@ -11,6 +11,8 @@ from typing import Any
 
 from pymodbus.pdu import ModbusPDU
 
+from adapters.contract.status import StatusError
+
 Counters = dict[str, int | float]
 
 # Modbus exception code -> (name from the specification, OPC UA status of the affected points)
@@ -57,14 +59,13 @@ CALLS: dict[int, Callable[[Any, Request], Awaitable[ModbusPDU]]] = {
 }
 
 
-class ModbusFault(Exception):
+class ModbusFault(StatusError):
     """Base of request failures; ``status`` is the OPC UA status name of the affected points."""
 
     status = "BadCommunicationError"
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(self.status, reason)
 
 
 class LinkDown(ModbusFault):

@@ -15,6 +15,7 @@ from pydantic import Discriminator, Field, SecretStr, Tag, field_validator, mode
 
 from adapters.contract.config import Address, SourceConfig, StrictModel
 from adapters.contract.rdf import IRI, MQV, TB
+from adapters.contract.status import looks_like_status
 from adapters.contract.types import Duration, Id
 from adapters.mqtt.payload import PathError, TimestampFormat, parse_path
 from adapters.mqtt.topics import TopicError, TopicTemplate, check_filter, check_topic, placeholders
@@ -31,7 +32,7 @@ DEFAULT_EXCLUDES = ("Node Control/*", "Device Control/*", "Properties/*", "bdSeq
 
 
 def _status_name(v: str) -> str:
-    if not (v.startswith(("Good", "Bad", "Uncertain")) and v.isidentifier()):
+    if not looks_like_status(v):
         raise ValueError(f"'{v}' is not an OPC UA status name (Good, BadSensorFailure, Uncertain...)")
     return v
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from adapters.contract.model import DataType
 from adapters.contract.sample import Value
+from adapters.contract.status import looks_like_status
 
 PathKey = str | int
 TimestampFormat = Literal["auto", "iso8601", "epoch_s", "epoch_ms", "epoch_us", "epoch_ns"]
@@ -247,7 +248,7 @@ def parse_quality(value: Any, mapping: dict[str, str] | None = None) -> str | No
         word = value.strip()
         if word.lower() in _WORDS:
             return _WORDS[word.lower()]
-        if word.startswith(("Good", "Bad", "Uncertain")) and word.isidentifier():
+        if looks_like_status(word):
             return word
         return None
     if isinstance(value, int) and 0 <= value <= 0xFFFFFFFF:

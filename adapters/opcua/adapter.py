@@ -23,12 +23,13 @@ from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnect
 from adapters.contract.config import SourceConfig
 from adapters.contract.model import Point
 from adapters.contract.sample import Sample, Value, utcnow
+from adapters.contract.status import status_doc, status_name
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from adapters.opcua.nodeids import NodeIdError
 from adapters.opcua.resolve import Binding, Resolution, resolve, summarize_faults
 from adapters.opcua.session import SessionInfo, SessionOpener
 from adapters.opcua.subscriptions import Group, create, forward, plan, to_sample
-from adapters.opcua.types import BUILTIN, ValueProblem, status_doc, status_name, to_variant
+from adapters.opcua.types import BUILTIN, ValueProblem, to_variant
 
 _QUEUE_MAX = 100_000
 _WAKE = object()  # wakes samples() after a loss or stop

@@ -17,6 +17,7 @@ from typing import Any
 from asyncua import Client, ua
 
 from adapters.contract.model import Point
+from adapters.contract.status import status_name
 from adapters.contract.units import UnitCatalog
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from adapters.opcua.nodeids import NamespaceNotFound, child_step, good_value, is_good, node_id, status_value
@@ -25,7 +26,6 @@ from adapters.opcua.types import (
     BuiltinType,
     Family,
     compatibility_problem,
-    status_name,
     unece_code,
     value_rank_problem,
 )

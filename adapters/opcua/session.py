@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapters.contract.adapter import AdapterUnavailable
+from adapters.contract.status import status_name
 from adapters.opcua.config import OpcUaSourceConfig
 from adapters.opcua.security import (
     MODES,
@@ -31,7 +32,6 @@ from adapters.opcua.security import (
     ensure_client_certificate,
     fingerprint,
 )
-from adapters.opcua.types import status_name
 
 # refusals that retrying cannot fix until someone changes the mapping, a password or a trust list
 _FINAL = {

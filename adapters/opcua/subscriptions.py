@@ -18,9 +18,10 @@ from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent, OverflowPolicy, StatusChangeEvent, Subscription
 
 from adapters.contract.sample import Quality, Sample, utcnow
+from adapters.contract.status import status_doc, status_name
 from adapters.opcua.config import OpcUaSourceConfig
 from adapters.opcua.resolve import Binding
-from adapters.opcua.types import ValueProblem, from_ua, status_doc, status_name
+from adapters.opcua.types import ValueProblem, from_ua
 
 # asyncua's per-subscription queue between its publish loop and our forwarder; DROP_OLDEST keeps the newest
 _SUB_QUEUE = 20_000

@@ -9,7 +9,6 @@ node's values, to turn received values into plain Python values, and to build th
 from __future__ import annotations
 
 import enum
-import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import ua
-from asyncua.ua.status_codes import get_name_and_doc
 
 from adapters.contract.model import DataType
 from adapters.contract.sample import Value
+from adapters.contract.status import StatusError, status_name
 
 
 class Family(enum.Enum):
@@ -125,13 +124,8 @@ def value_rank_problem(value_rank: int, index: int | None) -> str | None:
     return None
 
 
-class ValueProblem(Exception):
+class ValueProblem(StatusError):
     """A received value that cannot become a sample value; ``status`` is the OPC UA status to report."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def from_ua(value: Any, index: int | None = None) -> Value:
@@ -214,27 +208,6 @@ def to_variant(value: Value, builtin: BuiltinType) -> ua.Variant:
     except (ValueError, ua.UaStringParsingError) as exc:
         raise ValueProblem("BadTypeMismatch", f"{text!r} is not a valid {builtin.name}: {exc}") from None
     return ua.Variant(text, vt)
-
-
-def status_name(code: int) -> str:
-    """The OPC UA name of a status code ("BadSensorFailure"); info bits (limits, overflow) are ignored."""
-    base = code & 0xFFFF0000
-    if base == 0:
-        return "Good"
-    name, _ = get_name_and_doc(base)
-    if name and not name.startswith("Unknown"):
-        return name
-    severity = code >> 30
-    return ("Good", "Uncertain", "Bad", "Bad")[severity] + f"_0x{base:08X}"
-
-
-@functools.lru_cache(maxsize=256)
-def status_doc(code: int) -> str | None:
-    """The OPC UA description of a status code ("There has been a failure in the sensor..."), if known."""
-    if code & 0xFFFF0000 == 0:
-        return None
-    _, doc = get_name_and_doc(code & 0xFFFF0000)
-    return doc or None
 
 
 def status_of(exc: BaseException) -> str:

@@ -12,16 +12,15 @@ from typing import Any
 
 from adapters.contract.model import DataType, Point
 from adapters.contract.sample import Value
+from adapters.contract.status import StatusError
 from gateway import units
 
 
-class WriteRefused(Exception):
+class WriteRefused(StatusError):
     """The twin refuses a write; ``status`` is the OPC UA status name returned to the client."""
 
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(f"{status}: {reason}")
-        self.status = status
-        self.reason = reason
+    def __str__(self) -> str:
+        return f"{self.status}: {self.reason}"
 
 
 _TRUE = {"true", "1", "on"}

@@ -17,9 +17,12 @@ from asyncua import ua
 from asyncua.server.address_space import AddressSpace
 
 from adapters.contract.sample import PointState
+from adapters.contract.status import quality_class
+from adapters.contract.status import status_code as status_code_of
 from gateway.northbound.opcua.uatypes import node_id, status, ua_time
 
 _VALUE = ua.AttributeIds.Value
+_CLASS_CODES = {"Good": ua.StatusCodes.Good, "Uncertain": ua.StatusCodes.Uncertain, "Bad": ua.StatusCodes.Bad}
 
 
 class SharedDataValue(ua.DataValue):
@@ -37,15 +40,8 @@ class SharedDataValue(ua.DataValue):
 @functools.lru_cache(maxsize=1024)
 def status_code(name: str) -> ua.StatusCode:
     """The StatusCode of an OPC UA status name; a name OPC UA does not define keeps its class (Bad...)."""
-    code = getattr(ua.StatusCodes, name, None)
-    if code is None:
-        if name.startswith("Good"):
-            code = ua.StatusCodes.Good
-        elif name.startswith("Uncertain"):
-            code = ua.StatusCodes.Uncertain
-        else:
-            code = ua.StatusCodes.Bad
-    return status(code)
+    code = status_code_of(name)
+    return status(code if code is not None else _CLASS_CODES[quality_class(name)])
 
 
 def data_value(state: PointState, vtype: ua.VariantType) -> SharedDataValue:

@@ -90,7 +90,7 @@ def _plain_push(svc: OpcUaServer) -> Callable[[PointState], Awaitable[None]]:
     """The service's push before shared DataValues: a fresh plain DataValue through asyncua's server API."""
     assert svc.server is not None and svc.ids is not None
     server, ids = svc.server, svc.ids
-    vtypes = {p.id: variant_type(p.datatype) for p in svc.gateway.model.points.values()}
+    vtypes = {p.id: variant_type(p.datatype) for p in svc.view.model.points.values()}
 
     async def push(s: PointState) -> None:
         shared = data_value(s, vtypes[s.point])
@@ -109,7 +109,7 @@ async def _push_cost(n_points: int, n_updates: int) -> dict[str, float]:
     """Server-side µs per value change, every numeric point monitored (queue size 1), per push method."""
     model = synthetic_model(n_points)
     gw = Gateway(model)
-    svc = OpcUaServer(OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True), gw)
+    svc = OpcUaServer(OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True), gw.view)
     await svc.start()
     assert svc.server is not None and svc.ids is not None
     server, ids = svc.server, svc.ids
@@ -157,7 +157,7 @@ async def _push_cost(n_points: int, n_updates: int) -> dict[str, float]:
 async def _run(n_points: int, interval: float, seconds: float, share: float, plain: bool = False) -> dict[str, float]:
     model = synthetic_model(n_points)
     gw = Gateway(model)  # not started: the writer below is the only source of changes
-    svc = OpcUaServer(OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True), gw)
+    svc = OpcUaServer(OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True), gw.view)
     await svc.start()
     if plain:
         svc._push = _plain_push(svc)  # type: ignore[method-assign]

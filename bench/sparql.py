@@ -83,7 +83,7 @@ async def _http_times(
     gw: Gateway, n: int, stop_writer: Callable[[], None], quick: bool
 ) -> tuple[dict[str, list[float]], list[list[object]]]:
     """Latency of each query over HTTP while values update; then, with the writer stopped, the replica's costs."""
-    api = HttpApi(HttpApiConfig(port=0, anonymous_read=True, query_timeout=120), gw)
+    api = HttpApi(HttpApiConfig(port=0, anonymous_read=True, query_timeout=120), gw.view)
     t0 = time.perf_counter()
     await api.start()
     out: dict[str, list[float]] = {}
@@ -102,7 +102,7 @@ async def _http_times(
                     ts.append(time.perf_counter() - t0)
                 out[name] = ts
             await asyncio.to_thread(stop_writer)
-            replica = await _replica_costs(api, c, ready, quick)
+            replica = await _replica_costs(gw, api, c, ready, quick)
     finally:
         await api.stop()
     return out, replica
@@ -139,9 +139,11 @@ def _worker_mib(pid: int) -> tuple[float, float]:
     return got.get("VmRSS", 0.0), got.get("VmHWM", 0.0)
 
 
-async def _replica_costs(api: HttpApi, c: httpx.AsyncClient, ready: float, quick: bool) -> list[list[object]]:
+async def _replica_costs(
+    gw: Gateway, api: HttpApi, c: httpx.AsyncClient, ready: float, quick: bool
+) -> list[list[object]]:
     """What the query worker's replica costs, measured with no other load running."""
-    gw, worker = api.gateway, api.app.state.api.worker
+    worker = api.app.state.api.worker
     batches, per_batch = _burst_size(quick)
     changes = batches * per_batch
     rss, peak = _worker_mib(worker._proc.pid)

@@ -104,7 +104,7 @@ async def _service(model: object, *, fast: bool) -> dict[str, float]:
         NodeManagementService.add_nodes = add_nodes  # type: ignore[method-assign]
     gw = Gateway(model)  # type: ignore[arg-type]
     cfg = OpcUaServerConfig(host="127.0.0.1", port=0, security=["None"], allow_anonymous=True)
-    svc = OpcUaServer(cfg, gw)
+    svc = OpcUaServer(cfg, gw.view)
     rss0 = _rss_mib()
     t0 = time.perf_counter()
     await svc.start()

@@ -15,17 +15,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from gateway.runtime import Gateway
+    from gateway.twin.view import TwinView
 
 
 class GatewayCollector(Collector):
-    """Collects source, pipeline and twin figures from a running gateway."""
+    """Collects source, pipeline and twin figures through the twin's view (source health and twin stats)."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+    def __init__(self, view: TwinView) -> None:
+        self.view = view
 
     def collect(self) -> Iterator[Metric]:
-        gw = self.gateway
+        yield from self._sources()
+        yield from self._twin()
+
+    def _sources(self) -> Iterator[Metric]:
         samples = CounterMetricFamily("twinbridge_samples", "Samples received from adapters", labels=["source"])
         bad = CounterMetricFamily("twinbridge_bad_samples", "Bad-quality samples received", labels=["source"])
         suppressed = CounterMetricFamily(
@@ -38,55 +41,51 @@ class GatewayCollector(Collector):
         adapter = GaugeMetricFamily(
             "twinbridge_adapter_counter", "Adapter-specific counters", labels=["source", "name"]
         )
-        for sid, sup in gw.supervisors.items():
-            samples.add_metric([sid], sup.samples_in)
-            bad.add_metric([sid], sup.bad_samples)
-            suppressed.add_metric([sid], sup.suppressed)
-            reconnects.add_metric([sid], sup.reconnects)
-            up.add_metric([sid, sup.source.kind], 1.0 if sup.state.value == "connected" else 0.0)
-            if sup.adapter is not None:
-                for name, val in list(sup.adapter.counters.items()):
-                    if isinstance(val, int | float) and not isinstance(val, bool):
-                        adapter.add_metric([sid, name], float(val))
+        for sid, h in self.view.source_health().items():
+            samples.add_metric([sid], h.samples_in)
+            bad.add_metric([sid], h.bad_samples)
+            suppressed.add_metric([sid], h.suppressed)
+            reconnects.add_metric([sid], h.reconnects)
+            up.add_metric([sid, h.kind], 1.0 if h.connected else 0.0)
+            for name, val in h.counters.items():
+                if isinstance(val, int | float) and not isinstance(val, bool):
+                    adapter.add_metric([sid, name], float(val))
         yield from (samples, bad, suppressed, reconnects, up, adapter)
 
-        twin = gw.twin
+    def _twin(self) -> Iterator[Metric]:
+        st = self.view.stats()
         points = GaugeMetricFamily("twinbridge_points", "Points by quality", labels=["quality"])
-        for q, n in twin.live.counts().items():
+        for q, n in st.points_by_quality.items():
             points.add_metric([q.name.lower()], n)
         yield points
+        yield CounterMetricFamily("twinbridge_samples_applied", "Samples applied to the twin", value=st.samples_applied)
+        yield CounterMetricFamily("twinbridge_graph_flushes", "Live-value flushes into the graph", value=st.flushes)
         yield CounterMetricFamily(
-            "twinbridge_samples_applied", "Samples applied to the twin", value=twin.samples_applied
+            "twinbridge_graph_points_written", "Point states written to the graph", value=st.points_written
         )
-        yield CounterMetricFamily(
-            "twinbridge_graph_flushes", "Live-value flushes into the graph", value=twin.live.flushes
-        )
-        yield CounterMetricFamily(
-            "twinbridge_graph_points_written", "Point states written to the graph", value=twin.live.points_written
-        )
-        yield CounterMetricFamily("twinbridge_graph_flush_seconds", "Time spent flushing", value=twin.flush_seconds)
+        yield CounterMetricFamily("twinbridge_graph_flush_seconds", "Time spent flushing", value=st.flush_seconds)
         yield GaugeMetricFamily(
-            "twinbridge_graph_pending_points", "Changed points not yet in the graph", value=twin.live.dirty
+            "twinbridge_graph_pending_points", "Changed points not yet in the graph", value=st.pending_points
         )
-        subs = twin.events.subscriptions
-        yield GaugeMetricFamily("twinbridge_subscribers", "Open change subscriptions", value=len(subs))
+        yield GaugeMetricFamily("twinbridge_subscribers", "Open change subscriptions", value=st.subscribers)
         yield GaugeMetricFamily(
-            "twinbridge_subscription_queue_depth",
-            "Changes waiting in subscriber queues",
-            value=sum(s.pending for s in subs),
+            "twinbridge_subscription_queue_depth", "Changes waiting in subscriber queues", value=st.queued_changes
         )
         yield CounterMetricFamily(
-            "twinbridge_subscription_dropped", "Changes dropped for slow subscribers", value=twin.events.dropped
+            "twinbridge_subscription_dropped", "Changes dropped for slow subscribers", value=st.dropped_changes
         )
         writes = CounterMetricFamily("twinbridge_writes", "Writes by outcome", labels=["status"])
-        for status, n in twin.writes.items():
+        for status, n in st.writes.items():
             writes.add_metric([status], n)
         yield writes
 
 
 class GatewayMetrics:
-    """The gateway's Prometheus registry."""
+    """The gateway's Prometheus registry; ``watch`` adds the collector of a twin's view."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.registry.register(GatewayCollector(gateway))
+
+    def watch(self, view: TwinView) -> None:
+        """Collect the view's source health and twin figures at every scrape."""
+        self.registry.register(GatewayCollector(view))

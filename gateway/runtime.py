@@ -21,6 +21,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.model import TwinModel
 from gateway.northbound.registry import Service, service_specs
 from gateway.twin.twin import Twin
+from gateway.twin.view import SourceHealth, TwinView
 
 
 class Gateway:
@@ -36,7 +37,10 @@ class Gateway:
             for sid, cfg in model.sources.items()
         }
         self.services: dict[str, Service] = {}
-        self.metrics = GatewayMetrics(self)
+        self.metrics = GatewayMetrics()
+        # What services get instead of this object: the twin's public face plus each source's health.
+        self.view = TwinView(self.twin, self.source_health, self.metrics.registry)
+        self.metrics.watch(self.view)
         self.twin.set_writer(self._route_write)
         self._flusher: asyncio.Task[None] | None = None
         self.started = False
@@ -66,7 +70,7 @@ class Gateway:
     async def _start_services(self) -> None:
         specs = service_specs()
         built = {
-            name: specs[name].build(config, self)
+            name: specs[name].build(config, self.view)
             for name, config in self.model.services.items()
             if getattr(config, "enabled", True)
         }
@@ -104,6 +108,10 @@ class Gateway:
         """The adapter instance of a source (None before start)."""
         sup = self.supervisors.get(source_id)
         return None if sup is None else sup.adapter
+
+    def source_health(self) -> dict[str, SourceHealth]:
+        """Every source's state and counters, as plain snapshots (what services and metrics read)."""
+        return {sid: SourceHealth(**sup.info()) for sid, sup in self.supervisors.items()}
 
     def _context(self, source: SourceConfig) -> AdapterContext:
         files = self.model.files

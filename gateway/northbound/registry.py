@@ -1,7 +1,8 @@
 """Northbound services by the name of their section under ``gateway:`` in a mapping.
 
 Each service contributes the pydantic model of its section, like adapters do, so the core schema never
-changes when a service is added. A service is built from (config, gateway) and has async start/stop.
+changes when a service is added. A service is built from (config, view) and has async start/stop: the view
+(``gateway.twin.view.TwinView``) is all of the running gateway it sees.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from gateway.runtime import Gateway
+    from gateway.twin.view import TwinView
 
 
 class Service(Protocol):
@@ -37,13 +38,13 @@ class ServiceSpec:
 
     name: str
     config_model: type[BaseModel]
-    factory: str  # "module:callable" taking (config, gateway) -> Service
+    factory: str  # "module:callable" taking (config, view) -> Service
     default_enabled: bool = True
 
-    def build(self, config: BaseModel, gateway: Gateway) -> Service:
-        """Instantiate the service."""
+    def build(self, config: BaseModel, view: TwinView) -> Service:
+        """Instantiate the service over the twin's view."""
         module, _, attr = self.factory.partition(":")
-        return getattr(import_module(module), attr)(config, gateway)
+        return getattr(import_module(module), attr)(config, view)
 
 
 # section name -> "module:SPEC" (imported lazily so the core loads without every service's dependencies)

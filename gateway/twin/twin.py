@@ -13,7 +13,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,7 +91,7 @@ class Twin:
             model_ntriples(self.model, ids).encode(), ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(ids.graph_model)
         )
         self.store.bulk_load(
-            self._ontology_text(self.model.points.values()).encode(),
+            self._ontology_text(self.model.points.values(), self.model.ontology_fragments).encode(),
             ox.RdfFormat.N_TRIPLES,
             to_graph=ox.NamedNode(ids.graph_ontology),
         )
@@ -136,10 +137,10 @@ class Twin:
         return out
 
     @staticmethod
-    def _ontology_text(points: Iterable[Point]) -> str:
+    def _ontology_text(points: Iterable[Point], fragments: Iterable[str] = ()) -> str:
         from gateway.ontology import ontology_ntriples
 
-        return ontology_ntriples(sorted(used_units(points)))
+        return ontology_ntriples(sorted(used_units(points)), fragments)
 
     def add(self, assets: Sequence[Asset], points: Sequence[Point]) -> None:
         """Add assets and points at run time (discovery); they must not exist yet."""
@@ -268,6 +269,16 @@ class Twin:
         """The whole dataset as N-Quads."""
         self.flush()
         return self.store.dump(format=ox.RdfFormat.N_QUADS) or b""
+
+    @contextmanager
+    def held_updates(self) -> Iterator[Callable[[], bytes]]:
+        """Hold every graph update (flushes, run-time additions) while a replica starts.
+
+        Yields a function returning the dataset as N-Quads: what it returns is exactly the state the next update
+        passed to the update listeners applies to, so a replica loading it and then those updates misses none.
+        """
+        with self._flush_lock:
+            yield lambda: self.store.dump(format=ox.RdfFormat.N_QUADS) or b""
 
     def add_update_listener(self, cb: Callable[[str], None]) -> None:
         """Call ``cb(sparql_update)`` after every change applied to the store (for replicas)."""

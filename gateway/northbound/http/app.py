@@ -1,4 +1,4 @@
-"""The FastAPI application over a running gateway."""
+"""The FastAPI application over the twin's view."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from gateway.northbound.http.query_worker import QueryWorker
 from gateway.northbound.http.routes import assets, points, sparql, stream, system
 
 if TYPE_CHECKING:
-    from gateway.runtime import Gateway
+    from gateway.twin.view import TwinView
 
 DESCRIPTION = """The live twin of twinbridge: a standard SPARQL 1.1 endpoint over the whole graph (model, live
 values, ontology), REST for the common cases, server-sent events of point changes, and Prometheus metrics.
@@ -59,7 +59,7 @@ class RequestMetrics:
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
 
 
-def create_app(gateway: Gateway, config: HttpApiConfig) -> FastAPI:
+def create_app(view: TwinView, config: HttpApiConfig) -> FastAPI:
     """The application; ``app.state.api.worker`` must be started before serving queries."""
     app = FastAPI(
         title="twinbridge",
@@ -69,9 +69,9 @@ def create_app(gateway: Gateway, config: HttpApiConfig) -> FastAPI:
         docs_url=None,  # served by docs_ui from local assets, not a CDN
         redoc_url=None,
     )
-    metrics = ApiMetrics(gateway.metrics.registry)
-    worker = QueryWorker(gateway.twin, timeout=config.query_timeout, max_bytes=config.max_result_bytes)
-    app.state.api = ApiState(gateway, config, TokenAuth(config), worker, metrics)
+    metrics = ApiMetrics(view.metrics)
+    worker = QueryWorker(view, timeout=config.query_timeout, max_bytes=config.max_result_bytes)
+    app.state.api = ApiState(view, config, TokenAuth(config), worker, metrics)
     errors.install(app)
     if config.cors_origins:
         app.add_middleware(

@@ -16,7 +16,7 @@ from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.query_worker import QueryWorker
 
 if TYPE_CHECKING:
-    from gateway.runtime import Gateway
+    from gateway.twin.view import TwinView
 
 
 class _Delegate:
@@ -61,7 +61,7 @@ class ApiMetrics:
 class ApiState:
     """Everything the routes need."""
 
-    gateway: Gateway
+    view: TwinView
     config: HttpApiConfig
     auth: TokenAuth
     worker: QueryWorker

@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from gateway.northbound.http.guard import check, warm_up
 
 if TYPE_CHECKING:
-    from gateway.twin.twin import Twin
+    from gateway.twin.view import TwinView
 
 log = logging.getLogger("twinbridge.http.sparql")
 
@@ -199,7 +199,7 @@ class QueryWorker:
     sender thread, so the twin's flush never blocks on a worker busy with a long query.
     """
 
-    def __init__(self, twin: Twin, *, timeout: float, max_bytes: int) -> None:
+    def __init__(self, twin: TwinView, *, timeout: float, max_bytes: int) -> None:
         self.twin = twin
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -219,8 +219,8 @@ class QueryWorker:
 
     def _respawn(self) -> None:
         t0 = time.perf_counter()
-        # Under the twin's flush lock no update can slip between the dump and the new outbox.
-        with self.twin._flush_lock:
+        # With updates held no update can slip between the dump and the new outbox.
+        with self.twin.held_updates() as dump:
             self._stop_process()
             # A plain child process over a socket pair rather than multiprocessing's spawn, which would
             # re-import the caller's __main__ (a test runner, an embedding application).
@@ -232,10 +232,8 @@ class QueryWorker:
             )
             child_sock.close()
             conn = Connection(parent_sock.detach())
-            import pyoxigraph as ox
-
             outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-            outbox.put(("load", self.twin.store.dump(format=ox.RdfFormat.N_QUADS)))
+            outbox.put(("load", dump()))
             threading.Thread(target=self._send_loop, args=(conn, outbox), name="sparql-sender", daemon=True).start()
             self._proc, self._conn, self._outbox = proc, conn, outbox
         self.respawn_seconds = time.perf_counter() - t0
@@ -304,7 +302,7 @@ class QueryWorker:
     def stop(self) -> None:
         """Stop following the twin and end the process."""
         self.twin.remove_update_listener(self._forward)
-        with self.twin._flush_lock:
+        with self.twin.held_updates():
             self._stop_process()
 
 

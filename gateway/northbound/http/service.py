@@ -14,7 +14,7 @@ from gateway.northbound.http.app import create_app
 from gateway.northbound.http.config import HttpApiConfig
 
 if TYPE_CHECKING:
-    from gateway.runtime import Gateway
+    from gateway.twin.view import TwinView
 
 log = logging.getLogger("twinbridge.http")
 
@@ -24,10 +24,10 @@ class HttpApi:
 
     name = "http"
 
-    def __init__(self, config: HttpApiConfig, gateway: Gateway) -> None:
+    def __init__(self, config: HttpApiConfig, view: TwinView) -> None:
         self.config = config
-        self.gateway = gateway
-        self.app = create_app(gateway, config)
+        self.view = view
+        self.app = create_app(view, config)
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._sock: socket.socket | None = None

@@ -35,7 +35,7 @@ from gateway.northbound.opcua.users import TwinUserManager
 from gateway.northbound.opcua.values import ValuePusher, status_code
 
 if TYPE_CHECKING:
-    from gateway.runtime import Gateway
+    from gateway.twin.view import TwinView
 
 log = logging.getLogger("twinbridge.opcua")
 
@@ -81,9 +81,9 @@ class OpcUaServer:
 
     name = "opcua"
 
-    def __init__(self, config: OpcUaServerConfig, gateway: Gateway) -> None:
+    def __init__(self, config: OpcUaServerConfig, view: TwinView) -> None:
         self.config = config
-        self.gateway = gateway
+        self.view = view
         self.users = TwinUserManager(config.users, config.allow_anonymous)
         self.server: Server | None = None
         self.ids: NodeIds | None = None
@@ -96,8 +96,8 @@ class OpcUaServer:
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
         cfg = self.config
-        twin = self.gateway.twin
-        settings = self.gateway.model.settings
+        twin = self.view
+        settings = twin.model.settings
         self.port = cfg.port or _free_port(cfg.host)
         server = TwinUaServer(user_manager=self.users)  # type: ignore[arg-type]
         await server.init()
@@ -128,7 +128,7 @@ class OpcUaServer:
         self.server, self.ids = server, NodeIds(ns)
         self.values = ValuePusher(server.iserver.aspace, ns)
         t0 = time.perf_counter()
-        self._build(self.gateway.model.assets.values(), self.gateway.model.points.values(), root=True)
+        self._build(twin.model.assets.values(), twin.model.points.values(), root=True)
         self.build_seconds = time.perf_counter() - t0
         self._install_write_hook()
         for state in list(twin.states().values()):
@@ -137,7 +137,7 @@ class OpcUaServer:
             await server.start()
         except OSError as exc:
             raise RuntimeError(f"OPC UA server cannot listen on {cfg.host}:{self.port}: {exc.strerror}") from None
-        sub = twin.subscribe(maxsize=max(10_000, len(self.gateway.model.points)))
+        sub = twin.subscribe(maxsize=max(10_000, len(twin.model.points)))
         self._task = asyncio.create_task(self._pump(sub), name="opcua-server-values")
         twin.add_model_listener(self._on_model)
         log.info("OPC UA server on %s (%s)", self.endpoints()[0], ", ".join(cfg.security))
@@ -175,7 +175,7 @@ class OpcUaServer:
     def _build(self, assets: Any, points: Any, *, root: bool = False) -> None:
         assert self.server is not None and self.ids is not None
         ids = self.ids
-        model = self.gateway.model
+        model = self.view.model
         assets, points = list(assets), list(points)
         with paused_gc():  # two thirds of a 10,000-point build was the cyclic GC walking new nodes
             self._add(ids, model, assets, points, root)
@@ -217,7 +217,7 @@ class OpcUaServer:
             return
         self._build(assets, points)
         for p in points:
-            asyncio.get_running_loop().create_task(self._push(self.gateway.twin.state(p.id)))
+            asyncio.get_running_loop().create_task(self._push(self.view.state(p.id)))
 
     # -- values ---------------------------------------------------------------------------------------
     async def _push(self, s: PointState) -> None:
@@ -246,7 +246,7 @@ class OpcUaServer:
         service = self.server.iserver.attribute_service
         original = service.write
         ns = self.ids.ns
-        points = self.gateway.model.points
+        points = self.view.model.points
 
         async def write(params: ua.WriteParameters, user: User = _INTERNAL) -> list[ua.StatusCode]:
             results: list[ua.StatusCode] = []
@@ -276,6 +276,6 @@ class OpcUaServer:
             log.warning("OPC UA write to %s by %s refused: role %s may not write", pid, who, role)
         else:
             value = wv.Value.Value.Value if wv.Value is not None and wv.Value.Value is not None else None
-            result = await self.gateway.twin.write(pid, value, actor=f"opcua:{who}")
+            result = await self.view.write(pid, value, actor=f"opcua:{who}")
             status = result.status
         return status_code(status)

@@ -24,8 +24,8 @@ CROSS_JOIN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
 @pytest.fixture
 async def api() -> AsyncIterator[HttpApi]:
-    gw = Gateway(synthetic_model(2_400))  # not started: no sources needed, the twin is what is queried
-    service = HttpApi(HttpApiConfig(port=0, anonymous_read=True, query_timeout=0.05), gw)
+    gw = Gateway(synthetic_model(2_400))  # not started: no sources needed, the twin (its view) is what is queried
+    service = HttpApi(HttpApiConfig(port=0, anonymous_read=True, query_timeout=0.05), gw.view)
     await service.start()
     yield service
     await service.stop()

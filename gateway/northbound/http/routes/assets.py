@@ -32,7 +32,7 @@ async def list_assets(
     level: Annotated[str | None, Query(pattern="^(site|area|line|equipment)$")] = None,
     under: Annotated[str | None, Query(description="only this asset and its descendants")] = None,
 ) -> list[dict[str, Any]]:
-    model = api.gateway.model
+    model = api.view.model
     if under is not None and under not in model.assets:
         raise ApiError(404, f"no asset '{under}'")
     assets = list(model.subtree(under)) if under else list(model.assets.values())
@@ -46,7 +46,7 @@ async def list_assets(
     responses={404: {"description": "unknown asset"}},
 )
 async def get_asset(asset_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
-    model = api.gateway.model
+    model = api.view.model
     a = model.assets.get(asset_id)
     if a is None:
         raise ApiError(404, f"no asset '{asset_id}'")
@@ -56,5 +56,5 @@ async def get_asset(asset_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
         "profile": a.profile,
         "children": [c.id for c in model.children(a.id)],
         "points": [p.id for p in model.points_of_asset(a.id)],
-        "iri": api.gateway.twin.ids.asset(a.id),
+        "iri": api.view.ids.asset(a.id),
     }

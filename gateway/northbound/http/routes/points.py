@@ -48,12 +48,12 @@ def summary(api: Api, p: Point) -> dict[str, Any]:
         "unit": p.unit,
         "datatype": p.datatype.value,
         "writable": p.writable,
-        "state": state_model(api.gateway.twin.state(p.id)),
+        "state": state_model(api.view.state(p.id)),
     }
 
 
 def _subtree(api: Api, asset: str) -> set[str]:
-    model = api.gateway.model
+    model = api.view.model
     if asset not in model.assets:
         raise ApiError(404, f"no asset '{asset}'")
     return {a.id for a in model.subtree(asset)}
@@ -69,7 +69,7 @@ async def list_points(
     quality: Annotated[str | None, Query(pattern="^(good|uncertain|bad)$")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> list[dict[str, Any]]:
-    model = api.gateway.model
+    model = api.view.model
     assets = _subtree(api, asset) if asset else None
     cls = None
     if type and type not in ("measurement", "setpoint", "command", "status"):
@@ -78,7 +78,7 @@ async def list_points(
         except ValueError as exc:
             raise ApiError(400, str(exc)) from None
     out = []
-    states = api.gateway.twin.states()
+    states = api.view.states()
     for p in model.points.values():
         if assets is not None and p.asset not in assets:
             continue
@@ -103,10 +103,10 @@ async def list_points(
     responses={404: {"description": "unknown point"}},
 )
 async def get_point(point_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
-    p = api.gateway.model.points.get(point_id)
+    p = api.view.model.points.get(point_id)
     if p is None:
         raise ApiError(404, f"no point '{point_id}'")
-    source = api.gateway.model.sources[p.source]
+    source = api.view.model.sources[p.source]
     return {
         **summary(api, p),
         "description": p.description,
@@ -115,7 +115,7 @@ async def get_point(point_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
         "source": p.source,
         "address": p.address.model_dump(mode="json", by_alias=True),
         "target": p.address.target(source),
-        "iri": api.gateway.twin.ids.point(p.id),
+        "iri": api.view.ids.point(p.id),
     }
 
 
@@ -126,7 +126,7 @@ async def get_point(point_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
     responses={404: {}, 409: {}, 422: {}, 502: {}, 504: {}},
 )
 async def write_point(point_id: str, body: WriteRequest, api: Api, who: OperatorDep) -> dict[str, Any]:
-    result = await api.gateway.twin.write(point_id, body.value, actor=f"http:{who.name}")
+    result = await api.view.write(point_id, body.value, actor=f"http:{who.name}")
     outcome = {"point": point_id, "status": result.status, "ok": result.ok, "reason": result.reason}
     if not result.ok:
         raise ApiError(_HTTP_STATUS.get(result.status, 502), result.reason or result.status, **outcome)

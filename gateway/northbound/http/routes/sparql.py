@@ -89,7 +89,7 @@ async def sparql_get(
     named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
 ) -> Response:
     if query is None:
-        return Response(_service_description(api.gateway.model.settings.base_iri), media_type="text/turtle")
+        return Response(_service_description(api.view.model.settings.base_iri), media_type="text/turtle")
     return await _run(api, query, request, default_graph_uri or [], named_graph_uri or [])
 
 

@@ -27,7 +27,7 @@ async def stream(
     type: Annotated[str | None, Query(description="point kind: measurement, setpoint, command, status")] = None,
     points: Annotated[str | None, Query(description="comma-separated point ids")] = None,
 ) -> StreamingResponse:
-    model = api.gateway.model
+    model = api.view.model
     chosen = set(model.points)
     if asset:
         if asset not in model.assets:
@@ -43,7 +43,7 @@ async def stream(
             raise ApiError(404, f"unknown point(s): {', '.join(sorted(unknown))}")
         chosen &= wanted
     filtered = bool(asset or type or points)
-    sub = api.gateway.twin.subscribe(chosen if filtered else None, maxsize=api.config.stream_queue)
+    sub = api.view.subscribe(chosen if filtered else None, maxsize=api.config.stream_queue)
     api.metrics.stream_clients.inc()
 
     async def events() -> AsyncIterator[bytes]:

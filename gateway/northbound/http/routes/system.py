@@ -16,7 +16,7 @@ router = APIRouter(tags=["system"])
 
 @router.get("/sources", response_model=list[SourceInfo], summary="Connection state and counters of every source")
 async def sources(api: Api, _: ReaderDep) -> list[dict[str, Any]]:
-    return [sup.info() for sup in api.gateway.supervisors.values()]
+    return [h.as_dict() for h in api.view.source_health().values()]
 
 
 @router.get(
@@ -26,15 +26,14 @@ async def sources(api: Api, _: ReaderDep) -> list[dict[str, Any]]:
     responses={503: {"model": Health}},
 )
 async def health(api: Api) -> Any:
-    sups = api.gateway.supervisors
-    states = {sid: s.state.value for sid, s in sups.items()}
+    states = {sid: h.state for sid, h in api.view.source_health().items()}
     ready = all(st in ("connected", "disabled") for st in states.values())
     body = Health(
         status="ok" if ready else "degraded",
         live=True,
         ready=ready,
         sources=states,
-        points=len(api.gateway.model.points),
+        points=len(api.view.model.points),
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind
 from adapters.sim.config import SimAddress, SimSourceConfig
-from gateway.config.models import TwinSettings
-from gateway.model import TwinModel
+from gateway.model import TwinModel, TwinSettings
 
 _CLASSES = (
     "Supply_Air_Temperature_Sensor",

@@ -27,8 +27,7 @@ from typing import Any
 from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind
 from adapters.modbus.config import ModbusAddress, ModbusSourceConfig
 from bench.common import table
-from gateway.config.models import TwinSettings
-from gateway.model import TwinModel
+from gateway.model import TwinModel, TwinSettings
 from gateway.runtime import Gateway
 
 STRIDE = 3  # registers between two points' starts: float32 + one unused register

@@ -38,10 +38,9 @@ from adapters.mqtt import sparkplug_b_pb2 as pb
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MqttSourceConfig
 from bench.common import table
-from gateway.config.models import TwinSettings
 from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
 from gateway.ingest.pipeline import Pipeline
-from gateway.model import TwinModel
+from gateway.model import TwinModel, TwinSettings
 from gateway.twin.twin import Twin
 
 RULE = {"id": "env", "topic": "plant/{area}/{sensor}/telemetry", "profile": "mqtt-env-sensor"}

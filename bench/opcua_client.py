@@ -30,8 +30,7 @@ from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKin
 from adapters.opcua.adapter import OpcUaAdapter
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from bench.common import table
-from gateway.config.models import TwinSettings
-from gateway.model import TwinModel
+from gateway.model import TwinModel, TwinSettings
 from gateway.runtime import Gateway
 
 NS = "urn:twinbridge:bench"

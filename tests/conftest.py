@@ -8,8 +8,7 @@ import pytest
 
 from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind, Transform
 from adapters.sim.config import SimAddress, SimSourceConfig
-from gateway.config.models import TwinSettings
-from gateway.model import TwinModel
+from gateway.model import TwinModel, TwinSettings
 
 
 def make_point(

@@ -17,9 +17,10 @@ from adapters.contract.model import Origin
 from gateway import units
 from gateway.config.errors import ConfigError
 from gateway.config.followons import FollowOns
-from gateway.config.models import AssetSpec, TwinSettings
+from gateway.config.models import AssetSpec
 from gateway.config.profiles import ProfileLibrary
 from gateway.config.yamlmarks import Marked, Path_
+from gateway.model import TwinSettings
 
 
 @dataclass

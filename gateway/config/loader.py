@@ -17,13 +17,13 @@ from gateway.config.assets import asset, build_assets, top_level_point
 from gateway.config.context import Ctx
 from gateway.config.envvars import checked, unset_report
 from gateway.config.errors import ConfigError, ConfigErrors
-from gateway.config.models import MappingFile, TwinSettings
+from gateway.config.models import MappingFile
 from gateway.config.points import build_points
 from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
 from gateway.config.sources import check_sources, source
 from gateway.config.validation import pydantic_errors
 from gateway.config.yamlmarks import Marked, load_yaml
-from gateway.model import TwinModel
+from gateway.model import TwinModel, TwinSettings
 from gateway.northbound.registry import service_specs
 
 

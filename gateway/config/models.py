@@ -83,26 +83,6 @@ class AssetSpec(StrictModel):
     vars: dict[str, str | int | float] = Field({}, description="profile instances: values for {name} in the profile")
 
 
-class TwinSettings(StrictModel):
-    """The ``twin:`` section: identity and storage of the twin."""
-
-    base_iri: str = "http://twinbridge.local/"
-    name: str = "twinbridge"
-    store: str | None = Field(None, description="directory of an on-disk store; in memory when absent")
-    flush_interval: Duration = Field(0.25, description="how often changed live values are written to the graph")
-    write_timeout: Duration = 5.0
-    profile_paths: list[str] = []
-
-    @field_validator("base_iri")
-    @classmethod
-    def _base(cls, v: str) -> str:
-        if not (v.startswith(("http://", "https://", "urn:"))) or not v.endswith(("/", "#", ":")):
-            raise ValueError("base_iri must be an http(s) or urn IRI ending in '/', '#' or ':'")
-        if any(c in v for c in ' <>"{}|\\^`'):
-            raise ValueError("base_iri contains characters not allowed in an IRI")
-        return v
-
-
 class ProfileFile(StrictModel):
     """A device profile: a point list written once, instantiated per asset."""
 

@@ -14,8 +14,8 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from adapters.contract.precision import float32_shortest
 from adapters.contract.sample import Value
-from gateway.ingest.precision import float32_shortest
 
 
 class Encoding(enum.StrEnum):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from adapters.contract.coerce import bool_word
 from adapters.contract.model import DataType
 from adapters.contract.sample import Value
 from adapters.contract.status import looks_like_status
@@ -26,8 +27,6 @@ TimestampFormat = Literal["auto", "iso8601", "epoch_s", "epoch_ms", "epoch_us", 
 
 MISSING: Any = object()  # what a path yields when the document has no such member
 
-_TRUE = frozenset({"true", "1", "on", "yes"})
-_FALSE = frozenset({"false", "0", "off", "no"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _INDEX = re.compile(r"-?[0-9]+")
 
@@ -157,10 +156,8 @@ def to_value(value: Any, datatype: DataType, where: str = "value") -> tuple[Valu
             return value, None
         if isinstance(value, int | float):
             return value != 0, None
-        if isinstance(value, str):
-            word = value.strip().lower()
-            if word in _TRUE or word in _FALSE:
-                return word in _TRUE, None
+        if isinstance(value, str) and (word := bool_word(value)) is not None:
+            return word, None
         return None, _wrong(value, datatype, where)
     # numeric datatypes
     if isinstance(value, bool):

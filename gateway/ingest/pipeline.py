@@ -8,88 +8,15 @@ and ``max_interval`` lets a value through at least that often.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from adapters.contract.model import DataType, Point
+from adapters.contract import precision
+from adapters.contract.coerce import CoercionError, coercer
+from adapters.contract.model import Point
 from adapters.contract.sample import Quality, Sample, Value
 from gateway import units
-from gateway.ingest import precision
-from gateway.ingest.precision import float32_shortest
-
-_TRUE = {"true", "1", "on", "yes"}
-_FALSE = {"false", "0", "off", "no"}
-
-
-class _TypeProblem(Exception):
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def _coercer(dt: DataType) -> Callable[[Value], Value]:
-    if dt is DataType.BOOL:
-
-        def to_bool(v: Value) -> Value:
-            if isinstance(v, bool):
-                return v
-            if isinstance(v, int | float):
-                return v != 0
-            if isinstance(v, str) and v.strip().lower() in _TRUE | _FALSE:
-                return v.strip().lower() in _TRUE
-            raise _TypeProblem("BadTypeMismatch", f"cannot read {v!r} as a bool")
-
-        return to_bool
-    if dt is DataType.STRING:
-        return lambda v: v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
-    rng = dt.int_range
-    if rng is not None:
-        lo, hi = rng
-
-        def to_int(v: Value) -> Value:
-            if isinstance(v, str):
-                v = _number(v)
-            if not isinstance(v, int | float):
-                raise _TypeProblem("BadTypeMismatch", f"cannot read {v!r} as a number")
-            if isinstance(v, float):
-                if not math.isfinite(v):
-                    raise _TypeProblem("BadOutOfRange", f"{v} is not a finite number")
-                v = round(v)
-            v = int(v)
-            if not lo <= v <= hi:
-                raise _TypeProblem("BadOutOfRange", f"{v} does not fit a {dt.value} ({lo}..{hi})")
-            return v
-
-        return to_int
-
-    def to_float(v: Value) -> Value:
-        if isinstance(v, bool):
-            return 1.0 if v else 0.0
-        if isinstance(v, int | float):
-            return float(v)
-        if isinstance(v, str):
-            return float(_number(v))
-        raise _TypeProblem("BadTypeMismatch", f"cannot read {v!r} as a number")
-
-    if dt is DataType.FLOAT:
-        # An xsd:float holds a float32: present it at that precision (51.8, not 51.79999923706055).
-        return lambda v: float32_shortest(to_float(v))  # type: ignore[arg-type]
-    return to_float
-
-
-def _number(text: str) -> int | float:
-    """A number written as text; integers stay exact (int64 values above 2**53 included)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise _TypeProblem("BadTypeMismatch", f"cannot read {text!r} as a number") from None
 
 
 def _transformer(point: Point) -> Callable[[Value], Value] | None:
@@ -141,7 +68,7 @@ class PointPipeline:
         self.clamp = t.clamp
         self.min = point.min
         self.max = point.max
-        self._coerce = _coercer(point.datatype)
+        self._coerce = coercer(point.datatype)
         db = t.deadband
         self._db_abs: float | None = None
         self._db_interval: float | None = None
@@ -183,7 +110,7 @@ class PointPipeline:
                             quality, status = Quality.UNCERTAIN, "UncertainEngineeringUnitsExceeded"
                             reason = f"{v:g} is above the point's maximum {self.max:g}"
                 value = self._coerce(value)
-            except _TypeProblem as exc:
+            except CoercionError as exc:
                 value, quality, status, reason = None, Quality.BAD, exc.status, exc.reason
             except (TypeError, ValueError) as exc:
                 value, quality, status, reason = None, Quality.BAD, "BadTypeMismatch", str(exc)

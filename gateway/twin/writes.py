@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from adapters.contract.model import DataType, Point
+from adapters.contract.coerce import CoercionError, coercer
+from adapters.contract.model import Point
 from adapters.contract.sample import Value
 from adapters.contract.status import StatusError
 from gateway import units
@@ -23,47 +24,25 @@ class WriteRefused(StatusError):
         return f"{self.status}: {self.reason}"
 
 
-_TRUE = {"true", "1", "on"}
-_FALSE = {"false", "0", "off"}
-
-
 def coerce_value(point: Point, value: Any) -> Value:
-    """The value as the point's datatype, or ``WriteRefused`` (BadTypeMismatch / BadOutOfRange)."""
-    dt = point.datatype
+    """The value as the point's datatype (the rules of ``adapters.contract.coerce``, as for incoming samples)
+    within the point's limits, or ``WriteRefused`` (BadTypeMismatch / BadOutOfRange)."""
     pid = point.id
     if value is None:
-        raise WriteRefused("BadTypeMismatch", f"{pid} needs a {dt.value} value, got null")
-    if dt is DataType.BOOL:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise WriteRefused("BadTypeMismatch", f"{pid} is a bool point; got {value!r}")
-    if dt is DataType.STRING:
-        if isinstance(value, str):
-            return value
-        raise WriteRefused("BadTypeMismatch", f"{pid} is a string point; got {type(value).__name__} {value!r}")
-    # numeric
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise WriteRefused("BadTypeMismatch", f"{pid} is a {dt.value} point; got {type(value).__name__} {value!r}")
+        raise WriteRefused("BadTypeMismatch", f"{pid} needs a {point.datatype.value} value, got null")
     if isinstance(value, float) and not math.isfinite(value):
         raise WriteRefused("BadOutOfRange", f"{pid} does not accept {value}")
-    rng = dt.int_range
-    if rng is not None:
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise WriteRefused("BadTypeMismatch", f"{pid} is an integer ({dt.value}) point; got {value!r}")
-            value = int(value)
-        if not rng[0] <= value <= rng[1]:
-            raise WriteRefused("BadOutOfRange", f"{value} does not fit a {dt.value} ({rng[0]}..{rng[1]})")
-    else:
-        value = float(value)
-    if point.min is not None and value < point.min:
-        raise WriteRefused("BadOutOfRange", f"{value:g} is below the minimum {point.min:g} of {pid}")
-    if point.max is not None and value > point.max:
-        raise WriteRefused("BadOutOfRange", f"{value:g} is above the maximum {point.max:g} of {pid}")
+    try:
+        value = coercer(point.datatype)(value)
+    except CoercionError as exc:
+        raise WriteRefused(exc.status, f"{pid}: {exc.reason}") from None
+    if isinstance(value, float) and not math.isfinite(value):  # text such as "nan" or "inf"
+        raise WriteRefused("BadOutOfRange", f"{pid} does not accept {value}")
+    if point.datatype.is_numeric:
+        if point.min is not None and value < point.min:
+            raise WriteRefused("BadOutOfRange", f"{value:g} is below the minimum {point.min:g} of {pid}")
+        if point.max is not None and value > point.max:
+            raise WriteRefused("BadOutOfRange", f"{value:g} is above the maximum {point.max:g} of {pid}")
     return value
 
 

@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
+from adapters.contract.precision import decimals, float32_shortest, scaler, significant
 from adapters.modbus.codec import Encoding, ValueSpec, decode, encode
-from gateway.ingest.precision import decimals, float32_shortest, scaler, significant
 
 F32 = struct.Struct("<f")
 

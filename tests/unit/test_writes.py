@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from adapters.contract.model import DataType, Transform
+from adapters.contract.sample import Sample
+from gateway.ingest.pipeline import Pipeline
 from gateway.twin.writes import WriteRefused, check_writable, coerce_value, to_raw
 from tests.conftest import make_point
 
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
-def _refused(point, value) -> str:  # type: ignore[no-untyped-def]
+
+def _refused(point, value) -> str:
     with pytest.raises(WriteRefused) as exc:
         coerce_value(point, value)
     return exc.value.status
@@ -20,16 +26,20 @@ def test_numeric_range_and_type() -> None:
     assert coerce_value(p, 5) == 5.0
     assert _refused(p, 101) == "BadOutOfRange"
     assert _refused(p, -1) == "BadOutOfRange"
-    assert _refused(p, "12") == "BadTypeMismatch"
-    assert _refused(p, True) == "BadTypeMismatch"
+    assert coerce_value(p, "12") == 12.0  # the conversion rules of incoming samples
+    assert coerce_value(p, True) == 1.0
+    assert _refused(p, "twelve") == "BadTypeMismatch"
     assert _refused(p, None) == "BadTypeMismatch"
     assert _refused(p, float("nan")) == "BadOutOfRange"
+    assert _refused(p, "nan") == "BadOutOfRange"
+    assert _refused(p, "101") == "BadOutOfRange"
 
 
 def test_integer_points() -> None:
     p = make_point(datatype=DataType.INT16, writable=True, unit="UNITLESS")
     assert coerce_value(p, 7.0) == 7
-    assert _refused(p, 7.5) == "BadTypeMismatch"
+    assert coerce_value(p, 7.6) == 8  # rounded, as an incoming sample is
+    assert _refused(p, float("inf")) == "BadOutOfRange"
     assert _refused(p, 40000) == "BadOutOfRange"
     u = make_point(datatype=DataType.UINT16, writable=True, unit="UNITLESS")
     assert _refused(u, -1) == "BadOutOfRange"
@@ -40,10 +50,34 @@ def test_bool_and_string() -> None:
     assert coerce_value(b, True) is True
     assert coerce_value(b, 0) is False
     assert coerce_value(b, "on") is True
-    assert _refused(b, 2) == "BadTypeMismatch"
+    assert coerce_value(b, " Yes ") is True  # was refused while an incoming "yes" was accepted
+    assert coerce_value(b, "no") is False
+    assert coerce_value(b, 2) is True
+    assert _refused(b, "maybe") == "BadTypeMismatch"
     s = make_point(datatype=DataType.STRING, writable=True, unit=None)
     assert coerce_value(s, "x") == "x"
-    assert _refused(s, 3) == "BadTypeMismatch"
+    assert coerce_value(s, 3) == "3"
+    assert coerce_value(s, False) == "false"
+
+
+VALUES = ["yes", "No", " on ", "1", "0", "12", "7.5", "-3", "2.5e3", 0, 1, 2, -1, 7.6, 1e10, True, False, "x", ""]
+
+
+@pytest.mark.parametrize(
+    "dt", [DataType.BOOL, DataType.INT16, DataType.UINT32, DataType.FLOAT, DataType.DOUBLE, DataType.STRING]
+)
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_a_write_is_converted_by_the_rules_of_an_incoming_sample(dt: DataType, value: object) -> None:
+    """One set of rules: a write gets the value an incoming sample of that value would give, or the same status."""
+    point = make_point(datatype=dt, writable=True, unit=None if dt in (DataType.BOOL, DataType.STRING) else "UNITLESS")
+    incoming = Pipeline([point]).process(Sample(point.id, value, T0))  # type: ignore[arg-type]
+    assert incoming is not None
+    try:
+        written = coerce_value(point, value)
+    except WriteRefused as exc:
+        assert (incoming.value, incoming.status) == (None, exc.status)
+    else:
+        assert incoming.status == "Good" and incoming.value == written and type(incoming.value) is type(written)
 
 
 def test_not_writable() -> None:

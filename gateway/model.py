@@ -48,6 +48,8 @@ class TwinModel:
     source_origins: dict[str, Origin] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     profiles: Any = None  # the ProfileLibrary the mapping was loaded with (for run-time discovery)
+    # Turtle files declaring the terms of the adapters in use (Adapter.ontology()), for the ontology graph
+    ontology_fragments: list[str] = field(default_factory=list)
 
     def points_of_source(self, source_id: str) -> list[Point]:
         """All points fed by a source."""

@@ -2,7 +2,8 @@
 
 The twin loads ``ontology_ntriples()`` into its ``graph/ontology`` so SPARQL can follow class hierarchies
 (``?p a/rdfs:subClassOf* brick:Temperature_Sensor``) and read unit symbols without a reasoner. The SHACL check
-uses the smaller ``validation_ntriples()``: only what its shapes need.
+uses the smaller ``validation_ntriples()``: only what its shapes need. Both add the ontology fragments of the
+adapters a mapping uses (``TwinModel.ontology_fragments``: each adapter declares the terms it writes).
 """
 
 from __future__ import annotations
@@ -49,9 +50,20 @@ def _static_ntriples() -> str:
     return _ntriples(TWINBRIDGE_TTL, BRICK_TTL)
 
 
-def ontology_ntriples(unit_names: Iterable[str] = ()) -> str:
-    """The twinbridge ontology, the Brick class hierarchy and the given QUDT units, as N-Triples."""
-    return _static_ntriples() + units_ntriples(unit_names)
+@cache
+def _fragment_ntriples(path: str) -> str:
+    return _ntriples(Path(path))
+
+
+def fragments_ntriples(paths: Iterable[str]) -> str:
+    """Adapters' ontology fragments (Turtle files) as N-Triples."""
+    return "".join(_fragment_ntriples(p) for p in paths)
+
+
+def ontology_ntriples(unit_names: Iterable[str] = (), fragments: Iterable[str] = ()) -> str:
+    """The twinbridge ontology, the Brick class hierarchy, the given QUDT units and adapter fragments, as
+    N-Triples."""
+    return _static_ntriples() + fragments_ntriples(fragments) + units_ntriples(unit_names)
 
 
 def brick_ntriples(class_iris: Iterable[str]) -> str:
@@ -70,7 +82,10 @@ def brick_ntriples(class_iris: Iterable[str]) -> str:
     return "".join(lines)
 
 
-def validation_ntriples(class_iris: Iterable[str], unit_names: Iterable[str]) -> str:
-    """What the SHACL check adds to a model graph: the twinbridge ontology, the Brick classes in use (with
-    their superclasses) and the units in use. Much smaller than the whole Brick hierarchy, so faster."""
-    return twinbridge_ntriples() + brick_ntriples(class_iris) + units_ntriples(unit_names)
+def validation_ntriples(class_iris: Iterable[str], unit_names: Iterable[str], fragments: Iterable[str] = ()) -> str:
+    """What the SHACL check adds to a model graph: the twinbridge ontology, the adapters' fragments, the Brick
+    classes in use (with their superclasses) and the units in use. Much smaller than the whole Brick hierarchy,
+    so faster."""
+    return (
+        twinbridge_ntriples() + fragments_ntriples(fragments) + brick_ntriples(class_iris) + units_ntriples(unit_names)
+    )

@@ -110,7 +110,8 @@ def check_graph(model: TwinModel, data: str) -> list[ConfigError]:
     ids = TwinIRIs(model.settings.base_iri)
     points = model.points.values()
     class_iris = {c for p in points for c in p.classes} | {c for a in model.assets.values() for c in a.classes}
-    violations = validate_ntriples(data, ontology=validation_ntriples(class_iris, sorted(used_units(points))))
+    ontology = validation_ntriples(class_iris, sorted(used_units(points)), model.ontology_fragments)
+    violations = validate_ntriples(data, ontology=ontology)
     errors = []
     for v in violations:
         what, origin = _describe(model, ids, v.focus)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,9 +23,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
-from adapters.contract.model import Asset, Point
+from adapters.contract.discovery import Discovered
+from adapters.contract.model import Point
 from adapters.contract.sample import Sample, Value, utcnow
-from adapters.mqtt.config import MqttAddress, MqttSourceConfig, SparkplugRule, TopicRule
+from adapters.mqtt.config import COMMAND_PLACEHOLDERS, MqttAddress, MqttSourceConfig, SparkplugRule, TopicRule
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import json_literal, text_of
 from adapters.mqtt.routing import Router
@@ -54,6 +55,7 @@ class MqttAdapter(Adapter):
     """MQTT broker connection feeding points from topics, rules and Sparkplug B nodes."""
 
     kind = "mqtt"
+    profile_placeholders = COMMAND_PLACEHOLDERS  # command payload templates, filled when a value is written
     config_model = MqttSourceConfig
     address_model = MqttAddress
     supports_write = True
@@ -128,11 +130,24 @@ class MqttAdapter(Adapter):
                     router.sp_rules.append(SparkplugRuleFactory(rule, self.name, lib))
                 else:
                     router.topic_rules.append(TopicRuleFactory(rule, self.name, lib))
+            self._probe()
         except DiscoveryError as exc:
             router.sp_rules.clear()
             router.topic_rules.clear()
             raise AdapterUnavailable(str(exc), retryable=False, status="BadConfigurationError") from None
         self._factories_built = True
+
+    def _probe(self) -> None:
+        """Fail at start-up, not on the first message: each topic rule's fragment, with placeholder bindings,
+        built (not added) by the core."""
+        discover = self.context.discover
+        if discover is None:
+            return
+        for f in self.router.topic_rules:
+            for fragment in f.probes():
+                errors = discover(fragment, dry_run=True).errors if fragment else []
+                if errors:
+                    raise DiscoveryError(f"rule '{f.rule.id}': {errors[0]}")
 
     def _tls(self) -> ssl.SSLContext | None:
         if not self.config.secure:
@@ -253,16 +268,15 @@ class MqttAdapter(Adapter):
                 await asyncio.wait_for(client.__aexit__(None, None, None), 3)
 
     # -- data ----------------------------------------------------------------------------------------
-    def _discover(self, assets: Sequence[Asset], points: Sequence[Point]) -> list[Point]:
-        """Hand assets/points a rule made to the gateway (or keep them ourselves when running standalone)."""
+    def _discover(self, fragment: Mapping[str, Any], *, dry_run: bool = False) -> Discovered:
+        """Hand a fragment a rule made to the core; serve what it added (the gateway normally did already)."""
         if self.context.discover is None:
-            added = [p for p in points if p.id not in self.points]
-        else:
-            added = self.context.discover(assets, points)
-        new = [p for p in added if p.id not in self.points]
-        if new:
-            Adapter.add_points(self, new)  # the gateway normally did this (and routed them) already
-        return added
+            return Discovered(errors=["no discovery without the gateway (AdapterContext.discover is None)"])
+        found = self.context.discover(fragment, dry_run=dry_run)
+        new = [p for p in found.points if p.id not in self.points]
+        if new and not dry_run:
+            Adapter.add_points(self, new)
+        return found
 
     def add_points(self, points: Sequence[Point]) -> None:
         """Route messages to points added at run time."""

@@ -34,7 +34,7 @@ from adapters.opcua.types import BUILTIN, ValueProblem, to_variant
 _QUEUE_MAX = 100_000
 _WAKE = object()  # wakes samples() after a loss or stop
 _COUNTERS = ("samples", "datachanges", "polls", "read_errors", "dropped", "writes", "write_errors", "connects")
-_COUNTERS += ("subscriptions", "monitored_items", "faulted_points")
+_SESSION_COUNTERS = ("subscriptions", "monitored_items", "faulted_points")
 
 
 class OpcUaAdapter(Adapter):
@@ -64,7 +64,7 @@ class OpcUaAdapter(Adapter):
         self._running = False
         self._lost: tuple[str, str] | None = None
         self._reported: set[str] = set()  # unit mismatches already logged
-        self.counters = dict.fromkeys(_COUNTERS, 0)
+        self.counters = dict.fromkeys(_COUNTERS + _SESSION_COUNTERS, 0)
 
     # -- config-time checks ------------------------------------------------------------------------
     @classmethod

@@ -61,6 +61,8 @@ def load_mappings(
     model = TwinModel(settings=settings, services=ctx.services, files=[str(f) for f in files], profiles=library)
     model.sources = ctx.sources
     model.source_origins = ctx.source_origins
+    # the terms each adapter in use writes, for the twin's ontology graph and the SHACL check
+    model.ontology_fragments = sorted({str(f) for a in ctx.adapters.values() if (f := a.ontology()) is not None})
     model.assets.update(build_assets(ctx))
     model.points.update(build_points(ctx))
     check_sources(ctx, model.points)

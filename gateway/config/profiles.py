@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -117,13 +117,14 @@ class ProfileView:
         return None if prof is None else copy.deepcopy(prof.doc.data)
 
 
-# Placeholders filled later, when a value is written or a message arrives (e.g. MQTT command payload
-# templates): a profile may contain them without the instance giving them a value.
-RUNTIME_PLACEHOLDERS = frozenset({"value", "text", "point", "point_id", "topic", "timestamp"})
+def substitute(
+    value: Any, variables: Mapping[str, Any], runtime: Collection[str] = frozenset()
+) -> tuple[Any, set[str]]:
+    """Fill ``{name}`` placeholders in every string of ``value``; return the result and unknown names.
 
-
-def substitute(value: Any, variables: Mapping[str, Any]) -> tuple[Any, set[str]]:
-    """Fill ``{name}`` placeholders in every string of ``value``; return the result and unknown names."""
+    ``runtime`` names placeholders the adapters fill later, when a value is written or a message arrives
+    (``Adapter.profile_placeholders``, e.g. MQTT command payload templates): left as they are, not unknown.
+    """
     unknown: set[str] = set()
 
     def fill(text: str) -> Any:
@@ -131,7 +132,7 @@ def substitute(value: Any, variables: Mapping[str, Any]) -> tuple[Any, set[str]]
             key = m.group(1)
             if key in variables:
                 return str(variables[key])
-            if key not in RUNTIME_PLACEHOLDERS:
+            if key not in runtime:
                 unknown.add(key)
             return m.group(0)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.contract.adapter import Adapter
 from adapters.contract.model import Point
-from adapters.registry import UnknownAdapter, get_adapter
+from adapters.registry import UnknownAdapter, get_adapter, known_kinds
 from gateway.config.context import Ctx, origin
 from gateway.config.envvars import checked
 from gateway.config.errors import ConfigError
@@ -25,7 +25,8 @@ def source(ctx: Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
     except UnknownAdapter as exc:
         own.append(doc.error((*path, "kind"), str(exc)))
     if adapter is None and not own:
-        own.append(doc.error((*path, "kind"), "missing required key 'kind' (the adapter: modbus, opcua, mqtt, sim)"))
+        kinds = ", ".join(known_kinds())
+        own.append(doc.error((*path, "kind"), f"missing required key 'kind' (the adapter: {kinds})"))
     cfg = checked(adapter.config_model, raw, doc, path, own) if adapter is not None else None
     ctx.errors.extend(own)
     if cfg is None or adapter is None:

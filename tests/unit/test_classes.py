@@ -141,7 +141,7 @@ def test_twinbridge_classes_reach_their_aligned_classes() -> None:
 
 def test_labels() -> None:
     assert label(BRICK + "Supply_Air_Temperature_Sensor") == "Supply Air Temperature Sensor"
-    assert label(TB + "OpcUaReference") == "OPC UA reference"  # from twinbridge.ttl
+    assert label(TB + "ProtocolReference") == "Protocol reference"  # from twinbridge.ttl
     assert label("http://example.org/plant#Rotary_Kiln") == "Rotary Kiln"
 
 

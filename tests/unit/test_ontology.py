@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from adapters.contract.sample import Quality, Sample
+from adapters.registry import BUILTIN, get_adapter
 from gateway.config.loader import load_mappings
 from gateway.model import TwinModel
 from gateway.ontology import BRICK_TTL, TWINBRIDGE_TTL, brick_ntriples, ontology_ntriples, validation_ntriples
@@ -27,6 +28,9 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 MODV = "https://www.w3.org/2019/wot/modbus#"
 MQV = "https://www.w3.org/2019/wot/mqtt#"
 REQUIRED_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# the twinbridge ontology and the fragment of every built-in adapter (the terms its addresses write)
+FRAGMENTS = [f for kind in BUILTIN if (f := get_adapter(kind).ontology()) is not None]
+ALL_TTL = [TWINBRIDGE_TTL, *FRAGMENTS]
 
 
 def _store(*paths: Path) -> ox.Store:
@@ -37,9 +41,9 @@ def _store(*paths: Path) -> ox.Store:
 
 
 def _declared() -> dict[str, set[str]]:
-    """tb: term -> its rdf:types in twinbridge.ttl."""
+    """tb: term -> its rdf:types in twinbridge.ttl and the adapters' fragments."""
     out: dict[str, set[str]] = {}
-    for q in _store(TWINBRIDGE_TTL).quads_for_pattern(None, ox.NamedNode(RDF_TYPE), None):
+    for q in _store(*ALL_TTL).quads_for_pattern(None, ox.NamedNode(RDF_TYPE), None):
         if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(TB):
             out.setdefault(q.subject.value, set()).add(q.object.value)
     return out
@@ -58,10 +62,15 @@ def _example_models() -> list[TwinModel]:
 
 
 @pytest.fixture(scope="module")
-def example_graph() -> list[tuple[str, str, str]]:
+def example_models() -> list[TwinModel]:
+    return _example_models()
+
+
+@pytest.fixture(scope="module")
+def example_graph(example_models: list[TwinModel]) -> list[tuple[str, str, str]]:
     """(subject, predicate, object) of the model graphs of every example mapping."""
     triples = []
-    for model in _example_models():
+    for model in example_models:
         store = ox.Store()
         store.bulk_load(model_ntriples(model, TwinIRIs(model.settings.base_iri)).encode(), ox.RdfFormat.N_TRIPLES)
         triples += [(q.subject.value, q.predicate.value, q.object.value) for q in store]
@@ -81,7 +90,7 @@ def test_every_tb_term_the_examples_materialize_is_declared(example_graph: list[
 
 
 def test_every_tb_term_in_the_code_is_declared() -> None:
-    # adapters and the twin build IRIs as TB + "name"; a new term must be declared in twinbridge.ttl
+    # adapters and the twin build IRIs as TB + "name"; a new term must be declared in twinbridge.ttl or a fragment
     pattern = re.compile(r'\bTB \+ "([A-Za-z_]+)"')
     used = {
         m for path in [*ROOT.glob("gateway/**/*.py"), *ROOT.glob("adapters/**/*.py")]
@@ -92,11 +101,54 @@ def test_every_tb_term_in_the_code_is_declared() -> None:
 
 
 def test_every_tb_term_has_a_label_and_properties_a_kind() -> None:
-    store = _store(TWINBRIDGE_TTL)
+    store = _store(*ALL_TTL)
     for term, types in _declared().items():
         labels = list(store.quads_for_pattern(ox.NamedNode(term), ox.NamedNode(RDFS + "label"), None))
         assert len(labels) == 1, term
         assert types & {OWL + "Class", OWL + "ObjectProperty", OWL + "DatatypeProperty", TB + "Quality"}, term
+
+
+# -- each adapter's own fragment ---------------------------------------------------------------------------
+
+
+def _terms(*paths: Path) -> set[str]:
+    return {q.subject.value for q in _store(*paths) if isinstance(q.subject, ox.NamedNode)}
+
+
+@pytest.mark.parametrize("kind", sorted(BUILTIN))
+def test_each_adapter_declares_what_its_addresses_write_in_its_own_fragment(
+    kind: str, example_models: list[TwinModel]
+) -> None:
+    cls = get_adapter(kind)
+    fragment = cls.ontology()
+    assert fragment is not None and fragment.parent == ROOT / "adapters" / kind
+    own = _terms(fragment)
+    assert not own & _terms(TWINBRIDGE_TTL)  # moved out of the core ontology, not copied
+    # what the examples' addresses of this kind write, and every TB + "name" the adapter's code names
+    written = {cls.address_model.ref_class}
+    for model in example_models:
+        for p in model.points.values():
+            if model.sources[p.source].kind == kind:
+                written |= {pred for pred, _ in p.address.rdf() if pred.startswith(TB)}
+                assert fragment.as_posix() in model.ontology_fragments
+    assert len(written) > 2
+    code = "".join(f.read_text(encoding="utf-8") for f in (ROOT / "adapters" / kind).glob("*.py"))
+    named = {TB + n for n in re.findall(r'\bTB \+ "([A-Za-z_]+)"', code)}
+    assert written | named <= own
+    ref = "https://brickschema.org/schema/Brick/ref#ExternalReference"
+    assert _store(TWINBRIDGE_TTL, fragment).query(
+        f"ASK {{ <{cls.address_model.ref_class}> <{RDFS}subClassOf>+ <{ref}> }}"
+    )
+
+
+def test_the_shacl_check_loads_the_fragments_of_the_adapters_in_use(example_models: list[TwinModel]) -> None:
+    from gateway.shacl import check_model
+
+    model = next(m for m in example_models if {s.kind for s in m.sources.values()} >= {"modbus", "mqtt", "opcua"})
+    assert check_model(model) == []
+    text = validation_ntriples([], [], model.ontology_fragments)
+    for kind in ("modbus", "mqtt", "opcua"):
+        assert f"<{get_adapter(kind).address_model.ref_class}> <{RDFS}subClassOf> <{TB}ProtocolReference>" in text
 
 
 @pytest.mark.parametrize(
@@ -129,7 +181,7 @@ def test_every_tb_term_has_a_label_and_properties_a_kind() -> None:
 def test_alignment(s: str, p: str, o: str) -> None:
     from gateway.classes import expand
 
-    store = _store(TWINBRIDGE_TTL)
+    store = _store(*ALL_TTL)
     assert list(store.quads_for_pattern(ox.NamedNode(expand(s)), ox.NamedNode(expand(p)), ox.NamedNode(expand(o))))
 
 
@@ -201,6 +253,12 @@ def _rows(twin: Twin, sparql: str) -> list[tuple[str | None, ...]]:
     result = twin.query_sync(sparql)
     names = [v.value for v in result.variables]
     return sorted(tuple(s[n].value if s[n] is not None else None for n in names) for s in result)
+
+
+def test_the_twin_ontology_graph_holds_the_fragments_of_the_adapters_in_use(twin: Twin) -> None:
+    ask = f"ASK {{ GRAPH ?g {{ <{TB}%s> <{RDFS}subClassOf> <{TB}ProtocolReference> }} }}"
+    assert twin.query_sync(ask % "ModbusReference")
+    assert not twin.query_sync(ask % "OpcUaReference")  # no OPC UA source in this mapping
 
 
 def test_docs_have_the_queries_this_test_checks() -> None:

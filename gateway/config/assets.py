@@ -73,11 +73,12 @@ def expand_profile(
 ) -> None:
     """Queue one point spec per profile point, placeholders filled from the instance's ``vars``."""
     variables: dict[str, Any] = {"asset": spec.id, **spec.vars}
+    runtime = frozenset[str]().union(*(a.profile_placeholders for a in ctx.adapters.values()))
     where = str(origin(doc, path))
     for i, raw in enumerate(profile.spec.points):
         if only is not None and raw.get("id") not in only:
             continue
-        filled, unknown = substitute(raw, variables)
+        filled, unknown = substitute(raw, variables, runtime)
         ppath = ("points", i)
         if unknown:
             names = ", ".join(sorted(unknown))
@@ -87,7 +88,7 @@ def expand_profile(
                 )
             )
             continue
-        prof_addr, _ = substitute(profile.spec.address or {}, variables)
+        prof_addr, _ = substitute(profile.spec.address or {}, variables, runtime)
         ctx.point_sources.append(
             PointSource(
                 filled,

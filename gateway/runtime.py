@@ -13,6 +13,7 @@ from adapters.contract.adapter import Adapter, AdapterContext, ConnectionState, 
 from adapters.contract.config import SourceConfig
 from adapters.contract.model import Asset, Point
 from adapters.contract.sample import Value
+from adapters.contract.status import NO_COMMUNICATION
 from gateway import units
 from gateway.config.loader import load_mappings
 from gateway.ingest.pipeline import Pipeline
@@ -152,10 +153,10 @@ class Gateway:
     async def _route_write(self, point: Point, raw: Value) -> WriteResult:
         sup = self.supervisors.get(point.source)
         if sup is None or sup.adapter is None:
-            return WriteResult("BadCommunicationError", f"source {point.source} is not running")
+            return WriteResult(NO_COMMUNICATION, f"source {point.source} is not running")
         if sup.state is not ConnectionState.CONNECTED:
             return WriteResult(
-                "BadCommunicationError",
+                NO_COMMUNICATION,
                 f"source {point.source} is {sup.state.value}" + (f": {sup.last_error}" if sup.last_error else ""),
             )
         adapter = sup.adapter

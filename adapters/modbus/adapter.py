@@ -21,6 +21,7 @@ from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnect
 from adapters.contract.config import SourceConfig
 from adapters.contract.model import Point
 from adapters.contract.sample import Quality, Sample, Value, utcnow
+from adapters.contract.status import NO_COMMUNICATION
 from adapters.modbus import binding, checks
 from adapters.modbus.binding import Binding, PollGroup
 from adapters.modbus.blocks import Block, Item, Limits, plan, split
@@ -306,7 +307,7 @@ class ModbusAdapter(Adapter):
             return WriteResult("BadNotWritable", f"{point.id} is a read-only {b.table.value} point")
         link = self._link
         if link is None or not self._running or self._lost is not None:
-            return WriteResult("BadNotConnected", self._where(f"source {self.name} is not connected"))
+            return WriteResult(NO_COMMUNICATION, self._where(f"source {self.name} is not connected"))
         try:
             await binding.write(link, b, value, self.counters)
         except EncodeError as exc:

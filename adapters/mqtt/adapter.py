@@ -26,6 +26,7 @@ from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnect
 from adapters.contract.discovery import Discovered
 from adapters.contract.model import Point
 from adapters.contract.sample import Sample, Value, utcnow
+from adapters.contract.status import NO_COMMUNICATION
 from adapters.mqtt.config import COMMAND_PLACEHOLDERS, MqttAddress, MqttSourceConfig, SparkplugRule, TopicRule
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import json_literal, text_of
@@ -338,7 +339,7 @@ class MqttAdapter(Adapter):
         """Publish a command: the point's command topic/payload template, or a Sparkplug DCMD/NCMD."""
         client = self._client
         if client is None or not self._running:
-            return WriteResult("BadNotConnected", f"{self.config.endpoint()} is not connected")
+            return WriteResult(NO_COMMUNICATION, f"{self.config.endpoint()} is not connected")
         a = point.address
         if not isinstance(a, MqttAddress):
             return WriteResult("BadNodeIdUnknown", f"{point.id} is not an MQTT point")

@@ -23,7 +23,7 @@ from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnect
 from adapters.contract.config import SourceConfig
 from adapters.contract.model import Point
 from adapters.contract.sample import Sample, Value, utcnow
-from adapters.contract.status import status_doc, status_name
+from adapters.contract.status import NO_COMMUNICATION, status_doc, status_name
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
 from adapters.opcua.nodeids import NodeIdError
 from adapters.opcua.resolve import Binding, Resolution, resolve, summarize_faults
@@ -289,7 +289,7 @@ class OpcUaAdapter(Adapter):
         """Write the node with its own DataType; the server's status name comes back verbatim."""
         client = self._client
         if client is None or not self._running or self._lost is not None:
-            return WriteResult("BadNotConnected", f"source {self.name} is not connected to {self.config.url}")
+            return WriteResult(NO_COMMUNICATION, f"source {self.name} is not connected to {self.config.url}")
         b = self._bindings.get(point.id)
         if b is None:
             return WriteResult("BadNodeIdUnknown", f"source {self.name} does not serve point {point.id}")

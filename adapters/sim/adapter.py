@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
 from adapters.contract.model import Point
 from adapters.contract.sample import Quality, Sample, Value, utcnow
+from adapters.contract.status import NO_COMMUNICATION
 from adapters.sim.config import SimAddress, SimSourceConfig
 from adapters.sim.signals import Signal
 
@@ -107,7 +108,7 @@ class SimAdapter(Adapter):
     async def write(self, point: Point, value: Value) -> WriteResult:
         """Hold the value and echo it back on the next sample."""
         if time.monotonic() < self._outage_until or not self._running:
-            return WriteResult("BadCommunicationError", f"sim://{self.name} is not connected")
+            return WriteResult(NO_COMMUNICATION, f"sim://{self.name} is not connected")
         sig = self._signals.get(point.id)
         if sig is None:
             return WriteResult("BadNodeIdUnknown", f"sim://{self.name} has no point {point.id}")

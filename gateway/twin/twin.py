@@ -23,6 +23,7 @@ import pyoxigraph as ox
 
 from adapters.contract.model import Asset, Point
 from adapters.contract.sample import PointState, Quality, Sample, Value, utcnow
+from adapters.contract.status import NO_COMMUNICATION
 from gateway.model import TwinModel
 from gateway.twin.events import EventHub, Overflow, Subscription
 from gateway.twin.live import LiveTable
@@ -317,7 +318,7 @@ class Twin:
         else:
             point = self.model.points[point_id]
             if self._writer is None:
-                result = WriteResult("BadCommunicationError", "no adapters are running")
+                result = WriteResult(NO_COMMUNICATION, "no adapters are running")
             else:
                 result = await self._writer(point, to_raw(point, eng))
         self.writes[result.status] = self.writes.get(result.status, 0) + 1

@@ -58,11 +58,11 @@ async def test_door_reads_queries_subscribes_and_writes() -> None:
     assert [s.value for s in sub.get_nowait()] == [3.5]
     ask = f"ASK {{ <{view.ids.point('a.x')}> ?p 3.5e0 }}"
     assert await view.query(ask) is True  # the applied sample is in the graph for the query
-    assert (await view.write("a.y", 1.0, actor="test")).status == "BadCommunicationError"  # no adapters running
+    assert (await view.write("a.y", 1.0, actor="test")).status == "BadNoCommunication"  # no adapters running
     assert (await view.write("nope", 1.0, actor="test")).status == "BadNodeIdUnknown"
     st = view.stats()
     assert st.samples_applied == 1 and st.subscribers == 1 and st.points_by_quality[Quality.GOOD] == 1
-    assert st.writes == {"BadCommunicationError": 1, "BadNodeIdUnknown": 1}
+    assert st.writes == {"BadNoCommunication": 1, "BadNodeIdUnknown": 1}
     assert view.source_health() == {}
 
 

@@ -18,7 +18,7 @@ async def test_write_to_a_source_that_is_down_is_502(serve: Serve) -> None:
         r = await c.put("/points/boiler1.sp/value", json={"value": 66})
         assert r.status_code == 502, r.text
         body = r.json()
-        assert body["status"] == "BadCommunicationError" and body["ok"] is False
+        assert body["status"] == "BadNoCommunication" and body["ok"] is False
         assert body["reason"] and body["error"] == body["reason"]  # the device's reason, for the person
         p = (await c.get("/points/boiler1.sp")).json()
         assert p["state"]["value"] != 66  # nothing reached the twin

@@ -121,12 +121,12 @@ async def test_writes_governed_and_routed(gateway: Gateway) -> None:
     assert (await gateway.write("boiler1.ro", 3)).status == "BadNotWritable"
     assert (await gateway.write("boiler1.nope", 3)).status == "BadNodeIdUnknown"
     assert twin.writes["BadOutOfRange"] == 1
-    # while the device is down the write reports the communication error
+    # while the device is down the write reports that there is no communication
     adapter = gateway.adapter("sim1")
     assert isinstance(adapter, SimAdapter)
     adapter.simulate_outage(0.5)
     await wait_for(lambda: gateway.supervisors["sim1"].state.value != "connected")
-    assert (await gateway.write("boiler1.sp", 60)).status == "BadCommunicationError"
+    assert (await gateway.write("boiler1.sp", 60)).status == "BadNoCommunication"
 
 
 async def test_discovery_adds_points_at_run_time(gateway: Gateway) -> None:

@@ -75,7 +75,7 @@ async def test_refused_writes_send_nothing_or_report_the_device(
 ) -> None:
     by_id = {p.id: p for p in POINTS}
     ad = adapter(tcp_server.url, POINTS, poll_interval=60)
-    assert (await ad.write(by_id["w.i16"], 1)).status == "BadNotConnected"  # not started
+    assert (await ad.write(by_id["w.i16"], 1)).status == "BadNoCommunication"  # not started
     await ad.start()
     try:
         store.requests.clear()
@@ -94,7 +94,7 @@ async def test_refused_writes_send_nothing_or_report_the_device(
         assert ad.counters["write_errors"] == 4 and ad.counters["writes"] == 0
     finally:
         await ad.stop()
-    assert (await ad.write(by_id["w.i16"], 1)).status == "BadNotConnected"
+    assert (await ad.write(by_id["w.i16"], 1)).status == "BadNoCommunication"
 
 
 async def test_written_value_is_read_back_without_waiting_for_the_poll(

@@ -153,4 +153,4 @@ async def test_write_back_publishes_the_command(broker: Broker, client: TestClie
         assert h.adapter.counters["writes"] == 2
     finally:
         await h.stop()
-    assert (await h.adapter.write(sp, 1.0)).status == "BadNotConnected"
+    assert (await h.adapter.write(sp, 1.0)).status == "BadNoCommunication"

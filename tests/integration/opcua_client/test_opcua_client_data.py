@@ -253,7 +253,7 @@ async def test_stopped_adapter_yields_nothing_more_and_a_dead_server_disconnects
         assert isinstance(c.error, AdapterDisconnected)
         assert other.url in c.error.reason
     res = await ad.write(point("b.temp", {"node": nid(other, "Temp")}), 1.0)
-    assert res.status == "BadNotConnected"
+    assert res.status == "BadNoCommunication"
     await asyncio.sleep(0)
 
 

@@ -184,7 +184,7 @@ async def test_a_point_without_data_is_bad_waiting_and_refuses_writes(gw: Gatewa
         dv = await flow.read_attribute(ua.AttributeIds.Value, raise_on_bad_status=False)
         assert dv.StatusCode.value == ua.StatusCodes.BadWaitingForInitialData
         assert dv.Value.Value is None
-        with pytest.raises(ua.uaerrors.BadCommunicationError):  # its source is not connected
+        with pytest.raises(ua.uaerrors.BadNoCommunication):  # its source is not connected
             await flow.write_value(ua.DataValue(ua.Variant(1.0, ua.VariantType.Float)))
 
 

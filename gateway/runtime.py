@@ -15,7 +15,9 @@ from adapters.contract.model import Asset, Point
 from adapters.contract.sample import Value
 from adapters.contract.status import NO_COMMUNICATION
 from gateway import units
+from gateway.config.fragments import FragmentDiscovery
 from gateway.config.loader import load_mappings
+from gateway.config.profiles import ProfileView
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.supervisor import SourceSupervisor
 from gateway.metrics import GatewayMetrics
@@ -118,8 +120,9 @@ class Gateway:
         files = self.model.files
         return AdapterContext(
             logger=logging.getLogger(f"twinbridge.adapter.{source.id}"),
-            profiles=self.model.profiles,
-            discover=lambda assets, points: self.discover(source.id, assets, points),
+            profiles=ProfileView(self.model.profiles) if self.model.profiles is not None else None,
+            # fragments built with the loader's point builder, then added like any discovered point
+            discover=FragmentDiscovery(self.model, source.id, lambda a, p: self.discover(source.id, a, p)),
             base_dir=str(Path(files[0]).parent) if files else ".",
             units=units.CATALOG,
         )

@@ -22,8 +22,8 @@ from adapters.contract.status import StatusError
 from adapters.contract.units import UnitCatalog
 
 if TYPE_CHECKING:
-    from adapters.contract.model import Asset, Point
-    from gateway.config.profiles import ProfileLibrary
+    from adapters.contract.discovery import Discover, ProfileCatalog
+    from adapters.contract.model import Point
 
 
 class AdapterError(StatusError):
@@ -79,9 +79,10 @@ class AdapterContext:
     """What the gateway hands an adapter besides its config and points."""
 
     logger: logging.Logger
-    profiles: ProfileLibrary | None = None
-    # Adds assets and points found at run time (e.g. MQTT topic rules); returns the points actually added.
-    discover: Callable[[Sequence[Asset], Sequence[Point]], list[Point]] | None = None
+    profiles: ProfileCatalog | None = None  # the mapping's device profiles, read-only
+    # Builds a mapping fragment found at run time (e.g. by MQTT topic rules) with the loader's own point builder
+    # and adds it (adapters.contract.discovery); None when the adapter runs without the core.
+    discover: Discover | None = None
     base_dir: str = "."
     # The core's unit lookups (UNECE codes, conversions); None when the adapter is built without the core.
     units: UnitCatalog | None = None
@@ -135,7 +136,7 @@ class Adapter(ABC):
         """Problems across all points of a source, as (point id or None, message) pairs.
 
         An adapter that needs the mapping's device profiles (e.g. rules naming a profile) may declare a
-        keyword-only ``profiles`` parameter; the loader then passes the ``ProfileLibrary``.
+        keyword-only ``profiles`` parameter; the loader then passes a read-only ``ProfileCatalog``.
         """
         return []
 

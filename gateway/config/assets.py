@@ -6,7 +6,7 @@ from typing import Any
 
 from adapters.contract.model import Asset, AssetLevel
 from gateway import classes
-from gateway.config.context import Ctx, PointSource, origin, suggest
+from gateway.config.context import Ctx, PointSource, origin, place, suggest
 from gateway.config.envvars import checked
 from gateway.config.errors import ConfigError
 from gateway.config.models import AssetSpec
@@ -74,7 +74,7 @@ def expand_profile(
     """Queue one point spec per profile point, placeholders filled from the instance's ``vars``."""
     variables: dict[str, Any] = {"asset": spec.id, **spec.vars}
     runtime = frozenset[str]().union(*(a.profile_placeholders for a in ctx.adapters.values()))
-    where = str(origin(doc, path))
+    where = place(doc, path)
     for i, raw in enumerate(profile.spec.points):
         if only is not None and raw.get("id") not in only:
             continue

@@ -65,6 +65,12 @@ def origin(doc: Marked, path: Path_) -> Origin:
     return Origin(doc.file, line, col)
 
 
+def place(doc: Marked, path: Path_) -> str:
+    """``file:line:col`` of a node, or just the name of an unpositioned document (a discovered fragment)."""
+    at = origin(doc, path)
+    return str(at) if at.line else at.file
+
+
 def in_(ps: PointSource) -> str:
     """The suffix naming the profile instance a profile point's message is about."""
     return f" [profile instance at {ps.instance}]" if ps.instance else ""

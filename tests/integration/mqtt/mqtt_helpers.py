@@ -36,7 +36,8 @@ from adapters.contract.model import Asset, DataType, Point, PointKind
 from adapters.contract.sample import Sample
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MqttAddress, MqttSourceConfig
-from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
+from gateway.config.fragments import FragmentDiscovery
+from gateway.config.profiles import ProfileLibrary, ProfileView, builtin_profile_dir
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 
@@ -397,19 +398,21 @@ class Harness:
         return self.latest[pid]
 
 
-def make_harness(
-    url: str, *, points: Sequence[Point] = (), base_dir: str = ".", record: bool = True, **cfg: Any
-) -> Harness:
-    """An adapter on ``url`` with a ``discover`` callback that records what would be added to the twin."""
+def make_harness(url: str, *, points: Sequence[Point] = (), base_dir: str = ".", **cfg: Any) -> Harness:
+    """An adapter on ``url`` whose discovered fragments the loader's builder makes (as the gateway does), with
+    what would be added to the twin recorded in ``discovered``."""
     config = MqttSourceConfig.model_validate({"id": "mq", "url": url, **cfg})
     h = Harness(adapter=None)  # type: ignore[arg-type]
 
-    def discover(assets: Sequence[Asset], pts: Sequence[Point]) -> list[Point]:
+    def record(assets: Sequence[Asset], pts: Sequence[Point]) -> None:
         h.discovered.append((list(assets), list(pts)))
-        return list(pts)
 
+    lib = profiles()
     ctx = AdapterContext(
-        logging.getLogger("test.mqtt"), profiles=profiles(), discover=discover if record else None, base_dir=base_dir
+        logging.getLogger("test.mqtt"),
+        profiles=ProfileView(lib),
+        discover=FragmentDiscovery.standalone(config, lib, record),
+        base_dir=base_dir,
     )
     h.adapter = MqttAdapter(config, list(points), ctx)
     return h

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from gateway import __version__
 from gateway.config.errors import ConfigError, ConfigErrors
+from gateway.northbound import credentials
 from gateway.northbound.opcua import trust_cli
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("kind", help="the kind of source to browse, e.g. opcua")
     d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
     trust_cli.add_parser(sub)
+    credentials.add_parser(sub)
     # --log-level after the command too; SUPPRESS keeps the value given before it when not repeated after it
     for cmd in sub.choices.values():
         cmd.add_argument("--log-level", choices=LOG_LEVELS, default=argparse.SUPPRESS, help="as before the command")
@@ -230,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "discover": cmd_discover,
         "demo": cmd_demo,
         "trust": trust_cli.cmd_trust,
+        "hash": credentials.cmd_hash,
     }[args.command]
     return handler(args)
 

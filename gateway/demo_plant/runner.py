@@ -25,8 +25,8 @@ from gateway.demo_plant.sensors import (
     RoomSensors,
     reachable,
 )
+from gateway.northbound.credentials import hash_password
 from gateway.northbound.opcua.trust import demo_pki_dir
-from gateway.northbound.opcua.users import hash_password
 from gateway.runtime import Gateway
 
 DEMO_MAPPING = Path(__file__).resolve().parent.parent.parent / "examples" / "demo" / "plant.yaml"

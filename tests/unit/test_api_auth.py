@@ -10,7 +10,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from gateway.northbound.http.auth import Principal, TokenAuth, sha256_hex
+from gateway.northbound.credentials import sha256_hex
+from gateway.northbound.http.auth import Principal, TokenAuth
 from gateway.northbound.http.config import HttpApiConfig, TokenSpec
 from gateway.northbound.http.errors import ApiError
 
@@ -106,7 +107,7 @@ def test_token_settings_are_checked() -> None:
 
 
 def test_hash_helper_prints_the_digest() -> None:
-    cmd = [sys.executable, "-m", "gateway.northbound.http.auth"]
+    cmd = [sys.executable, "-m", "gateway.cli", "hash", "token"]
     r = subprocess.run(cmd, input=READER + "\n", capture_output=True, text=True, timeout=30, check=False)
     assert r.returncode == 0 and r.stdout.strip() == sha256_hex(READER) == hashlib.sha256(READER.encode()).hexdigest()
     r = subprocess.run(cmd, input="short\n", capture_output=True, text=True, timeout=30, check=False)

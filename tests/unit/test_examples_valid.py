@@ -24,7 +24,7 @@ REQUIRED_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def _env_for(text: str) -> dict[str, str]:
     env = {name: "example-value-of-32-characters-xx" for name in REQUIRED_VAR.findall(text)}
     if "DEMO_UA_PASSWORD_HASH" in env:  # the OPC UA server checks the hash format
-        from gateway.northbound.opcua.users import hash_password
+        from gateway.northbound.credentials import hash_password
 
         env["DEMO_UA_PASSWORD_HASH"] = hash_password("example-password")
     return env

@@ -50,7 +50,7 @@ def _declared() -> dict[str, set[str]]:
 
 
 def _example_models() -> list[TwinModel]:
-    from gateway.northbound.opcua.users import hash_password
+    from gateway.northbound.credentials import hash_password
 
     models = []
     for path in sorted((ROOT / "examples").rglob("*.yaml")):

@@ -14,8 +14,9 @@ from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 
 from adapters.contract.sample import Quality
+from gateway.northbound.credentials import hash_password
 from gateway.northbound.opcua.config import UaUser
-from gateway.northbound.opcua.users import TwinUserManager, hash_password
+from gateway.northbound.opcua.users import TwinUserManager
 from gateway.northbound.opcua.values import status_code as _status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,9 +71,9 @@ def test_an_unknown_name_keeps_its_class(name: str, code: int) -> None:
 
 def test_sessions_roles() -> None:
     users = TwinUserManager([], allow_anonymous=True)
-    assert users.role(None) == "viewer"
-    assert users.role(User(role=UserRole.User, name="anonymous")) == "viewer"
-    assert users.role(User(role=UserRole.User, name="someone-unconfigured")) == "viewer"
+    assert users.role(None) == "reader"
+    assert users.role(User(role=UserRole.User, name="anonymous")) == "reader"
+    assert users.role(User(role=UserRole.User, name="someone-unconfigured")) == "reader"
 
 
 def test_the_servers_internal_session_is_an_operator() -> None:
@@ -89,6 +90,6 @@ def test_roles_come_from_the_login_not_from_the_name() -> None:
     logged_in = users.get_user(None, username="anonymous", password=pw)
     assert anonymous is not None and logged_in is not None
     assert anonymous.name == logged_in.name == "anonymous"
-    assert (users.role(anonymous), users.role(logged_in)) == ("viewer", "operator")
+    assert (users.role(anonymous), users.role(logged_in)) == ("reader", "operator")
     # a session user the manager did not make lends nothing, whatever its name
-    assert users.role(User(role=UserRole.User, name="anonymous")) == "viewer"
+    assert users.role(User(role=UserRole.User, name="anonymous")) == "reader"

@@ -390,7 +390,7 @@ REQUIRED_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
     ),
 )
 def test_every_example_and_mapping_conforms(path: str) -> None:
-    from gateway.northbound.opcua.users import hash_password
+    from gateway.northbound.credentials import hash_password
 
     env = {name: "example-value-of-32-characters-xx" for name in REQUIRED_VAR.findall((ROOT / path).read_text())}
     if "DEMO_UA_PASSWORD_HASH" in env:  # the OPC UA server checks the hash format

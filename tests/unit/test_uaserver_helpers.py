@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -9,9 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from gateway import units
+from gateway.northbound.credentials import check_password, hash_password
+from gateway.northbound.http.config import TokenSpec
 from gateway.northbound.opcua.address_space import UNECE_NAMESPACE, eu_information, unece_unit_id
 from gateway.northbound.opcua.config import OpcUaServerConfig
-from gateway.northbound.opcua.users import check_password, hash_password
+from gateway.northbound.roles import allows
 
 
 @pytest.mark.parametrize(
@@ -50,7 +53,7 @@ def test_config_refuses_unknown_policies_and_malformed_hashes() -> None:
         OpcUaServerConfig.model_validate({"users": [{"name": "a", "password_hash": "plaintext"}]})
     with pytest.raises(ValidationError, match="role"):
         OpcUaServerConfig.model_validate(
-            {"users": [{"name": "a", "password_hash": hash_password("x" * 8, iterations=10), "role": "admin"}]}
+            {"users": [{"name": "a", "password_hash": hash_password("x" * 8, iterations=10), "role": "root"}]}
         )
     cfg = OpcUaServerConfig()
     assert cfg.security == ["Basic256Sha256_SignAndEncrypt"] and not cfg.allow_anonymous  # secure by default
@@ -58,7 +61,7 @@ def test_config_refuses_unknown_policies_and_malformed_hashes() -> None:
 
 def test_hash_command_reads_stdin() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "gateway.northbound.opcua.users"],
+        [sys.executable, "-m", "gateway.cli", "hash", "password"],
         input="long-enough-pw\n",
         capture_output=True,
         text=True,
@@ -67,7 +70,7 @@ def test_hash_command_reads_stdin() -> None:
     )
     assert check_password("long-enough-pw", out.stdout.strip())
     short = subprocess.run(
-        [sys.executable, "-m", "gateway.northbound.opcua.users"],
+        [sys.executable, "-m", "gateway.cli", "hash", "password"],
         input="short\n",
         capture_output=True,
         text=True,
@@ -75,3 +78,14 @@ def test_hash_command_reads_stdin() -> None:
         timeout=60,
     )
     assert short.returncode == 2 and short.stdout == ""
+
+
+def test_one_role_vocabulary_and_viewer_still_loads(caplog: pytest.LogCaptureFixture) -> None:
+    pw = hash_password("x" * 8, iterations=10)
+    users = [{"name": n, "password_hash": pw, "role": r} for n, r in (("wall", "viewer"), ("boss", "admin"))]
+    with caplog.at_level(logging.WARNING, "twinbridge.roles"):
+        cfg = OpcUaServerConfig.model_validate({"users": users})
+    assert [u.role for u in cfg.users] == ["reader", "admin"]  # viewer: the former name of reader
+    assert "'viewer' is deprecated" in caplog.text
+    assert TokenSpec(name="t", role="admin", token="t" * 16).role == "admin"
+    assert allows("admin", "operator") and allows("operator", "reader") and not allows("reader", "operator")

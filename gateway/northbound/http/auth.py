@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
 
+from gateway.northbound.credentials import sha256_hex
 from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.errors import ApiError
+from gateway.northbound.roles import allows
 
 log = logging.getLogger("twinbridge.http.auth")
-_RANK = {"reader": 0, "operator": 1, "admin": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +23,7 @@ class Principal:
 
     def allows(self, role: str) -> bool:
         """Whether this principal has at least ``role``."""
-        return _RANK[self.role] >= _RANK[role]
-
-
-def sha256_hex(token: str) -> str:
-    """The hex SHA-256 of a token, as configured in ``token_sha256``."""
-    return hashlib.sha256(token.encode()).hexdigest()
+        return allows(self.role, role)
 
 
 class TokenAuth:
@@ -68,19 +63,3 @@ class TokenAuth:
         if not principal.allows(role):
             raise ApiError(403, f"token '{principal.name}' has role {principal.role}; this needs {role}")
         return principal
-
-
-def main() -> int:
-    """``python -m gateway.northbound.http.auth``: print the token_sha256 of a token read from stdin."""
-    import sys
-
-    token = sys.stdin.readline().strip()
-    if len(token) < 16:
-        print("a token must be at least 16 characters long", file=sys.stderr)
-        return 2
-    print(sha256_hex(token))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

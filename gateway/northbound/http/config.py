@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, SecretStr, model_validator
 
 from adapters.contract.config import StrictModel
 from adapters.contract.types import Duration
 from gateway.northbound.registry import ServiceSpec
-
-Role = Literal["reader", "operator", "admin"]
+from gateway.northbound.roles import Role
 
 
 class TokenSpec(StrictModel):

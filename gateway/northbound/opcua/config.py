@@ -8,6 +8,7 @@ from pydantic import Field
 
 from adapters.contract.config import StrictModel
 from gateway.northbound.registry import ServiceSpec
+from gateway.northbound.roles import Role
 
 Policy = Literal[
     "None",
@@ -26,10 +27,9 @@ class UaUser(StrictModel):
     name: str
     password_hash: str = Field(
         pattern=r"^pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]{64}$",
-        description="pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>; make one with "
-        "`python -m gateway.northbound.opcua.users`",
+        description="pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>; make one with `twinbridge hash password`",
     )
-    role: Literal["viewer", "operator"] = "viewer"
+    role: Role = Field("reader", description="reader, operator (may write) or admin; viewer is read as reader")
 
 
 class OpcUaServerConfig(StrictModel):
@@ -41,7 +41,7 @@ class OpcUaServerConfig(StrictModel):
     path: str = "/twinbridge"
     security: list[Policy] = Field(["Basic256Sha256_SignAndEncrypt"], min_length=1)
     pki_dir: str = Field("pki/opcua-server", description="server certificate/key (made on first start), trusted/")
-    allow_anonymous: bool = Field(False, description="anonymous sessions get the viewer role")
+    allow_anonymous: bool = Field(False, description="anonymous sessions get the reader role")
     users: list[UaUser] = []
     publish_batch: int = Field(500, ge=1, description="changes pushed per event-loop turn")
 

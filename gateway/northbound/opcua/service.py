@@ -33,6 +33,7 @@ from gateway.northbound.opcua.trust import TrustFolders, WatchedTrustValidator
 from gateway.northbound.opcua.uatypes import node_id, status
 from gateway.northbound.opcua.users import TwinUserManager
 from gateway.northbound.opcua.values import ValuePusher, status_code
+from gateway.northbound.roles import allows
 
 if TYPE_CHECKING:
     from gateway.twin.view import TwinView
@@ -271,7 +272,7 @@ class OpcUaServer:
     async def _client_write(self, pid: str, wv: ua.WriteValue, user: User) -> ua.StatusCode:
         role = self.users.role(user)
         who = user.name or "anonymous"
-        if role != "operator":
+        if not allows(role, "operator"):
             status = "BadUserAccessDenied"
             log.warning("OPC UA write to %s by %s refused: role %s may not write", pid, who, role)
         else:

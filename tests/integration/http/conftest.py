@@ -54,7 +54,7 @@ assets:
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[Gateway]:
-    from gateway.northbound.http.auth import sha256_hex
+    from gateway.northbound.credentials import sha256_hex
 
     text = MAPPING.replace("ADMIN_SHA", sha256_hex(ADMIN))
     gw = Gateway(load_mappings(["m.yaml"], texts={"m.yaml": text}, env={"READER": READER, "OPERATOR": OPERATOR}))

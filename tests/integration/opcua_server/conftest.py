@@ -16,7 +16,7 @@ from asyncua.crypto import cert_gen
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from gateway.config.loader import load_mappings
-from gateway.northbound.opcua.users import hash_password
+from gateway.northbound.credentials import hash_password
 from gateway.runtime import Gateway
 
 NS_URI = "http://t6.local/opcua"

@@ -19,7 +19,7 @@ from cryptography import x509
 
 from gateway.config.errors import ConfigErrors
 from gateway.config.loader import load_mappings
-from gateway.northbound.opcua.users import hash_password
+from gateway.northbound.credentials import hash_password
 from gateway.runtime import Gateway
 from tests.conftest import wait_for
 from tests.integration.opcua_server.conftest import (

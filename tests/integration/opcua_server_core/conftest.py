@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config.loader import load_mappings
-from gateway.northbound.opcua.users import hash_password
+from gateway.northbound.credentials import hash_password
 from gateway.runtime import Gateway
 from tests.conftest import wait_for
 

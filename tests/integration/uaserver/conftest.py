@@ -12,8 +12,8 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.address_space import NodeManagementService
 
 from gateway.config.loader import load_mappings
+from gateway.northbound.credentials import hash_password
 from gateway.northbound.opcua.fast_nodes import build_nodes
-from gateway.northbound.opcua.users import hash_password
 from gateway.runtime import Gateway
 from tests.conftest import wait_for
 

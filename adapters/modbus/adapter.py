@@ -20,6 +20,7 @@ from typing import Any
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
 from adapters.contract.config import SourceConfig
 from adapters.contract.model import Point
+from adapters.contract.polling import next_due
 from adapters.contract.sample import Quality, Sample, Value, utcnow
 from adapters.contract.status import NO_COMMUNICATION
 from adapters.modbus import binding, checks
@@ -182,9 +183,7 @@ class ModbusAdapter(Adapter):
                 self._wake.clear()
                 continue
             assert group is not None
-            group.due += group.interval
-            if group.due <= now:  # the cycle fell behind: skip the missed slots rather than burst
-                group.due = now + group.interval
+            group.due = next_due(group.due, group.interval, now)  # a late cycle skips slots, never bursts
             for sample in await self._poll(group):
                 yield sample
 

@@ -25,6 +25,7 @@ from paho.mqtt.properties import Properties
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
 from adapters.contract.discovery import Discovered
 from adapters.contract.model import Point
+from adapters.contract.polling import DropOldestQueue
 from adapters.contract.sample import Sample, Value, utcnow
 from adapters.contract.status import NO_COMMUNICATION
 from adapters.mqtt.config import COMMAND_PLACEHOLDERS, MqttAddress, MqttSourceConfig, SparkplugRule, TopicRule
@@ -37,19 +38,6 @@ from adapters.mqtt.topics import fill
 
 if TYPE_CHECKING:
     from adapters.contract.discovery import ProfileCatalog
-
-
-class _DropOldestQueue(asyncio.Queue[aiomqtt.Message]):
-    """aiomqtt's incoming queue, bounded: when full the oldest message goes (counted), not the newest."""
-
-    dropped = 0
-
-    def put_nowait(self, item: aiomqtt.Message) -> None:
-        if self.maxsize > 0 and self.qsize() >= self.maxsize:
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.get_nowait()
-                self.dropped += 1
-        super().put_nowait(item)
 
 
 class MqttAdapter(Adapter):
@@ -81,7 +69,7 @@ class MqttAdapter(Adapter):
         self.router.add_static(list(points))
         self._static = list(points)
         self._client: aiomqtt.Client | None = None
-        self._queue: _DropOldestQueue | None = None
+        self._queue: DropOldestQueue[aiomqtt.Message] | None = None
         self._factories_built = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
@@ -188,7 +176,7 @@ class MqttAdapter(Adapter):
             kwargs["clean_session"] = cfg.clean_session
         adapter = self
 
-        class Queue(_DropOldestQueue):
+        class Queue(DropOldestQueue[aiomqtt.Message]):  # aiomqtt's incoming queue, bounded
             def __init__(self, maxsize: int = 0) -> None:
                 super().__init__(maxsize)
                 adapter._queue = self

@@ -22,6 +22,7 @@ from asyncua.client.ua_client import UaClientState
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
 from adapters.contract.config import SourceConfig
 from adapters.contract.model import Point
+from adapters.contract.polling import DropOldestQueue, LogOnce, next_due
 from adapters.contract.sample import Sample, Value, utcnow
 from adapters.contract.status import NO_COMMUNICATION, status_doc, status_name
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
@@ -60,10 +61,10 @@ class OpcUaAdapter(Adapter):
         self._groups: list[Group] = []
         self._poll_groups: dict[float, list[Binding]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=_QUEUE_MAX)
+        self._queue: DropOldestQueue[Any] = DropOldestQueue(maxsize=_QUEUE_MAX)
         self._running = False
         self._lost: tuple[str, str] | None = None
-        self._reported: set[str] = set()  # unit mismatches already logged
+        self._log_once = LogOnce(self.log)  # unit mismatches, once each
         self.counters = dict.fromkeys(_COUNTERS + _SESSION_COUNTERS, 0)
 
     # -- config-time checks ------------------------------------------------------------------------
@@ -95,7 +96,7 @@ class OpcUaAdapter(Adapter):
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Open the session, resolve nodes, create subscriptions and pollers."""
-        self._queue = asyncio.Queue(maxsize=_QUEUE_MAX)
+        self._queue = DropOldestQueue(maxsize=_QUEUE_MAX)
         self._lost = None
         client, info = await self._opener.open()
         try:
@@ -193,24 +194,12 @@ class OpcUaAdapter(Adapter):
                 yield item
 
     def _emit(self, sample: Sample) -> None:
-        q = self._queue
-        try:
-            q.put_nowait(sample)
-        except asyncio.QueueFull:
-            # drop the oldest: the newest value of a point matters more than an old one
-            with contextlib.suppress(asyncio.QueueEmpty):
-                q.get_nowait()
-            q.put_nowait(sample)
+        if self._queue.offer(sample):
             self.counters["dropped"] += 1
         self.counters["samples"] += 1
 
     def _wake(self) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(_WAKE)
-        if self._queue.full():
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._queue.get_nowait()
-            self._queue.put_nowait(_WAKE)
+        self._queue.put_nowait(_WAKE)  # room is made when full: the reader must wake
 
     def _mark_lost(self, status: str, reason: str) -> None:
         if self._lost is None and self._running:
@@ -241,15 +230,13 @@ class OpcUaAdapter(Adapter):
 
     def _report_mismatches(self, mismatches: list[str]) -> None:
         for m in mismatches:
-            if m not in self._reported:
-                self._reported.add(m)
-                self.log.warning("source %s: %s", self.name, m)
+            self._log_once(m, "source %s: %s", self.name, m)
 
     # -- polling -----------------------------------------------------------------------------------
     async def _poll(self, client: Client, bindings: list[Binding], interval: float) -> None:
         chunk = self.config.max_nodes_per_request
         parts = [bindings[i : i + chunk] for i in range(0, len(bindings), chunk)]
-        next_due = time.monotonic()
+        due = time.monotonic()
         while self._running:
             for part in parts:
                 params = ua.ReadParameters()
@@ -273,11 +260,9 @@ class OpcUaAdapter(Adapter):
                 self.counters["polls"] += 1
                 for b, dv in zip(part, results, strict=True):
                     self._emit(to_sample(b, dv, self.name, read_time))
-            next_due += interval
             now = time.monotonic()
-            if next_due < now:  # a slow server: skip missed cycles instead of bursting
-                next_due = now + interval
-            await asyncio.sleep(next_due - now)
+            due = next_due(due, interval, now)  # a slow server: skip missed cycles instead of bursting
+            await asyncio.sleep(due - now)
 
     def _poll_failed(self, part: list[Binding], status: str, reason: str) -> None:
         self.counters["read_errors"] += 1

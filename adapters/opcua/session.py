@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapters.contract.adapter import AdapterUnavailable
+from adapters.contract.polling import LogOnce
 from adapters.contract.status import status_name
 from adapters.opcua.config import OpcUaSourceConfig
 from adapters.opcua.security import (
@@ -85,12 +86,7 @@ class SessionOpener:
         self.log = log
         self.pki = Pki.from_config(cfg.security, base_dir)
         self.trust = ServerTrust(self.pki, trust_all=cfg.security.trust_all)
-        self._warned: set[str] = set()
-
-    def _warn_once(self, key: str, msg: str, *args: object) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            self.log.warning(msg, *args)
+        self._warn_once = LogOnce(log)
 
     def _client(self) -> Client:
         cfg = self.cfg

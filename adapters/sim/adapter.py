@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
 from adapters.contract.model import Point
+from adapters.contract.polling import next_due
 from adapters.contract.sample import Quality, Sample, Value, utcnow
 from adapters.contract.status import NO_COMMUNICATION
 from adapters.sim.config import SimAddress, SimSourceConfig
@@ -96,7 +97,7 @@ class SimAdapter(Adapter):
             for pid, sig in self._signals.items():
                 if self._next_due[pid] > now:
                     continue
-                self._next_due[pid] = now + (sig.addr.interval or interval)
+                self._next_due[pid] = next_due(self._next_due[pid], sig.addr.interval or interval, now)
                 self.counters["samples"] += 1
                 yield Sample(pid, sig.value(t), ts, Quality.GOOD, "Good", None, name)
             nxt = min(self._next_due.values(), default=now + interval) - time.monotonic()

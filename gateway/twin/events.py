@@ -9,10 +9,10 @@ counted so the API and metrics can show a slow consumer.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Literal
 
+from adapters.contract.polling import DropOldestQueue
 from adapters.contract.sample import PointState
 
 Overflow = Literal["conflate", "drop_oldest"]
@@ -38,7 +38,7 @@ class Subscription:
         self.delivered = 0
         self.closed = False
         self._latest: dict[str, PointState] = {}
-        self._fifo: deque[PointState] = deque()
+        self._fifo: DropOldestQueue[PointState] = DropOldestQueue(maxsize)
         self._event = asyncio.Event()
         self._on_close = on_close
 
@@ -61,24 +61,20 @@ class Subscription:
                     self.dropped += 1
                 latest[state.point] = state
         else:
-            if len(self._fifo) >= self.maxsize:
-                self._fifo.popleft()
-                self.dropped += 1
-            self._fifo.append(state)
+            self.dropped += self._fifo.offer(state)
         self._event.set()
 
     @property
     def pending(self) -> int:
         """How many changes wait to be read."""
-        return len(self._latest) + len(self._fifo)
+        return len(self._latest) + self._fifo.qsize()
 
     def _take(self) -> list[PointState]:
         if self.overflow == "conflate":
             batch = list(self._latest.values())
             self._latest = {}
         else:
-            batch = list(self._fifo)
-            self._fifo.clear()
+            batch = self._fifo.drain()
         self._event.clear()
         self.delivered += len(batch)
         return batch

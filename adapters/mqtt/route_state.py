@@ -11,6 +11,7 @@ from typing import Any
 
 from adapters.contract.discovery import Discover, Discovered
 from adapters.contract.model import DataType, Point
+from adapters.contract.polling import LogOnce
 from adapters.contract.sample import Quality, Sample
 from adapters.mqtt.config import MqttAddress, MqttSourceConfig
 from adapters.mqtt.discovery import SparkplugRuleFactory, TopicRuleFactory
@@ -98,7 +99,7 @@ class RouterState:
         self.discovered: set[str] = set()  # assets the rules created (capped by max_discovered_assets)
         self._templates = [(r.id, r.template) for r in cfg.rules if r.payload != "sparkplug"]
         self.discover: Discover = _no_discovery
-        self._logged_rules: set[tuple[str, str]] = set()
+        self._log_once = LogOnce(self.log)
 
     def add_points(self, points: Sequence[Point]) -> None:
         """Route messages to these points (explicit, or made by a rule)."""
@@ -163,9 +164,7 @@ class RouterState:
         return None
 
     def _log_rule_once(self, rule: str, key: str, msg: str, *args: Any) -> None:
-        if (rule, key) not in self._logged_rules:
-            self._logged_rules.add((rule, key))
-            self.log.warning(msg, *args)
+        self._log_once((rule, key), msg, *args)
 
     def _decode(self, route: TopicRoute, payload: bytes, now: datetime) -> list[Sample]:
         readers = route.readers

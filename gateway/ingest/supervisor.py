@@ -30,6 +30,8 @@ from gateway.ingest.pipeline import Pipeline
 from gateway.model import TwinModel
 from gateway.twin.twin import Twin
 
+STOP_TIMEOUT = 5.0  # seconds stop() waits for a source's task to end after cancelling it
+
 
 def backoff_delays(initial: float, cap: float, jitter: float, rng: random.Random | None = None) -> Any:
     """Capped doubling delays with +-jitter: initial, 2*initial, ... cap, cap, ..."""
@@ -69,6 +71,7 @@ class SourceSupervisor:
         self.bad_samples = 0
         self.suppressed = 0
         self._task: asyncio.Task[None] | None = None
+        self.stop_timeout = STOP_TIMEOUT
         self._stopping = False
         self._down_logged = False
         self.connected = asyncio.Event()
@@ -92,19 +95,41 @@ class SourceSupervisor:
         self._task = asyncio.create_task(self._run(), name=f"source:{self.source.id}")
 
     async def stop(self) -> None:
-        """Stop the adapter and the supervision loop."""
+        """Stop the adapter and the supervision loop; returns within about ``stop_timeout`` + 5 s, always."""
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            await self._end_task(task)
         if self.adapter is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.adapter.stop(), 5)
         if self.state is not ConnectionState.DISABLED:
             self.state = ConnectionState.STOPPED
         self.connected.clear()
+
+    async def _end_task(self, task: asyncio.Task[None]) -> None:
+        """Cancel until the task ends; give up after ``stop_timeout`` so ``Gateway.stop()`` always returns.
+
+        One cancel is not enough: Python 3.11's ``asyncio.wait_for`` (inside aiomqtt, among others) returns the
+        result instead of raising when the awaited future completes as the cancel arrives, and the task goes on.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_timeout
+        while not task.done():
+            left = deadline - loop.time()
+            if left <= 0:
+                self.log.error(
+                    "source %s: its task did not end within %.1f s of being cancelled; abandoned (it emits no "
+                    "more samples)",
+                    self.source.id,
+                    self.stop_timeout,
+                )
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())  # no "never retrieved" later
+                return
+            task.cancel()
+            await asyncio.wait([task], timeout=min(0.2, left))  # waits without cancelling the task itself
+        if not task.cancelled() and task.exception() is not None:
+            self.log.debug("source %s ended with %r", self.source.id, task.exception())
 
     # -- loop -----------------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -113,13 +138,14 @@ class SourceSupervisor:
         rc = self.source.reconnect
         delays = backoff_delays(rc.initial, rc.max, rc.jitter)
         first = True
-        while not self._stopping:
+        while not self._stopped():
             self.state = ConnectionState.CONNECTING
             if not first:
                 self.reconnects += 1
             first = False
             try:
                 await adapter.start()
+                self._check_stopping()  # start() may have swallowed our cancel (see _end_task)
             except AdapterUnavailable as exc:
                 self._down(exc, "cannot connect")
                 if not exc.retryable:
@@ -142,7 +168,7 @@ class SourceSupervisor:
             delays = backoff_delays(rc.initial, rc.max, rc.jitter)
             try:
                 await self._pump(adapter)
-                if not self._stopping:
+                if not self._stopped():
                     raise AdapterDisconnected("the adapter stopped producing samples")
             except AdapterError as exc:
                 self._down(exc, "connection lost")
@@ -152,13 +178,14 @@ class SourceSupervisor:
                 self.log.exception("source %s: unexpected error while reading", self.source.id)
                 self._down(AdapterError(f"{type(exc).__name__}: {exc}", status="BadInternalError"), "failed")
             await self._stop_adapter()
-            if not self._stopping:
+            if not self._stopped():
                 await self._sleep(next(delays))
 
     async def _pump(self, adapter: Adapter) -> None:
         process = self.pipeline.process
         apply = self.twin.apply
         async for sample in adapter.samples():
+            self._check_stopping()  # nothing reaches the twin once stop() began, even from an abandoned task
             self.samples_in += 1
             if sample.quality is not Quality.GOOD:
                 self.bad_samples += sample.quality is Quality.BAD
@@ -168,6 +195,14 @@ class SourceSupervisor:
                 continue
             apply(out)
 
+    def _stopped(self) -> bool:
+        """Whether this run must end: stop() began, or a newer start() replaced the task it abandoned."""
+        return self._stopping or self._task is not asyncio.current_task()
+
+    def _check_stopping(self) -> None:
+        if self._stopped():
+            raise asyncio.CancelledError
+
     async def _stop_adapter(self) -> None:
         assert self.adapter is not None
         try:
@@ -176,7 +211,7 @@ class SourceSupervisor:
             self.log.debug("stopping %s failed: %s", self.source.id, exc)
 
     async def _sleep(self, seconds: float) -> None:
-        if not self._stopping:
+        if not self._stopped():
             await asyncio.sleep(seconds)
 
     # -- state changes --------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import random
 import socket
 import time
 from collections.abc import Callable
@@ -33,13 +35,31 @@ from gateway.units import CATALOG
 
 NS_URI = "urn:twinbridge:test:plant"
 SERVER_URI = "urn:twinbridge:test:server"
+log = logging.getLogger("tests.opcua_client.plant")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    with contextlib.suppress(OSError, ValueError):
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    return 32768, 60999  # Linux's default
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now (kept free so a server can restart on it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port nobody listens on right now, below the ephemeral range.
+
+    A server restarted on its port (fault tests) fails with EADDRINUSE when, while it was down, an outgoing
+    connection of any process (the gateway's own reconnects included) got that port as its local one; ports
+    outside the ephemeral range are never handed out that way.
+    """
+    low, _ = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 20000), low)
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            return port
+    raise RuntimeError(f"no free loopback port below {low}")
 
 
 def make_server_cert(folder: Path, name: str = "server") -> tuple[Path, Path]:
@@ -93,6 +113,24 @@ class PlantServer:
         return f"opc.tcp://127.0.0.1:{self.port}/plant/"
 
     async def start(self) -> None:
+        """Listen on the port; while it is still taken (see free_port), retry for a few seconds, as a real
+        server restarted by its supervisor would."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            server = await self._build()
+            try:
+                await server.start()
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                log.warning("test plant server: port %d still in use, retrying", self.port)
+                await asyncio.sleep(0.2)
+                continue
+            log.info("test plant server listening on port %d", self.port)
+            self.server = server
+            return
+
+    async def _build(self) -> Server:
         server = Server(user_manager=self.users) if self.users else Server()
         await server.init()
         server.set_endpoint(self.url)
@@ -144,8 +182,7 @@ class PlantServer:
             ua.Range(Low=0.0, High=150.0),
             datatype=ua.NodeId(ua.ObjectIds.Range),
         )
-        await server.start()
-        self.server = server
+        return server
 
     async def stop(self) -> None:
         if self.server is not None:

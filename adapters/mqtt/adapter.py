@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
 from adapters.contract.discovery import Discovered
@@ -234,10 +235,10 @@ class MqttAdapter(Adapter):
         subs = self.router.subscriptions(self._static)
         if not subs:
             return
-        granted = await client.subscribe(list(subs.items()))
+        granted: Sequence[int | ReasonCode] = await client.subscribe(list(subs.items()))
         self.subscribed = {}
         for (flt, qos), g in zip(subs.items(), granted, strict=False):
-            code = int(getattr(g, "value", g))
+            code = g if isinstance(g, int) else g.value  # an int on MQTT 3.1.1, a ReasonCode on MQTT 5
             if code >= 0x80:
                 self.counters["subscriptions_refused"] += 1
                 self.log.error("mqtt %s: the broker refused the subscription to %s (code %d)", self.name, flt, code)

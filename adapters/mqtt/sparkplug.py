@@ -160,9 +160,9 @@ def set_value(m: Any, code: int, value: Value) -> None:
                 raise SparkplugError(f"{value} does not fit a Sparkplug {DATATYPES[code][0]}")
             m.long_value = iv & 0xFFFFFFFFFFFFFFFF
         elif code == 9:
-            m.float_value = float(value)  # type: ignore[arg-type]
+            m.float_value = float(value)
         elif code == 10:
-            m.double_value = float(value)  # type: ignore[arg-type]
+            m.double_value = float(value)
         elif code == 11:
             m.boolean_value = bool(value)
         elif code in (12, 14, 15):
@@ -327,14 +327,14 @@ class SparkplugTracker:
             s.seq = seq
         if kind == "DBIRTH":
             assert t.device is not None
-            table = s.devices[t.device] = MetricTable(online=True)
-            res.births[t.device] = self._birth(table, t.device, msg, res)
+            born = s.devices[t.device] = MetricTable(online=True)
+            res.births[t.device] = self._birth(born, t.device, msg, res)
             return res
         if kind == "DDEATH":
             assert t.device is not None
-            d = s.devices.get(t.device)
-            if d is not None:
-                d.online = False
+            dev = s.devices.get(t.device)
+            if dev is not None:
+                dev.online = False
             res.dead.append(t.device)
             return res
         table = s.node if t.device is None else s.devices.get(t.device)  # NDATA / DDATA

@@ -47,3 +47,16 @@ def test_each_missing_required_variable_is_refused_by_name(path: Path) -> None:
             load_mappings([path], env={k: v for k, v in env.items() if k != name})
         message = str(exc.value)
         assert path.name in message and name in message, message
+
+
+def test_example_mqtt_sources_pin_a_client_id_only_for_a_persistent_session() -> None:
+    # two copies of an example on one broker would take each other's session; the default id is unique per
+    # instance, and only a persistent session (clean_session: false) needs an id that stays the same
+    for path in EXAMPLES:
+        text = path.read_text()
+        if "kind: mqtt" not in text:
+            continue
+        model = load_mappings([path], env=_env_for(text))
+        for src in model.sources.values():
+            if src.kind == "mqtt" and getattr(src, "client_id", None) is not None:
+                assert getattr(src, "clean_session", True) is False, f"{path.name}: {src.id} pins client_id"

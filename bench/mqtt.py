@@ -38,7 +38,8 @@ from adapters.mqtt import sparkplug_b_pb2 as pb
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MqttSourceConfig
 from bench.common import table
-from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
+from gateway.config.fragments import FragmentDiscovery
+from gateway.config.profiles import ProfileLibrary, ProfileView, builtin_profile_dir
 from gateway.ingest.pipeline import Pipeline
 from gateway.model import TwinModel, TwinSettings
 from gateway.twin.twin import Twin
@@ -113,12 +114,14 @@ class _Sink:
 
 
 def _adapter(
-    rule: dict[str, Any], discover: Callable[..., list[Point]] | None, url: str = "mqtt://127.0.0.1:1", **cfg: Any
+    rule: dict[str, Any], on_add: Callable[..., object] | None, url: str = "mqtt://127.0.0.1:1", **cfg: Any
 ) -> MqttAdapter:
+    """The adapter with the core's discovery (the loader's point builder) as the gateway would hand it."""
     lib = ProfileLibrary()
     lib.add_dir(builtin_profile_dir())
     config = MqttSourceConfig.model_validate({"id": "mq", "url": url, "rules": [rule], **cfg})
-    a = MqttAdapter(config, [], AdapterContext(logging.getLogger("bench.mqtt"), profiles=lib, discover=discover))
+    found = FragmentDiscovery.standalone(config, lib, on_add)
+    a = MqttAdapter(config, [], AdapterContext(logging.getLogger("bench.mqtt"), ProfileView(lib), found))
     a._build_factories()
     return a
 

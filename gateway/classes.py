@@ -38,7 +38,7 @@ BRICK = PREFIXES["brick"]
 SOSA = PREFIXES["sosa"]
 
 # The twin ontology's own classes usable as asset/point types in mappings (declared in ontology/twinbridge.ttl,
-# checked by tests/unit/test_classes.py), with the Brick family each belongs to.
+# checked by tests/unit/gateway/test_classes.py), with the Brick family each belongs to.
 TB_CLASSES: dict[str, str] = {
     "Asset": "location",
     "Site": "location",

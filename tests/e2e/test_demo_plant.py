@@ -132,7 +132,9 @@ async def test_plc_stopped_mid_run_only_its_points_go_bad_and_recover(demo: Demo
     assert await _sparql_value(demo, "boiler1.supply_temp") is not None
 
 
-@pytest.mark.skipif(find_mosquitto() is None, reason="needs the mosquitto binary (a broker process to kill)")
+@pytest.mark.skipif(
+    find_mosquitto() is None, reason="needs the mosquitto binary (a broker process to kill): apt-get install mosquitto"
+)
 async def test_broker_process_killed_only_mqtt_points_go_bad_and_recover(start_demo: StartDemo) -> None:
     demo = await start_demo(broker="mosquitto")
     broker = demo.broker

@@ -7,7 +7,7 @@ Here the attributes that are the same on many nodes (AccessLevel, DataType, Valu
 one DataValue, references are appended without asyncua's linear duplicate scans (a new node has none
 yet) and the cyclic garbage collector is paused while building (``build_nodes``). The resulting NodeData
 (attributes, references, their order and content) is the same as asyncua's, which
-tests/unit/test_uaserver_fast_nodes.py checks node by node.
+tests/unit/gateway/northbound/opcua/test_uaserver_fast_nodes.py checks node by node.
 
 Sharing DataValues is safe because asyncua never mutates one in place: a write replaces
 ``AttributeValue.value`` with a new DataValue.

@@ -33,7 +33,7 @@ from adapters.mqtt.config import COMMAND_PLACEHOLDERS, MqttAddress, MqttSourceCo
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import json_literal, text_of
 from adapters.mqtt.routing import Router
-from adapters.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect
+from adapters.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect, forget_drop
 from adapters.mqtt.sparkplug import SparkplugError, code_for, command_payload
 from adapters.mqtt.topics import fill
 
@@ -254,6 +254,7 @@ class MqttAdapter(Adapter):
         for t in list(self._tasks):
             t.cancel()
         if client is not None:
+            forget_drop(client)  # a drop nobody read yet (stopped between connect and samples()) is not news
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.__aexit__(None, None, None), 3)
 

@@ -13,6 +13,8 @@ accepts at once and then closes within seconds, twice in a row, is reported as a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +72,7 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
             gone.exception()
 
     paho_client.on_connect, paho_client.on_disconnect = on_connect, on_disconnect
+    abandon = _closer(client)
     task: asyncio.Future[Any] = asyncio.ensure_future(client.__aenter__())
     try:
         await asyncio.wait([task, closed], timeout=timeout + 1, return_when=asyncio.FIRST_COMPLETED)
@@ -77,7 +80,7 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
             # the refusal is known; let aiomqtt see it too (it then resets its state) before we report it
             await asyncio.wait([task], timeout=2)
     except BaseException:
-        _abandon(task, paho_client)  # cancelled while connecting (the gateway stops): leave no socket behind
+        abandon(task)  # cancelled while connecting (the gateway stops): leave no socket behind
         raise
     finally:
         paho_client.on_connect, paho_client.on_disconnect = inner_connect, inner_disconnect
@@ -86,7 +89,7 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
         if closed.done():
             raise ClosedAfterConnack("the broker closed the connection right after accepting it")
         return
-    _abandon(task, paho_client)
+    abandon(task)
     if refused:
         raise MqttConnectError(refused[0])
     if closed.done():
@@ -94,12 +97,61 @@ async def connect(client: aiomqtt.Client, timeout: float) -> None:
     raise TimeoutError(f"no CONNACK within {timeout:g} s")
 
 
-def _abandon(task: asyncio.Future[Any], paho_client: Any) -> None:
-    """Give up a connect attempt: stop aiomqtt's connect and close the socket paho may still hold (paho's own
-    ``_sock_close`` also removes aiomqtt's reader and keep-alive task, which would otherwise outlive the loop)."""
-    task.cancel()
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # nobody awaits it any more
-    paho_client._sock_close()
+def forget_drop(client: aiomqtt.Client) -> None:
+    """Mark the error of aiomqtt's disconnect future as seen, now or when it comes: nobody awaits a client we
+    give up, and asyncio would log "Future exception was never retrieved" when the future is collected."""
+    gone = client._disconnected
+    if gone.done():
+        _seen(gone)
+    else:
+        gone.add_done_callback(_seen)
+
+
+def _seen(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _closer(client: aiomqtt.Client) -> Callable[[asyncio.Future[Any]], None]:
+    """How to give up a connect attempt: stop aiomqtt's connect and close the socket paho holds or opens later.
+
+    aiomqtt connects in an executor thread that a cancel does not stop; that thread queues aiomqtt's reader
+    and writer (``call_soon_threadsafe``) as its socket opens. A socket closed at once could still get a
+    queued reader on its closed (or reused) descriptor; a socket opened after the cancel would stay open,
+    read the CONNACK, and fail ``_disconnected`` on the next drop with nobody to see it. So the close is
+    queued behind any reader or writer, and a socket opened after the abandon is closed without one (paho's
+    ``_sock_close`` also removes aiomqtt's reader and keep-alive task, which would otherwise outlive the loop).
+    """
+    loop = asyncio.get_running_loop()
+    paho_client = client._client
+    abandoned: list[bool] = []
+    lock = threading.Lock()  # an add_reader/add_writer is queued either before the abandon's close, or never
+
+    def close_soon() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to read the socket
+            loop.call_soon_threadsafe(paho_client._sock_close)
+
+    def unless_abandoned(inner: Any) -> Callable[..., None]:
+        def callback(*args: Any) -> None:  # in the connect thread: aiomqtt queues its add_reader / add_writer
+            with lock:
+                if not abandoned:
+                    inner(*args)
+                    return
+            close_soon()  # a socket opened (or a CONNECT queued) after the abandon: close it, never watch it
+
+        return callback
+
+    def abandon(task: asyncio.Future[Any]) -> None:
+        with lock:
+            abandoned.append(True)
+        task.cancel()
+        task.add_done_callback(_seen)  # nobody awaits it any more
+        forget_drop(client)
+        close_soon()
+
+    paho_client.on_socket_open = unless_abandoned(paho_client.on_socket_open)
+    paho_client.on_socket_register_write = unless_abandoned(paho_client.on_socket_register_write)
+    return abandon
 
 
 class DropTracker:

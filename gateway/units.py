@@ -42,10 +42,6 @@ class Unit:
         """The unit's QUDT IRI."""
         return UNIT + self.name
 
-    def to_si(self, value: float) -> float:
-        """The value in the SI base unit of its dimension."""
-        return (value + self.offset) * self.multiplier
-
 
 # Informal abbreviations integrators write that are no QUDT symbol; used only for suggestions, never resolved
 # silently (a mapping names its unit exactly).

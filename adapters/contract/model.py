@@ -83,14 +83,6 @@ class DataType(enum.StrEnum):
         """True for integer and floating point types."""
         return self.pytype in (int, float)
 
-    @classmethod
-    def from_xsd(cls, iri: str) -> DataType | None:
-        """The datatype whose XSD IRI is ``iri``, if any."""
-        for dt in cls:
-            if dt.xsd == iri:
-                return dt
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class Origin:

@@ -30,11 +30,6 @@ class Quality(enum.IntEnum):
             return cls.UNCERTAIN
         return cls.BAD
 
-    @property
-    def default_status(self) -> str:
-        """The generic status name of this class ("Good", "Uncertain", "Bad")."""
-        return self.name.capitalize()
-
 
 def utcnow() -> datetime:
     """The current time as a UTC-aware datetime."""

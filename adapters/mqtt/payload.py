@@ -175,11 +175,8 @@ def to_value(value: Any, datatype: DataType, where: str = "value") -> tuple[Valu
     return None, _wrong(value, datatype, where)
 
 
-def plain_value(payload: bytes, datatype: DataType) -> tuple[Value, Problem | None]:
-    """The value of a plain payload (``21.5``, ``true``, ``on``, ``running``) for a point's datatype."""
-    text, problem = decode_text(payload)
-    if problem is not None:
-        return None, problem
+def plain_value(text: str, datatype: DataType) -> tuple[Value, Problem | None]:
+    """The value of a plain payload's text (``21.5``, ``true``, ``on``, ``running``) for a point's datatype."""
     if text == "" and datatype is not DataType.STRING:
         return None, Problem("wrong_type", "BadTypeMismatch", f"empty payload is not a {datatype.value}")
     return to_value(text, datatype, "payload")

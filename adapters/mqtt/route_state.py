@@ -25,6 +25,7 @@ from adapters.mqtt.payload import (
     parse_path,
     parse_quality,
     parse_timestamp,
+    plain_value,
     to_value,
 )
 from adapters.mqtt.sparkplug import SparkplugTracker
@@ -202,11 +203,7 @@ class RouterState:
                 if first is not None:
                     out.append(self._bad(r.point, first, now))
                     continue
-                value, prob = (
-                    to_value(text, r.datatype, "payload")
-                    if text or r.datatype is DataType.STRING
-                    else (None, Problem("wrong_type", "BadTypeMismatch", f"empty payload is not a {r.datatype.value}"))
-                )
+                value, prob = plain_value(text, r.datatype)
                 if prob is not None:
                     first = first or prob
                     out.append(self._bad(r.point, prob, now))

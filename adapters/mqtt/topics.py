@@ -45,22 +45,6 @@ def check_filter(topic_filter: str) -> str:
     return topic_filter
 
 
-def filter_matches(topic_filter: str, topic: str) -> bool:
-    """Whether ``topic`` matches ``topic_filter`` (MQTT rules, including ``$``-topics not matching wildcards)."""
-    f_levels = topic_filter.split("/")
-    t_levels = topic.split("/")
-    if topic.startswith("$") and f_levels[0] in ("+", "#"):
-        return False
-    for i, f in enumerate(f_levels):
-        if f == "#":
-            return True
-        if i >= len(t_levels):
-            return False
-        if f != "+" and f != t_levels[i]:
-            return False
-    return len(f_levels) == len(t_levels)
-
-
 def filter_covers(wide: str, narrow: str) -> bool:
     """Whether every topic matched by filter ``narrow`` is also matched by filter ``wide``."""
     w, n = wide.split("/"), narrow.split("/")

@@ -210,14 +210,6 @@ def to_variant(value: Value, builtin: BuiltinType) -> ua.Variant:
     return ua.Variant(text, vt)
 
 
-def status_of(exc: BaseException) -> str:
-    """The status name carried by an asyncua exception (``UaStatusCodeError``), else BadCommunicationError."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, int):
-        return status_name(code)
-    return "BadCommunicationError"
-
-
 def unece_code(unit_id: int) -> str | None:
     """The UNECE common code (``CEL``) packed into an ``EUInformation.UnitId`` (OPC 10000-8 5.6.3)."""
     if unit_id <= 0:

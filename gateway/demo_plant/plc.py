@@ -87,10 +87,6 @@ class BoilerPlc:
         """Freeze the simulation: registers keep what they hold (tests and benchmarks set them themselves)."""
         self.paused = True
 
-    def resume(self) -> None:
-        """Let the plant move again."""
-        self.paused = False
-
     def tick(self, t: float, dt: float) -> None:
         """One step of the plant: the supply temperature follows the setpoint while the boiler is enabled."""
         mem = self.memory

@@ -45,11 +45,6 @@ def state_lines(subject: str, state: PointState, xsd: str) -> list[str]:
     return lines
 
 
-def state_triples(subject: str, state: PointState, xsd: str) -> str:
-    """The live-graph triples of one point state, as N-Triples text."""
-    return "".join(state_lines(subject, state, xsd))
-
-
 class LiveTable:
     """Current state of every point plus what still has to reach the graph."""
 

@@ -9,6 +9,7 @@ from adapters.mqtt.payload import (
     MISSING,
     PathError,
     decode_json,
+    decode_text,
     format_path,
     get_path,
     json_literal,
@@ -103,11 +104,11 @@ def test_wrong_types(value: object, dt: DataType) -> None:
 
 
 def test_plain_values() -> None:
-    assert plain_value(b" 21.5\n", DataType.DOUBLE) == (21.5, None)
-    assert plain_value(b"true", DataType.BOOL) == (True, None)
-    assert plain_value(b"", DataType.STRING) == ("", None)
-    assert plain_value(b"", DataType.DOUBLE)[1] is not None
-    assert plain_value(b"\xff", DataType.STRING)[1].kind == "undecodable"  # type: ignore[union-attr]
+    assert plain_value(decode_text(b" 21.5\n")[0], DataType.DOUBLE) == (21.5, None)
+    assert plain_value(decode_text(b"true")[0], DataType.BOOL) == (True, None)
+    assert plain_value("", DataType.STRING) == ("", None)
+    assert plain_value("", DataType.DOUBLE)[1] is not None
+    assert decode_text(b"\xff")[1].kind == "undecodable"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -11,27 +11,8 @@ from adapters.mqtt.topics import (
     check_topic,
     fill,
     filter_covers,
-    filter_matches,
     make_id,
 )
-
-
-@pytest.mark.parametrize(
-    ("flt", "topic", "ok"),
-    [
-        ("a/+/c", "a/b/c", True),
-        ("a/+/c", "a/b/d", False),
-        ("a/#", "a", True),
-        ("a/#", "a/b/c", True),
-        ("#", "$SYS/x", False),
-        ("+/x", "$SYS/x", False),
-        ("a/+", "a/b/c", False),
-        ("a/b", "a/b", True),
-        ("a/+/+", "a//", True),
-    ],
-)
-def test_filter_matches(flt: str, topic: str, ok: bool) -> None:
-    assert filter_matches(flt, topic) is ok
 
 
 def test_filter_covers() -> None:

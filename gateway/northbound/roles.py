@@ -2,7 +2,7 @@
 
 - reader: reads values, the model and SPARQL; subscribes.
 - operator: also writes values to devices (REST ``PUT /points/{id}/value``, OPC UA Write).
-- admin: also updates annotations (``/sparql/update``, the annotation graph).
+- admin: everything an operator may; the rank that administration (reload, annotations) will require.
 
 ``viewer``, the OPC UA server's former name for reader, is still accepted in ``gateway.opcua.users`` (with a
 warning) so existing mappings keep loading; write ``reader`` instead.

@@ -1,4 +1,4 @@
-"""Bearer tokens with roles: reader < operator (may write values) < admin (may update annotations)."""
+"""Bearer tokens with roles: reader < operator (may write values) < admin (see ``gateway.northbound.roles``)."""
 
 from __future__ import annotations
 

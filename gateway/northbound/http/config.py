@@ -39,7 +39,6 @@ class HttpApiConfig(StrictModel):
     query_timeout: Duration = Field(10.0, gt=0, description="a longer query is stopped and answered with 503")
     max_result_bytes: int = Field(50_000_000, gt=0, description="larger query results are refused")
     max_body_bytes: int = Field(1_000_000, gt=0, description="larger request bodies are refused (413)")
-    update_endpoint: bool = Field(False, description="enable /sparql/update for admins (annotation graph only)")
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
     stream_queue: int = Field(10_000, ge=1, description="changes kept per slow SSE client (newest per point)")

@@ -16,6 +16,7 @@ that rdflib cannot read is refused (fail closed), never handed to Oxigraph.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -108,8 +109,17 @@ def _grammar() -> tuple[Any, Any, Any]:
     return parser.parseQuery, parser.parseUpdate, translateQuery
 
 
+# Apps and dashboards send the same few queries again and again; rdflib's parse costs 1-4 ms of each answer.
+# Texts up to this size are remembered (a verdict depends on the text alone), so the cache stays a few MiB.
+_CACHED_CHARS = 8192
+
+
 def check(query: str) -> Verdict:
     """Parse ``query``; ``ok`` (with the text Oxigraph must run) only for a query without SERVICE."""
+    return _remembered(query) if len(query) <= _CACHED_CHARS else _check(query)
+
+
+def _check(query: str) -> Verdict:
     parseQuery, parseUpdate, translateQuery = _grammar()
     try:
         text = canonical(query)
@@ -132,6 +142,9 @@ def check(query: str) -> Verdict:
     if _has_service(algebra):  # belt and braces: the algebra is what an engine evaluates
         return Verdict("service", SERVICE_REFUSED)
     return Verdict("ok", text)
+
+
+_remembered = functools.lru_cache(maxsize=512)(_check)
 
 
 def warm_up() -> None:

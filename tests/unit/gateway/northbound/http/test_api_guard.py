@@ -107,3 +107,19 @@ def test_canonical_text_is_what_oxigraph_runs() -> None:
 def test_escapes_without_one_reading_are_refused(query: str) -> None:
     verdict = check(query)
     assert verdict.kind == "syntax" and ("escape" in verdict.text or "Unicode" in verdict.text), verdict
+
+
+def test_a_repeated_query_is_parsed_once_and_judged_the_same() -> None:
+    from gateway.northbound.http import guard
+
+    query = "SELECT ?p ?v WHERE { ?p <https://w3id.org/twinbridge#value> ?v } # repeated " + str(id(guard))
+    before = guard._remembered.cache_info()
+    first, second = guard.check(query), guard.check(query)
+    after = guard._remembered.cache_info()
+    assert first == second and first.kind == "ok"
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    refused = "ASK { SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } } # " + str(id(guard))
+    assert guard.check(refused).kind == guard.check(refused).kind == "service"
+    huge = "SELECT * WHERE { ?a ?b ?c } #" + "x" * (guard._CACHED_CHARS + 1)
+    guard.check(huge)
+    assert guard._remembered.cache_info().currsize == after.currsize + 1  # the long text is not kept

@@ -184,8 +184,10 @@ class SourceSupervisor:
     async def _pump(self, adapter: Adapter) -> None:
         process = self.pipeline.process
         apply = self.twin.apply
+        me = asyncio.current_task()  # _stopped()'s test, with the task looked up once rather than per sample
         async for sample in adapter.samples():
-            self._check_stopping()  # nothing reaches the twin once stop() began, even from an abandoned task
+            if self._stopping or self._task is not me:  # nothing reaches the twin once stop() began, even
+                raise asyncio.CancelledError  # from an abandoned task
             self.samples_in += 1
             if sample.quality is not Quality.GOOD:
                 self.bad_samples += sample.quality is Quality.BAD

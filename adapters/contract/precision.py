@@ -18,10 +18,17 @@ _TRY = ("%.6g", "%.7g", "%.8g")
 # DBL_DIG: every decimal of up to 15 significant digits survives a double round trip, so digits beyond
 # that in the result of a scale/offset/unit conversion are arithmetic noise.
 _DOUBLE_DIGITS = 15
+_F32_MIN_NORMAL = 1.1754943508222875e-38
+_F32_MAX = 3.4028234663852886e38
 
 
 def float32_shortest(value: float) -> float:
     """The shortest decimal that reads back as the same float32 as ``value`` (51.79999923706055 -> 51.8)."""
+    # Fast path, and the same answer: a normal float32-range value of at most 6 significant digits is within
+    # 2**-24 of its float32, far inside half a step of 6 digits, so it is its own shortest form. Returning the
+    # object itself also lets the ingest pipeline pass the sample on without copying it.
+    if _F32_MIN_NORMAL <= abs(value) <= _F32_MAX and float(f"{value:.6g}") == value:
+        return value
     if not math.isfinite(value):
         return value
     try:

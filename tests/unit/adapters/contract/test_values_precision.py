@@ -38,6 +38,36 @@ def test_float32_shortest_is_the_same_float32_and_never_longer_than_9_digits() -
     assert float32_shortest(1e300) == 1e300  # beyond float32: left for the range checks
 
 
+def _shortest_by_search(value: float) -> float:
+    """The float32 shortest form by the search alone (what float32_shortest computed before its fast path)."""
+    if not math.isfinite(value):
+        return value
+    try:
+        packed = F32.pack(value)
+    except OverflowError:
+        return value
+    exact = F32.unpack(packed)[0]
+    for fmt in ("%.6g", "%.7g", "%.8g"):
+        candidate = float(fmt % exact)
+        if F32.pack(candidate) == packed:
+            return candidate
+    return float(f"{exact:.9g}")
+
+
+def test_float32_shortest_fast_path_gives_the_searched_answer_and_the_value_itself() -> None:
+    rng = random.Random(14)
+    edges = [0.0, -0.0, 1e-45, 1e-40, 1.17549e-38, 1.17550e-38, 3.40282e38, 3.40283e38, 16777215.0, 0.1]
+    for v in edges:
+        assert repr(float32_shortest(v)) == repr(_shortest_by_search(v)), v
+    for _ in range(40_000):
+        digits = rng.randint(1, 8)
+        mantissa = rng.randrange(10 ** (digits - 1), 10**digits) * rng.choice((1, -1))
+        v = float(f"{mantissa}e{rng.randint(-50, 40)}")
+        assert repr(float32_shortest(v)) == repr(_shortest_by_search(v)), v
+        if digits <= 6 and 1e-37 <= abs(v) <= 1e38:
+            assert float32_shortest(v) is v  # a short value comes back itself: the pipeline then copies nothing
+
+
 def test_decimals_and_scaler() -> None:
     assert (decimals(0.1), decimals(0.25), decimals(10.0), decimals(1e-5)) == (1, 2, 0, 5)
     s = scaler(0.1, 0.0)

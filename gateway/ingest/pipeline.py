@@ -52,9 +52,7 @@ class PointPipeline:
         "max",
         "min",
         "numeric",
-        "offset",
         "point",
-        "scale",
         "suppressed",
     )
 
@@ -62,8 +60,6 @@ class PointPipeline:
         t = point.transform
         self.point = point.id
         self.numeric = point.datatype.is_numeric
-        self.scale = t.scale
-        self.offset = t.offset
         self._transform = _transformer(point)
         self.clamp = t.clamp
         self.min = point.min

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator
 
 from adapters.contract.config import StrictModel
-from adapters.contract.model import Asset, Origin, Point
+from adapters.contract.model import Asset, Location, Origin, Point
 from adapters.contract.types import Duration
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ class TwinSettings(StrictModel):
     flush_interval: Duration = Field(0.25, description="how often changed live values are written to the graph")
     write_timeout: Duration = 5.0
     profile_paths: list[str] = []
+    history: dict[str, Any] | None = Field(None, description="the twin-wide history default (docs/history.md)")
 
     @field_validator("base_iri")
     @classmethod
@@ -44,12 +45,15 @@ class TwinModel:
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
     points: dict[str, Point] = field(default_factory=dict)
+    locations: dict[str, Location] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)  # northbound section name -> validated config
     source_origins: dict[str, Origin] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     profiles: Any = None  # the ProfileLibrary the mapping was loaded with (for run-time discovery)
     # Turtle files declaring the terms of the adapters in use (Adapter.ontology()), for the ontology graph
     ontology_fragments: list[str] = field(default_factory=list)
+    # point id -> its resolved history policy (gateway/config/history.py; None: not recorded)
+    history: dict[str, Any] = field(default_factory=dict)
 
     def points_of_source(self, source_id: str) -> list[Point]:
         """All points fed by a source."""
@@ -81,4 +85,26 @@ class TwinModel:
         while cur is not None and cur in self.assets and len(out) < len(self.assets):
             out.append(self.assets[cur])
             cur = self.assets[cur].parent
+        return out
+
+    def location_subtree(self, location_id: str) -> list[Location]:
+        """A location and every location under it, depth first."""
+        by_parent: dict[str | None, list[Location]] = {}
+        for loc in self.locations.values():
+            by_parent.setdefault(loc.parent, []).append(loc)
+        out: list[Location] = []
+        stack = [self.locations[location_id]]
+        while stack:
+            loc = stack.pop()
+            out.append(loc)
+            stack.extend(reversed(by_parent.get(loc.id, [])))
+        return out
+
+    def location_ancestors(self, location_id: str) -> list[Location]:
+        """The chain of parent locations, nearest first."""
+        out: list[Location] = []
+        cur = self.locations[location_id].parent
+        while cur is not None and cur in self.locations and len(out) < len(self.locations):
+            out.append(self.locations[cur])
+            cur = self.locations[cur].parent
         return out

@@ -35,6 +35,7 @@ class SourceConfig(StrictModel):
         "bad",
         description="while the source is down, mark its points Bad, or keep the last value as Uncertain",
     )
+    history: dict[str, Any] | None = Field(None, description="what to record of its points' past (docs/history.md)")
 
     def endpoint(self) -> str | None:
         """A credential-free description of where the source connects (shown in the graph and logs)."""

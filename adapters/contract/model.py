@@ -6,6 +6,7 @@ the pipeline, adapters and northbound services) reads them; nothing mutates them
 
 from __future__ import annotations
 
+import datetime
 import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -121,6 +122,67 @@ class Transform:
         return self.scale == 1.0 and self.offset == 0.0 and self.source_unit is None and not self.clamp
 
 
+class TargetKind(enum.StrEnum):
+    """What a relation's target names: an entity of the twin by id, or a vocabulary term by IRI."""
+
+    ASSET = "asset"
+    POINT = "point"
+    LOCATION = "location"
+    TERM = "term"  # an IRI outside the twin, e.g. brick:Hot_Water for hasInputSubstance
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """One relationship from an entity (asset, point or location) to another, e.g. boiler1 feeds ahu1.
+
+    The twin materializes both directions: ``predicate`` on the subject and ``inverse`` (when the relation
+    has one) on the target. ``name``/``inverse_name`` are the OPC UA reference type names ("Feeds",
+    "IsFedBy"). ``hasLocation`` is not a relation here: it is the ``location`` field of assets and points.
+    """
+
+    predicate: str  # full IRI, e.g. https://brickschema.org/schema/Brick#feeds
+    target: str  # an asset, point or location id, or an IRI when target_kind is TERM
+    target_kind: TargetKind
+    name: str  # e.g. "Feeds"
+    inverse: str | None = None  # full IRI, e.g. ...#isFedBy
+    inverse_name: str | None = None  # e.g. "IsFedBy"
+    origin: Origin | None = None
+
+
+# A static property's value: text, number, flag, date, or several IRIs (documents)
+PropertyValue = str | int | float | bool | datetime.date | datetime.datetime | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """A static (nameplate) property of an asset, point or location, e.g. manufacturer or rated power.
+
+    With ``unit`` the value is a quantity (a number in that QUDT unit, materialized as a
+    ``qudt:QuantityValue``); a tuple value holds document IRIs.
+    """
+
+    key: str  # as written in the mapping: "manufacturer", "rated_power", "ex:warrantyEnd"
+    predicate: str  # full IRI of the standard term (schema.org, Brick, QUDT, tb: or the integrator's own)
+    value: PropertyValue
+    label: str  # human name, e.g. "Rated power" (OPC UA browse name and display name)
+    unit: str | None = None  # QUDT unit local name, e.g. KiloW
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place of the location tree (site / building / floor / room / zone), separate from the asset tree."""
+
+    id: str
+    classes: tuple[str, ...]  # Brick location class IRIs (brick:Building, brick:Room, ...)
+    label: str
+    parent: str | None = None
+    description: str | None = None
+    relations: tuple[Relation, ...] = ()
+    properties: tuple[Property, ...] = ()
+    origin: Origin | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Asset:
     """An asset (site, area, line or equipment) of the twin."""
@@ -132,6 +194,9 @@ class Asset:
     parent: str | None = None
     description: str | None = None
     profile: str | None = None
+    location: str | None = None  # id of the Location it is in (brick:hasLocation)
+    relations: tuple[Relation, ...] = ()
+    properties: tuple[Property, ...] = ()
     origin: Origin | None = None
 
 
@@ -153,6 +218,9 @@ class Point:
     min: float | None = None
     max: float | None = None
     transform: Transform = field(default_factory=Transform)
+    location: str | None = None  # id of the Location it is in (brick:hasLocation)
+    relations: tuple[Relation, ...] = ()
+    properties: tuple[Property, ...] = ()
     origin: Origin | None = None
 
     @property

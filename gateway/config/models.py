@@ -57,6 +57,7 @@ class PointSpec(StrictModel):
     min: float | None = None
     max: float | None = None
     transform: TransformSpec | None = None
+    history: dict[str, Any] | None = Field(None, description="what to record of the point's past (docs/history.md)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -81,6 +82,7 @@ class AssetSpec(StrictModel):
     address: dict[str, Any] | None = Field(None, description="profile instances: keys merged into every address")
     address_offset: int = 0
     vars: dict[str, str | int | float] = Field({}, description="profile instances: values for {name} in the profile")
+    history: dict[str, Any] | None = Field(None, description="what to record of its points' past (docs/history.md)")
 
 
 class ProfileFile(StrictModel):
@@ -92,6 +94,7 @@ class ProfileFile(StrictModel):
     type: str | list[str] | None = None
     source_kind: str | None = Field(None, description="the kind of source the addresses are written for")
     address: dict[str, Any] | None = None
+    history: dict[str, Any] | None = Field(None, description="what to record of its points' past (docs/history.md)")
     points: list[dict[str, Any]]
 
 

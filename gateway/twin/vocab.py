@@ -58,6 +58,10 @@ class TwinIRIs:
         """IRI of a point's protocol address."""
         return f"{self.base}point/{pid}/ref"
 
+    def location(self, lid: str) -> str:
+        """IRI of a location."""
+        return f"{self.base}location/{lid}"
+
     def source(self, sid: str) -> str:
         """IRI of a source."""
         return f"{self.base}source/{sid}"
@@ -73,3 +77,8 @@ class TwinIRIs:
         """The asset id of an asset IRI, or None."""
         prefix = self.base + "asset/"
         return asset_iri[len(prefix) :] if asset_iri.startswith(prefix) else None
+
+    def location_id(self, location_iri: str) -> str | None:
+        """The location id of a location IRI, or None."""
+        prefix = self.base + "location/"
+        return location_iri[len(prefix) :] if location_iri.startswith(prefix) else None

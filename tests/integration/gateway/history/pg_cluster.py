@@ -1,0 +1,199 @@
+"""A real PostgreSQL cluster for the history tests: ``initdb`` + ``pg_ctl`` in a temporary folder on a loopback port.
+
+Where the server binaries are absent, a cluster given by URL (``TWINBRIDGE_TEST_PG_URL``) stands in; tests that
+must kill the server then skip. Without either, the tests skip with the install line. CI installs the binaries
+(.ci/run), so there it never skips.
+
+PostgreSQL refuses to run as root: when the tests run as root the cluster runs as the ``postgres`` user (Debian's
+server package creates it), else as ``nobody``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from psycopg import sql
+
+INSTALL_LINE = "apt-get install postgresql"
+URL_ENV = "TWINBRIDGE_TEST_PG_URL"
+USER = "twinbridge"
+
+
+def find_pg_bin() -> Path | None:
+    """The folder holding ``initdb`` and ``pg_ctl``: on PATH, else Debian's /usr/lib/postgresql/<v>/bin (newest)."""
+    on_path = shutil.which("initdb")
+    if on_path and shutil.which("pg_ctl", path=str(Path(on_path).parent)):
+        return Path(on_path).parent
+    found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
+    found = [d for d in found if (d / "pg_ctl").exists()]
+    return max(found, key=lambda d: _version_key(d.parent.name)) if found else None
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in name.split(".") if p.isdigit())
+
+
+def free_port() -> int:
+    """A loopback port nobody uses, below the ephemeral range (a restarted server finds it free again)."""
+    low = 32768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 20000), low)
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            return port
+    raise RuntimeError(f"no free loopback port below {low}")
+
+
+def _run_as() -> str | None:
+    """The user to run the server as: None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    raise RuntimeError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
+
+
+class PgCluster:
+    """One throwaway cluster: ``start()``, ``stop()``, ``kill()`` (immediate stop) and a password URL."""
+
+    def __init__(self, bindir: Path, database: str = "history") -> None:
+        self.bindir = bindir
+        self.database = database
+        self.password = secrets.token_urlsafe(12)
+        self.port = free_port()
+        self.user = _run_as()
+        self.base = Path(tempfile.mkdtemp(prefix="tb-pg-"))
+        self.data = self.base / "data"
+        self.log = self.base / "server.log"
+        self._initdb()
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password (what a mapping's ``url: ${HISTORY_PG_URL}`` holds)."""
+        return self.url_for(self.database)
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql://{USER}:{quote(self.password)}@127.0.0.1:{self.port}/{database}"
+
+    def _cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]], user=self.user, capture_output=True, text=True, check=check
+        )
+
+    def _initdb(self) -> None:
+        pwfile = self.base / "pw"
+        pwfile.write_text(self.password + "\n")
+        (self.base / "sock").mkdir()
+        if self.user:
+            info = pwd.getpwnam(self.user)
+            for path in (self.base, pwfile, self.base / "sock"):
+                os.chown(path, info.pw_uid, info.pw_gid)
+        self._cmd(
+            "initdb",
+            *("-D", str(self.data), "-U", USER, "--pwfile", str(pwfile), "--auth", "scram-sha-256"),
+            *("-E", "UTF8", "--locale", "C", "--no-sync"),
+        )
+        pwfile.unlink()
+
+    def start(self) -> None:
+        """Start the server on its port and wait until it accepts connections; create the test database."""
+        # fsync off: the tests kill the server process, not the machine, so the OS still holds every write;
+        # synchronous_commit stays on, so a commit the store saw acknowledged survives an immediate stop.
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base / 'sock'} -c fsync=off"
+        result = self._cmd("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options,
+                           "start", check=False)  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed: {result.stderr}\n{self._log_tail()}")
+        with psycopg.connect(self.url_for("postgres"), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.database]).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; ``mode='immediate'`` is a crash (no shutdown checkpoint, clients cut off)."""
+        self._cmd("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def kill(self) -> None:
+        """Stop the server the hard way (``pg_ctl stop -m immediate``), as a crash or a cut cable would."""
+        self.stop("immediate")
+
+    def is_running(self) -> bool:
+        return self._cmd("pg_ctl", "-D", str(self.data), "status", check=False).returncode == 0
+
+    def _log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log.read_text()[-2000:]
+        return ""
+
+    def remove(self) -> None:
+        """Stop the server and delete its folder."""
+        self.stop("immediate")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _skip_unless_ci() -> None:
+    """Skip with the install line; in CI (which installs the binaries) that is a failure instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL server binaries missing in CI: .ci/run should have run '{INSTALL_LINE}'")
+    pytest.skip(INSTALL_LINE)
+
+
+@dataclass(frozen=True)
+class PgServer:
+    """A PostgreSQL the tests may use: its URL, and the local cluster when the tests started it themselves."""
+
+    url: str
+    cluster: PgCluster | None
+
+
+@contextlib.contextmanager
+def started_cluster() -> Iterator[PgCluster]:
+    """A new local cluster, started, removed afterwards; skips when the server binaries are absent."""
+    bindir = find_pg_bin()
+    if bindir is None:
+        _skip_unless_ci()
+    cluster = PgCluster(bindir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The session's PostgreSQL: a cluster of our own, else the one ``TWINBRIDGE_TEST_PG_URL`` names, else skip."""
+    if find_pg_bin() is not None:
+        with started_cluster() as cluster:
+            yield PgServer(cluster.url, cluster)
+        return
+    url = os.environ.get(URL_ENV)
+    if not url:
+        _skip_unless_ci()
+    yield PgServer(url, None)
+
+
+@pytest.fixture
+def pg_own_cluster() -> Iterator[PgCluster]:
+    """A cluster for this test alone, which it may kill and restart (needs the server binaries)."""
+    with started_cluster() as cluster:
+        yield cluster

@@ -88,6 +88,11 @@ class TwinView:
         self._health = health
         # Services register their own metrics here; the runtime's collector is on it too.
         self.metrics = metrics if metrics is not None else CollectorRegistry(auto_describe=True)
+        # Set by the runtime when history is on: a HistoryReader and the StoreLocation other processes open.
+        # Typed Any because the twin may not import gateway.history (a higher layer); services read them
+        # through gateway.history.model.reader_of(view) / location_of(view).
+        self.history: Any = None
+        self.history_location: Any = None
 
     # -- the model ------------------------------------------------------------------------------------
     @property

@@ -17,7 +17,8 @@ from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.deps import ApiMetrics, ApiState
 from gateway.northbound.http.limits import BodyLimit
 from gateway.northbound.http.query_worker import QueryWorker
-from gateway.northbound.http.routes import assets, points, sparql, stream, system
+from gateway.northbound.http.routes import assets, locations, points, sparql, stream, system
+from gateway.northbound.http.routes.history import router as history_router
 
 if TYPE_CHECKING:
     from gateway.twin.view import TwinView
@@ -72,6 +73,7 @@ def create_app(view: TwinView, config: HttpApiConfig) -> FastAPI:
     metrics = ApiMetrics(view.metrics)
     worker = QueryWorker(view, timeout=config.query_timeout, max_bytes=config.max_result_bytes)
     app.state.api = ApiState(view, config, TokenAuth(config), worker, metrics)
+    view.add_model_listener(app.state.api.topologies.invalidate)  # assets added at run time: new indexes
     errors.install(app)
     if config.cors_origins:
         app.add_middleware(
@@ -84,7 +86,8 @@ def create_app(view: TwinView, config: HttpApiConfig) -> FastAPI:
     app.add_middleware(RequestMetrics, metrics=metrics)
     # Outermost: a body over the limit is refused before any other layer reads it.
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
-    for r in (sparql.router, points.router, assets.router, system.router, stream.router):
+    for r in (sparql.router, points.router, assets.router, locations.router, system.router, stream.router):
         app.include_router(r)
+    app.include_router(history_router)  # /points/{id}/history, /history (docs/history.md)
     docs_ui.install(app)
     return app

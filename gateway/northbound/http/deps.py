@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request, Security
@@ -14,6 +14,7 @@ from prometheus_client.metrics_core import Metric
 from gateway.northbound.http.auth import Principal, TokenAuth
 from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.query_worker import QueryWorker
+from gateway.northbound.http.topology import Topology, TopologyCache
 
 if TYPE_CHECKING:
     from gateway.twin.view import TwinView
@@ -66,6 +67,11 @@ class ApiState:
     auth: TokenAuth
     worker: QueryWorker
     metrics: ApiMetrics
+    topologies: TopologyCache = field(default_factory=TopologyCache)
+
+    def topology(self) -> Topology:
+        """The model's location tree and relation indexes, built once per model state."""
+        return self.topologies.get(self.view.model)
 
 
 def _state(request: Request) -> ApiState:

@@ -8,6 +8,104 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+# -- topology: locations, relations, nameplate properties (docs/api.md "Topology") ----------------------------
+class EntityRef(BaseModel):
+    """Another entity of the twin, or a vocabulary term, named by a relation."""
+
+    kind: str = Field(description="asset, point, location, or term (a vocabulary IRI such as brick:Natural_Gas)")
+    id: str = Field(description="the entity's id; for a term its curie (or IRI)")
+    label: str
+    iri: str
+
+
+class RelationLink(BaseModel):
+    """A relation this entity declares, e.g. boiler1 feeds ahu1."""
+
+    relation: str = Field(description="as written in mappings: feeds, isFedBy, controls, or a prefixed IRI")
+    name: str = Field(description="its reference type name in the OPC UA server, e.g. Feeds")
+    iri: str
+    target: EntityRef
+
+
+class IncomingLink(BaseModel):
+    """A relation another entity declares towards this one, read from this end (ahu1 isFedBy boiler1)."""
+
+    relation: str | None = Field(description="the inverse relation (isFedBy); null when the relation has none")
+    name: str | None = Field(description="the inverse's OPC UA reference type name, e.g. IsFedBy")
+    iri: str | None
+    inverse_of: str = Field(description="the relation as the other entity declares it, e.g. feeds")
+    target: EntityRef = Field(description="the entity that declares it")
+
+
+class Relations(BaseModel):
+    """Outgoing: declared on this entity. Incoming: declared on others towards it, turned around."""
+
+    outgoing: list[RelationLink]
+    incoming: list[IncomingLink]
+
+
+class PlaceRef(BaseModel):
+    """A location by id and label."""
+
+    id: str
+    label: str
+
+
+class LocationRef(BaseModel):
+    """Where an asset or point is, with the way down from the top of the location tree."""
+
+    id: str
+    label: str
+    path: list[PlaceRef] = Field(description="from the root (site) down to this location, inclusive")
+    inherited: bool = Field(description="true for a point that has no location of its own: its asset's")
+
+
+class PropertyOut(BaseModel):
+    """A static (nameplate) property: manufacturer, serial number, rated power..."""
+
+    key: str = Field(description="as written in the mapping: manufacturer, rated_power, ex:warrantyEnd")
+    label: str
+    iri: str = Field(description="the property's standard term, e.g. http://schema.org/manufacturer")
+    value: bool | int | float | str | list[str] = Field(description="dates as ISO 8601 text; documents as IRIs")
+    datatype: str = Field(description="string, integer, double, boolean, date, dateTime or iris")
+    unit: str | None = Field(description="QUDT unit name of a quantity, e.g. KiloW")
+    unit_symbol: str | None = Field(description="the unit's symbol when the catalog has one, e.g. kW")
+
+
+class LocationSummary(BaseModel):
+    """A location of the tree (flat list: each one after its parent, with depth)."""
+
+    id: str
+    label: str
+    types: list[str] = Field(description="location classes as curies (brick:Building, brick:Room...)")
+    parent: str | None
+    depth: int = Field(description="0 for a root (site), 1 for its children...")
+    asset_count: int = Field(description="assets located here or in any location below")
+    point_count: int = Field(description="points located here or below (own location or their asset's)")
+
+
+class Placed(BaseModel):
+    """An asset or point located in a location or under it."""
+
+    id: str
+    label: str
+    location: str = Field(description="the location it is directly in")
+
+
+class LocationDetail(LocationSummary):
+    """One location: its place in the tree, what is in it, its properties and relations."""
+
+    description: str | None
+    iri: str
+    path: list[PlaceRef] = Field(description="from the root down to this location, inclusive")
+    children: list[PlaceRef]
+    assets: list[Placed] = Field(description="assets located here or below, in tree order")
+    points: list[Placed] = Field(description="points located here or below, in tree order")
+    properties: list[PropertyOut]
+    relations: Relations
+
+
+# -- assets and points ---------------------------------------------------------------------------------------
 class AssetSummary(BaseModel):
     """An asset in a list."""
 
@@ -19,13 +117,16 @@ class AssetSummary(BaseModel):
 
 
 class AssetDetail(AssetSummary):
-    """One asset with its children and points."""
+    """One asset with its children, points, location, relations and properties."""
 
     description: str | None
     profile: str | None
     children: list[str]
     points: list[str]
     iri: str
+    location: LocationRef | None = Field(description="the location it is in (brick:hasLocation); null when none")
+    relations: Relations
+    properties: list[PropertyOut]
 
 
 class PointState(BaseModel):
@@ -63,6 +164,9 @@ class PointDetail(PointSummary):
     address: dict[str, Any]
     target: str | None
     iri: str
+    location: LocationRef | None = Field(description="its own location, else its asset's (inherited: true)")
+    relations: Relations
+    properties: list[PropertyOut]
 
 
 class WriteRequest(BaseModel):

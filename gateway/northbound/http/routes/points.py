@@ -1,4 +1,4 @@
-"""/points: metadata, live state, filters, and write-back."""
+"""/points: metadata, live state, location, relations, properties, filters, and write-back."""
 
 from __future__ import annotations
 
@@ -6,12 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from adapters.contract.model import Point
+from adapters.contract.model import Point, TargetKind
 from adapters.contract.sample import PointState as LiveState
 from gateway.classes import compact, resolve_class
+from gateway.northbound.http import present
 from gateway.northbound.http.deps import Api, OperatorDep, ReaderDep
 from gateway.northbound.http.errors import ApiError
-from gateway.northbound.http.schemas import PointDetail, PointState, PointSummary, WriteOutcome, WriteRequest
+from gateway.northbound.http.schemas import (
+    ErrorBody,
+    PointDetail,
+    PointState,
+    PointSummary,
+    WriteOutcome,
+    WriteRequest,
+)
 
 router = APIRouter(tags=["points"])
 
@@ -54,12 +62,32 @@ def summary(api: Api, p: Point) -> dict[str, Any]:
 
 def _subtree(api: Api, asset: str) -> set[str]:
     model = api.view.model
-    if asset not in model.assets:
-        raise ApiError(404, f"no asset '{asset}'")
+    present.require("asset", asset, model.assets)
     return {a.id for a in model.subtree(asset)}
 
 
-@router.get("/points", response_model=list[PointSummary], summary="Points, filtered")
+def _topology_filter(api: Api, location: str | None, fed_by: str | None) -> set[str] | None:
+    """The points the location and fed_by filters keep (both: the points in both); None without them."""
+    if location is None and fed_by is None:
+        return None
+    model, topo = api.view.model, api.topology()
+    keep: set[str] | None = None
+    if location is not None:
+        present.require("location", location, model.locations)
+        keep = set(topo.points_under(location))
+    if fed_by is not None:
+        present.require("asset", fed_by, model.assets)
+        fed = topo.points_fed_by(fed_by)
+        keep = fed if keep is None else keep & fed
+    return keep
+
+
+@router.get(
+    "/points",
+    response_model=list[PointSummary],
+    summary="Points, filtered",
+    responses={404: {"model": ErrorBody, "description": "unknown asset or location in a filter"}},
+)
 async def list_points(
     api: Api,
     _: ReaderDep,
@@ -67,10 +95,17 @@ async def list_points(
     type: Annotated[str | None, Query(description="point kind (measurement...) or class curie (brick:...)")] = None,
     unit: Annotated[str | None, Query(description="QUDT unit name, e.g. DEG_C")] = None,
     quality: Annotated[str | None, Query(pattern="^(good|uncertain|bad)$")] = None,
+    location: Annotated[
+        str | None, Query(description="only points located in this location or below (own location or their asset's)")
+    ] = None,
+    fed_by: Annotated[
+        str | None, Query(description="only points fed by this asset through brick:feeds, directly or transitively")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> list[dict[str, Any]]:
     model = api.view.model
     assets = _subtree(api, asset) if asset else None
+    placed = _topology_filter(api, location, fed_by)
     cls = None
     if type and type not in ("measurement", "setpoint", "command", "status"):
         try:
@@ -81,6 +116,8 @@ async def list_points(
     states = api.view.states()
     for p in model.points.values():
         if assets is not None and p.asset not in assets:
+            continue
+        if placed is not None and p.id not in placed:
             continue
         if type and cls is None and p.kind.value != type:
             continue
@@ -100,13 +137,15 @@ async def list_points(
     "/points/{point_id}",
     response_model=PointDetail,
     summary="One point with its live state",
-    responses={404: {"description": "unknown point"}},
+    responses={404: {"model": ErrorBody, "description": "unknown point"}},
 )
 async def get_point(point_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
-    p = api.view.model.points.get(point_id)
+    model = api.view.model
+    p = model.points.get(point_id)
     if p is None:
-        raise ApiError(404, f"no point '{point_id}'")
-    source = api.view.model.sources[p.source]
+        raise present.unknown("point", point_id, model.points)
+    source = model.sources[p.source]
+    topo = api.topology()
     return {
         **summary(api, p),
         "description": p.description,
@@ -116,6 +155,9 @@ async def get_point(point_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
         "address": p.address.model_dump(mode="json", by_alias=True),
         "target": p.address.target(source),
         "iri": api.view.ids.point(p.id),
+        "location": present.location_ref(topo, topo.point_location(p), inherited=p.location is None),
+        "relations": present.relations(topo, api.view.ids, TargetKind.POINT, p.id, p.relations),
+        "properties": present.properties(p.properties),
     }
 
 

@@ -23,10 +23,17 @@ class Found:
     parent: Found | None
     depth: int
     children: list[Found] = field(default_factory=list)
+    name_ns: int = 0  # namespace index of the BrowseName (DI nameplates are recognised by it)
 
 
-async def _browse(client: Client, nodes: list[ua.NodeId], chunk: int) -> list[list[ua.ReferenceDescription]]:
-    """Forward hierarchical references (Objects and Variables only) of each node, following continuations."""
+async def browse_forward(
+    client: Client,
+    nodes: list[ua.NodeId],
+    chunk: int,
+    reference: int = ua.ObjectIds.HierarchicalReferences,
+    node_classes: int = int(ua.NodeClass.Object) | int(ua.NodeClass.Variable),
+) -> list[list[ua.ReferenceDescription]]:
+    """Forward references of a type (and its subtypes) of each node, following continuations."""
     out: list[list[ua.ReferenceDescription]] = []
     for part in chunks(nodes, chunk):
         params = ua.BrowseParameters()
@@ -34,9 +41,9 @@ async def _browse(client: Client, nodes: list[ua.NodeId], chunk: int) -> list[li
             ua.BrowseDescription(
                 NodeId=n,
                 BrowseDirection=ua.BrowseDirection.Forward,
-                ReferenceTypeId=node_id(ua.ObjectIds.HierarchicalReferences),
+                ReferenceTypeId=node_id(reference),
                 IncludeSubtypes=True,
-                NodeClassMask=int(ua.NodeClass.Object) | int(ua.NodeClass.Variable),
+                NodeClassMask=node_classes,
                 ResultMask=ua.BrowseResultMask.All,
             )
             for n in part
@@ -64,7 +71,7 @@ async def browse_tree(client: Client, root: ua.NodeId, depth: int, chunk: int, l
     for d in range(1, depth + 1):
         if not ids or total >= limit:
             break
-        results = await _browse(client, ids, chunk)
+        results = await browse_forward(client, ids, chunk)
         next_level: list[Found] = []
         for parent, refs in zip(level, results, strict=True):
             for ref in refs:
@@ -81,6 +88,7 @@ async def browse_tree(client: Client, root: ua.NodeId, depth: int, chunk: int, l
                     ua.NodeClass(ref.NodeClass),
                     parent,
                     d,
+                    name_ns=ref.BrowseName.NamespaceIndex,
                 )
                 (parent.children if parent else top).append(f)
                 total += 1

@@ -3,6 +3,8 @@
 Objects become assets (nested as on the server), Variables become points with the datatype of their built-in
 type, the unit of their EngineeringUnits (UNECE code -> QUDT unit), min/max from EURange and writability from
 AccessLevel. Node addresses use ``nsu=<namespace URI>;...`` so the draft survives namespace index changes.
+An Object with an OPC 10000-100 (DI) nameplate gets ``properties:`` (manufacturer, model, serial number,
+firmware...; ``nameplate.py``).
 Arrays, structures and ByteStrings are listed in the header as skipped. The output is accepted by
 ``twinbridge validate`` unchanged; classes (``brick:...``), ids and guessed units are left to the integrator.
 
@@ -29,6 +31,7 @@ from adapters.contract.units import UnitCatalog
 from adapters.opcua.browse import Found, browse_tree, variables
 from adapters.opcua.config import OpcUaSourceConfig
 from adapters.opcua.draft import Draft, render
+from adapters.opcua.nameplate import read_nameplates
 from adapters.opcua.nodeids import NodeRef, good_value, parse_node_id
 from adapters.opcua.resolve import builtin_types, read_attributes, read_properties
 from adapters.opcua.session import SessionOpener
@@ -77,6 +80,7 @@ async def explore(
     types = await builtin_types(client, dtypes, chunk)
     props = await read_properties(client, [v.node_id for v in found], ("EngineeringUnits", "EURange"), chunk)
     draft = Draft(cfg.url, cfg.id, top, {}, [], [], namespaces)
+    draft.nameplates = await read_nameplates(client, top, namespaces, chunk)
     for v, (dtype, rank, access), prop in zip(found, meta, props, strict=True):
         where = _address(v.node_id, namespaces)
         bt: BuiltinType | None = types.get(good_value(dtype))

@@ -1,9 +1,15 @@
-"""The discovered tree as a draft mapping: YAML with a header of what the integrator should review."""
+"""The discovered tree as a draft mapping: YAML with a header of what the integrator should review.
+
+An Object with a DI nameplate (``nameplate.py``) becomes an asset with ``properties:`` in the mapping's
+standard keys: Manufacturer -> manufacturer, Model -> model, SerialNumber -> serial_number, SoftwareRevision ->
+firmware, HardwareRevision -> hardware_version, DeviceManual -> documents (when it is a web address). The other
+DI values have no key of their own and are listed in the header for the integrator to keep or drop.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +17,16 @@ import yaml
 from asyncua import ua
 
 from adapters.opcua.browse import Found
+from adapters.opcua.nameplate import NAMEPLATE, Nameplate, is_web_address
+
+# DI nameplate browse name -> the mapping's property key
+PROPERTY_KEYS = {
+    "Manufacturer": "manufacturer",
+    "Model": "model",
+    "SerialNumber": "serial_number",
+    "SoftwareRevision": "firmware",
+    "HardwareRevision": "hardware_version",
+}
 
 
 @dataclass
@@ -24,6 +40,8 @@ class Draft:
     skipped: list[str]
     notes: list[str]
     namespaces: list[str]
+    nameplates: dict[int, Nameplate] = field(default_factory=dict)  # id(found object) -> its DI nameplate
+    nameplate_notes: list[str] = field(default_factory=list)
 
 
 def _ident(name: str, taken: set[str]) -> str:
@@ -53,8 +71,12 @@ def render(draft: Draft, security: dict[str, Any], auth: dict[str, Any] | None) 
             asset["label"] = f.label
         assets.append(asset)
         asset_points[aid] = []
+        plate = draft.nameplates.get(id(f))
+        if plate is not None and (props := nameplate_properties(aid, plate, draft.nameplate_notes)):
+            asset["properties"] = props
         for c in f.children:
-            visit(c, aid)
+            if plate is None or c is not plate.identification:  # read into the properties, not an asset
+                visit(c, aid)
         if asset_points[aid]:
             asset["points"] = _unique_ids(asset_points[aid])
 
@@ -73,6 +95,22 @@ def render(draft: Draft, security: dict[str, Any], auth: dict[str, Any] | None) 
     return _header(draft) + body
 
 
+def nameplate_properties(asset_id: str, plate: Nameplate, notes: list[str]) -> dict[str, Any]:
+    """The asset's ``properties:`` from its DI nameplate; what has no key goes to ``notes``."""
+    props: dict[str, Any] = {}
+    for name in NAMEPLATE:  # DI's order: maker, model, serial, software, hardware, manual, the rest
+        if (value := plate.values.get(name)) is None:
+            continue
+        key = PROPERTY_KEYS.get(name)
+        if key is not None:
+            props[key] = str(value)
+        elif name == "DeviceManual" and is_web_address(str(value)):
+            props["documents"] = [value]
+        else:
+            notes.append(f"{asset_id}: {name} = {value!r}")
+    return props
+
+
 def _header(draft: Draft) -> str:
     head = [
         f"# Draft mapping discovered from {draft.url} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by twinbridge.",
@@ -81,6 +119,9 @@ def _header(draft: Draft) -> str:
     if draft.notes:
         head.append("# Units to check:")
         head += [f"#   {n}" for n in draft.notes]
+    if draft.nameplate_notes:
+        head.append("# Nameplate values without a property key (keep them as prefixed IRIs if you need them):")
+        head += [f"#   {n}" for n in draft.nameplate_notes]
     if draft.skipped:
         head.append("# Not mapped:")
         head += [f"#   {s}" for s in draft.skipped]

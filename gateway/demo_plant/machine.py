@@ -1,5 +1,13 @@
 """A machine tool with an OPC UA server (asyncua): spindle speed following a writable setpoint, a motor
-temperature, a part counter. Security None on loopback: it plays a device on the plant network."""
+temperature, a part counter, and a DI nameplate. Security None on loopback: it plays a device on the plant
+network.
+
+The nameplate is what OPC 10000-100 (DI) puts on a device: Properties of the Machine object with BrowseNames in
+the DI namespace (Manufacturer and Model as LocalizedText, SerialNumber, SoftwareRevision, ... as String,
+RevisionCounter as Int32), so ``twinbridge discover opcua`` drafts them as the asset's ``properties:``. Like
+many small servers it registers the DI namespace without loading the DI nodeset: the object is a plain
+BaseObjectType, the Properties carry the DI names.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,21 @@ import logging
 import math
 import time
 
-from asyncua import Server, ua
+from asyncua import Node, Server, ua
 
 NAMESPACE = "urn:twinbridge:demo:machine"
+DI_NAMESPACE = "http://opcfoundation.org/UA/DI/"
+# the machine's DI nameplate, as examples/demo/plant.yaml also states it (tests compare the two)
+NAMEPLATE: dict[str, str | int] = {
+    "Manufacturer": "Example Machine Tools",
+    "Model": "EMT-500 CNC",
+    "SerialNumber": "EMT5-2019-00042",
+    "SoftwareRevision": "4.2.1",
+    "HardwareRevision": "B",
+    "DeviceManual": "https://example.com/manuals/emt-500.pdf",
+    "ProductCode": "EMT-500-3X",
+    "RevisionCounter": 3,
+}
 
 
 class Machine:
@@ -40,6 +60,7 @@ class Machine:
         sp = await machine.add_variable(f"ns={ns};s=Machine.SpeedSetpoint", "SpeedSetpoint", 1200.0)
         await sp.set_writable()
         self.nodes["setpoint"] = sp
+        await _add_nameplate(machine, ns, await server.register_namespace(DI_NAMESPACE))
         self.server = server
         # a plant-network device without security: asyncua warns that passwords would travel in clear, which
         # is true and beside the point here (the gateway's own server is the one clients should use)
@@ -73,3 +94,14 @@ class Machine:
             await self.nodes["motor_temp"].write_value(round(40 + speed / 100 + 2 * math.sin(t / 20), 2))  # type: ignore[attr-defined]
             await self.nodes["parts"].write_value(ua.Variant(parts, ua.VariantType.UInt32))  # type: ignore[attr-defined]
             await asyncio.sleep(0.5)
+
+
+async def _add_nameplate(machine: Node, ns: int, di: int) -> None:
+    """The DI nameplate Properties on the machine object (LocalizedText where DI has it)."""
+    for name, value in NAMEPLATE.items():
+        variant = (
+            ua.Variant(value, ua.VariantType.Int32)
+            if isinstance(value, int)
+            else ua.Variant(ua.LocalizedText(value) if name in ("Manufacturer", "Model") else value)
+        )
+        await machine.add_property(f"ns={ns};s=Machine.{name}", ua.QualifiedName(name, di), variant)

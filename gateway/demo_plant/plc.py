@@ -1,9 +1,11 @@
 """A boiler-house PLC on Modbus TCP (pymodbus server) with a realistic register layout.
 
+It runs the boiler and the air handling unit the boiler's hot water feeds.
 Holding registers (zero-based): 0 supply temperature int16 x0.1 °C, 1 return temperature int16 x0.1 °C,
 2-3 flow float32 m³/h (ABCD), 4-5 energy uint32 Wh (a 40 kW burner: ~11 Wh/s),
-10 supply setpoint int16 x0.1 °C (writable).
-Coils: 0 pump running (cycles every 20 s), 1 boiler enable (writable).
+10 supply setpoint int16 x0.1 °C (writable), 20 AHU supply air temperature int16 x0.1 °C.
+Coils: 0 pump running (cycles every 20 s), 1 boiler enable (writable), 2 AHU supply fan running (writable: a
+stopped fan leaves the supply air at the plant room's temperature).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class BoilerPlc:
         self._rng = random.Random(seed)
         self.memory.set("holding", 10, 700)  # setpoint 70.0 °C
         self.memory.set("coil", 1, 1)
+        self.memory.set("coil", 2, 1)  # AHU fan on
+        self._supply_air = 18.0
         self._energy = 12_500_000.0  # Wh: counts visibly (a kWh counter would tick every 90 s)
         self._supply = 65.0
         self.paused = False
@@ -102,6 +106,14 @@ class BoilerPlc:
         mem.set("holding", 2, *struct.unpack(">HH", struct.pack(">f", flow)))
         mem.set("holding", 4, *struct.unpack(">HH", struct.pack(">I", int(self._energy))))
         mem.set("coil", 0, int(pump))
+        self._tick_ahu(dt)
+
+    def _tick_ahu(self, dt: float) -> None:
+        """The AHU's heating coil takes the boiler's water: supply air about 22 °C at 65 °C water while the fan runs."""
+        fan = bool(self.memory.get("coil", 2)[0])
+        target = 22.0 + (self._supply - 65.0) * 0.1 if fan else 16.0
+        self._supply_air += (target - self._supply_air) * min(1.0, dt / 30) + self._rng.gauss(0, 0.02)
+        self.memory.set("holding", 20, _int16(self._supply_air * 10))
 
     async def _simulate(self) -> None:
         t0 = last = time.monotonic()

@@ -82,3 +82,20 @@ def test_disabled_boiler_cools_towards_room_temperature() -> None:
     plc.memory.set("coil", ENABLE, 0)
     run(plc, 300, start=60)
     assert int16(plc, SUPPLY) / 10 < hot - 20
+
+
+SUPPLY_AIR, FAN = 20, 2
+
+
+def test_ahu_supply_air_follows_the_boiler_water_while_its_fan_runs() -> None:
+    plc = BoilerPlc(port=0)
+    assert plc.memory.get("coil", FAN) == [1]  # the fan runs out of the box
+    run(plc, 600)
+    warm = int16(plc, SUPPLY_AIR) / 10
+    assert 20.0 < warm < 24.0  # about 22 °C at 70 °C water
+    plc.memory.set("holding", SETPOINT, 500)  # colder water, cooler air
+    run(plc, 900, start=600)
+    assert int16(plc, SUPPLY_AIR) / 10 < warm - 1.0
+    plc.memory.set("coil", FAN, 0)  # a client stops the fan
+    run(plc, 600, start=1500)
+    assert abs(int16(plc, SUPPLY_AIR) / 10 - 16.0) < 0.5

@@ -152,14 +152,18 @@ class Topology:
 
     def points_fed_by(self, asset_id: str) -> set[str]:
         """Points fed by ``asset_id``: their asset or they themselves are reached through feeds, or they are
-        located in a location so reached (or one under it: feeding a zone feeds its rooms)."""
+        located in a location so reached (or one under it: feeding a zone feeds its rooms). The feeder's own
+        points are not fed by it, even when it stands in a room it feeds (unless a loop of feeds comes back)."""
         reached = self.fed_by(asset_id)
         places = {lid for kind, lid in reached if kind is TargetKind.LOCATION and lid in self.model.locations}
         located = {pid for lid in places for pid in self.points_under(lid)}
+        itself = (TargetKind.ASSET, asset_id) in reached
         return {
             p.id
             for p in self.model.points.values()
-            if (TargetKind.ASSET, p.asset) in reached or (TargetKind.POINT, p.id) in reached or p.id in located
+            if (TargetKind.ASSET, p.asset) in reached
+            or (TargetKind.POINT, p.id) in reached
+            or (p.id in located and (p.asset != asset_id or itself))
         }
 
     def label(self, kind: TargetKind, ident: str) -> str | None:

@@ -6,8 +6,11 @@ and names the PLC's points once the PLC is stopped."""
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from gateway.demo_plant.runner import Demo
 from tests.conftest import wait_for
@@ -40,7 +43,7 @@ async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
     await wait_for(lambda: "office-s3.temperature" in twin.states(), what="MQTT sensors discovered")
     await wait_for(lambda: twin.state("office-s3.temperature").status == "Good", what="MQTT values")
     sets = [queries_md(), readme_queries()]
-    assert len(sets[0][1]) == 6 and len(sets[1][1]) == 3
+    assert len(sets[0][1]) == 11 and len(sets[1][1]) == 4
     stale: list[str] = []
     for prefixes, queries in sets:
         for q in queries:
@@ -83,3 +86,23 @@ async def test_the_roll_up_averages_each_areas_temperatures(demo: Demo) -> None:
     assert int(hall["temperatures"].value) == 2
     # the twin stores float32 values: compare at float precision
     assert abs(float(hall["avg_temperature"].value) - sum(before) / 2) < 1e-3
+
+
+def _contained(part: Any, whole: Any) -> bool:
+    """Whether ``part`` is ``whole`` with some mapping keys left out (lists and scalars compare equal)."""
+    if isinstance(part, dict):
+        return isinstance(whole, dict) and all(k in whole and _contained(v, whole[k]) for k, v in part.items())
+    return bool(part == whole)
+
+
+def test_readme_topology_excerpt_is_the_demo_mapping() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = readme.split("**Follow the topology.**", 1)[1]
+    excerpt = yaml.safe_load(textwrap.dedent(re.search(r"```yaml\n(.*?)```", tour, re.S).group(1)))  # type: ignore[union-attr]
+    demo = yaml.safe_load((ROOT / "examples" / "demo" / "plant.yaml").read_text(encoding="utf-8"))
+    for section in ("locations", "assets"):
+        by_id = {item["id"]: item for item in demo[section]}
+        for item in excerpt[section]:
+            assert _contained(item, by_id.get(item["id"])), (section, item)
+    rule = demo["sources"][2]["rules"][0]
+    assert f'(`location: "{rule["location"]}"`)' in tour

@@ -30,7 +30,7 @@ from tests.conftest import wait_for
 READER = "reader-token-0123456789"
 BRICK = "https://brickschema.org/schema/Brick#"
 TB = "https://w3id.org/twinbridge#"
-SCHEMA = "https://schema.org/"
+SCHEMA = "http://schema.org/"
 RDFS_SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
 
 MAPPING = """\
@@ -119,7 +119,7 @@ def _place(model: TwinModel) -> None:
     ]
     for lid, classes, label, parent in loc:
         model.locations[lid] = Location(lid, classes, label, parent)
-    year = Property("year_built", TB + "yearBuilt", 1998, "Year built")
+    year = Property("year_built", BRICK + "yearBuilt", 1998, "Year built")
     model.locations["hq"] = dataclasses.replace(model.locations["hq"], properties=(year,))
     a = model.assets
     a["boiler1"] = dataclasses.replace(

@@ -27,7 +27,9 @@ import time
 from multiprocessing.connection import Connection
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from gateway.history.model import location_of
 from gateway.northbound.http.guard import check, warm_up
+from gateway.northbound.http.history_functions import HistoryFunctions
 
 if TYPE_CHECKING:
     from gateway.twin.view import TwinView
@@ -77,6 +79,7 @@ def _serve(conn: Connection) -> None:
     import pyoxigraph as ox
 
     store = ox.Store()
+    history = HistoryFunctions(None, "")  # the gateway sends where its history is right after the dump
     warm_up()  # part of the replica's start, not of the first query's time
     while True:
         try:
@@ -91,9 +94,12 @@ def _serve(conn: Connection) -> None:
                 store.update(msg[1])
             except Exception as exc:  # keep serving: the next dump will resync
                 conn.send(("log", f"replica update failed: {exc}"))
+        elif kind == "history":
+            history.close()
+            history = HistoryFunctions(msg[1], msg[2])
         elif kind == "q":
             conn.send(("s", msg[1]))  # started: the parent's deadline runs from here
-            conn.send(_answer(store, *msg[1:]))
+            conn.send(_answer(store, history, *msg[1:]))
         elif kind == "stop":
             return
 
@@ -141,6 +147,7 @@ def _dataset(default_graphs: list[str], named_graphs: list[str]) -> dict[str, An
 
 def _answer(
     store: Any,
+    history: HistoryFunctions,
     qid: int,
     query: str,
     accept: list[str],
@@ -158,7 +165,8 @@ def _answer(
     if verdict.kind != "ok":
         return (qid, verdict.kind, verdict.text)
     try:
-        result = store.query(verdict.text, **kwargs)  # the text the guard parsed, never the original
+        # the text the guard parsed, never the original; tbh: functions read the history (history_functions.py)
+        result = store.query(verdict.text, custom_functions=history.for_query(), **kwargs)
     except SyntaxError as exc:
         return (qid, "syntax", str(exc))
     except Exception as exc:
@@ -180,6 +188,8 @@ def _answer(
         return (qid, "toolarge", f"the result is over the {max_bytes:,} byte limit; add LIMIT or select fewer columns")
     except Exception as exc:
         return (qid, "error", f"{type(exc).__name__}: {exc}")
+    if history.problem is not None:  # results are computed while serializing, so this is known only now
+        return (qid, "error", history.problem)
     return (qid, "ok", _CONTENT[fmt], b"".join(capped.parts))
 
 
@@ -234,6 +244,7 @@ class QueryWorker:
             conn = Connection(parent_sock.detach())
             outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
             outbox.put(("load", dump()))
+            outbox.put(("history", location_of(self.twin), self.twin.ids.base))
             threading.Thread(target=self._send_loop, args=(conn, outbox), name="sparql-sender", daemon=True).start()
             self._proc, self._conn, self._outbox = proc, conn, outbox
         self.respawn_seconds = time.perf_counter() - t0

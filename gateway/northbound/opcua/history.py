@@ -74,10 +74,13 @@ class Continuation:
 class TwinHistoryStorage(HistoryStorageInterface):
     """asyncua's storage seam over a ``HistoryReader``; every read runs in a worker thread."""
 
-    def __init__(self, reader: HistoryReader, point_of: Callable[[ua.NodeId], str | None]) -> None:
+    def __init__(
+        self, reader: HistoryReader, point_of: Callable[[ua.NodeId], str | None], recorded: Callable[[str], bool]
+    ) -> None:
         super().__init__(MAX_VALUES)
         self.reader = reader
-        self.point_of = point_of
+        self.point_of = point_of  # NodeId -> point id (None: not a point's variable)
+        self.recorded = recorded
 
     async def init(self) -> None:
         """Nothing to open: the gateway owns the store."""
@@ -93,7 +96,7 @@ class TwinHistoryStorage(HistoryStorageInterface):
     ) -> tuple[list[ua.DataValue], datetime | None]:
         """asyncua's plain raw read: values from ``start`` to ``end`` inclusive, oldest first."""
         pid = self.point_of(node_id)
-        if pid is None:
+        if pid is None or not self.recorded(pid):
             return [], None
         lo = 0 if _unspecified(start) else us_of(start)  # type: ignore[arg-type]
         hi = (1 << 62) if _unspecified(end) else us_of(end) + 1  # type: ignore[arg-type]
@@ -160,6 +163,8 @@ class TwinHistoryManager(HistoryManager):
         pid = self.twin_storage.point_of(rv.NodeId)
         if pid is None:
             raise HistoryReadError(ua.StatusCodes.BadNodeIdUnknown)
+        if not self.twin_storage.recorded(pid):  # a point whose history mode is off
+            raise HistoryReadError(ua.StatusCodes.BadHistoryOperationUnsupported)
         cp = Continuation(rv.NodeId, details)
         position = None
         if rv.ContinuationPoint:

@@ -28,6 +28,7 @@ from gateway.northbound.opcua.address_space import (
 )
 from gateway.northbound.opcua.config import OpcUaServerConfig
 from gateway.northbound.opcua.fast_nodes import build_nodes, paused_gc
+from gateway.northbound.opcua.history_nodes import ServerHistory
 from gateway.northbound.opcua.transport import TwinUaServer
 from gateway.northbound.opcua.trust import TrustFolders, WatchedTrustValidator
 from gateway.northbound.opcua.uatypes import node_id, status
@@ -93,6 +94,7 @@ class OpcUaServer:
         self.values: ValuePusher | None = None
         self._task: asyncio.Task[None] | None = None
         self.build_seconds = 0.0
+        self.history: ServerHistory | None = None  # HistoryRead, when the twin records history
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -131,6 +133,7 @@ class OpcUaServer:
         t0 = time.perf_counter()
         self._build(twin.model.assets.values(), twin.model.points.values(), root=True)
         self.build_seconds = time.perf_counter() - t0
+        self.history = await ServerHistory.install(server, twin, self.ids)
         self._install_write_hook()
         for state in list(twin.states().values()):
             await self._push(state)
@@ -217,6 +220,8 @@ class OpcUaServer:
         if self.server is None:
             return
         self._build(assets, points)
+        if self.history is not None:
+            self.history.mark(points)
         for p in points:
             asyncio.get_running_loop().create_task(self._push(self.view.state(p.id)))
 

@@ -26,6 +26,12 @@ class TwinSettings(StrictModel):
     write_timeout: Duration = 5.0
     profile_paths: list[str] = []
     history: dict[str, Any] | None = Field(None, description="the twin-wide history default (docs/history.md)")
+    standard_values: bool = Field(
+        True,
+        description="also write each live value and time in SOSA and Brick terms (sosa:hasSimpleResult, "
+        "brick:lastKnownValue), not only tb:value; false trims the live graph of a very large twin "
+        "(docs/twin-graph.md)",
+    )
 
     @field_validator("base_iri")
     @classmethod
@@ -54,6 +60,18 @@ class TwinModel:
     ontology_fragments: list[str] = field(default_factory=list)
     # point id -> its resolved history policy (gateway/config/history.py; None: not recorded)
     history: dict[str, Any] = field(default_factory=dict)
+    # the mapping's prefixes: and relation_types: (gateway.config.vocabulary.Vocabulary), for run-time fragments
+    vocabulary: Any = None
+
+    def location_of(self, entity_id: str) -> str | None:
+        """Where an asset or point is: its own ``location``, else (a point) its asset's; None when nowhere."""
+        point = self.points.get(entity_id)
+        if point is not None:
+            if point.location is not None:
+                return point.location
+            entity_id = point.asset
+        asset = self.assets.get(entity_id)
+        return asset.location if asset is not None else None
 
     def points_of_source(self, source_id: str) -> list[Point]:
         """All points fed by a source."""

@@ -1,7 +1,8 @@
 """The ontology graph of the twin: the twinbridge ontology, Brick's class hierarchy and the units in use.
 
 The twin loads ``ontology_ntriples()`` into its ``graph/ontology`` so SPARQL can follow class hierarchies
-(``?p a/rdfs:subClassOf* brick:Temperature_Sensor``) and read unit symbols without a reasoner. The SHACL check
+(``?p a/rdfs:subClassOf* brick:Temperature_Sensor``), find a relation's inverse (``owl:inverseOf``) and read
+unit symbols without a reasoner. The SHACL check
 uses the smaller ``validation_ntriples()``: only what its shapes need. Both add the ontology fragments of the
 adapters a mapping uses (``TwinModel.ontology_fragments``: each adapter declares the terms it writes).
 """
@@ -20,6 +21,7 @@ from gateway.units import units_ntriples
 ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
 TWINBRIDGE_TTL = ONTOLOGY_DIR / "twinbridge.ttl"
 BRICK_TTL = ONTOLOGY_DIR / "brick.ttl"
+BRICK_PROPERTIES_TTL = ONTOLOGY_DIR / "brick-properties.ttl"
 SHAPES_TTL = ONTOLOGY_DIR / "shapes.ttl"
 UNITS_TSV = ONTOLOGY_DIR / "units.tsv"
 BRICK_CLASSES_TSV = ONTOLOGY_DIR / "brick-classes.tsv"
@@ -47,7 +49,7 @@ def twinbridge_ntriples() -> str:
 
 @cache
 def _static_ntriples() -> str:
-    return _ntriples(TWINBRIDGE_TTL, BRICK_TTL)
+    return _ntriples(TWINBRIDGE_TTL, BRICK_TTL, BRICK_PROPERTIES_TTL)
 
 
 @cache
@@ -61,8 +63,8 @@ def fragments_ntriples(paths: Iterable[str]) -> str:
 
 
 def ontology_ntriples(unit_names: Iterable[str] = (), fragments: Iterable[str] = ()) -> str:
-    """The twinbridge ontology, the Brick class hierarchy, the given QUDT units and adapter fragments, as
-    N-Triples."""
+    """The twinbridge ontology, the Brick class hierarchy and relationship declarations (``owl:inverseOf``,
+    ``rdfs:subPropertyOf``), the given QUDT units and adapter fragments, as N-Triples."""
     return _static_ntriples() + fragments_ntriples(fragments) + units_ntriples(unit_names)
 
 

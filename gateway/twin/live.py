@@ -4,6 +4,10 @@ Samples update a dict and mark the point dirty; nothing touches the store on the
 each dirty point once — whatever number of samples it received since the last flush — as one SPARQL
 ``DELETE DATA``/``INSERT DATA`` update. So the graph's write cost follows the number of points that changed,
 not the sample rate. The exact triples last written for each point are kept so the delete needs no lookup.
+
+With ``standard_values`` (the default) the value and its source time are also written in SOSA terms on the
+point and in Brick terms on its value node (``brick:lastKnownValue`` in the model graph points there), so an
+app that knows only SOSA or only Brick finds them; the diff keeps that to the triples that changed.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ from adapters.contract.model import Point
 from adapters.contract.sample import PointState, Quality
 from gateway.twin.terms import datetime_literal, string_literal, value_literal
 from gateway.twin.vocab import (
+    BRICK_TIMESTAMP,
+    BRICK_VALUE,
     GATEWAY_TIME,
     QUALITY,
     QUALITY_CHANGED_AT,
     QUALITY_IRIS,
     QUALITY_REASON,
+    SOSA_RESULT,
+    SOSA_RESULT_TIME,
     SOURCE_TIME,
     STATUS_CODE,
     VALUE,
@@ -26,14 +34,26 @@ from gateway.twin.vocab import (
 )
 
 
-def state_lines(subject: str, state: PointState, xsd: str) -> list[str]:
-    """The live-graph triples of one point state, one N-Triples line each."""
+def state_lines(subject: str, state: PointState, xsd: str, value_node: str | None = None) -> list[str]:
+    """The live-graph triples of one point state, one N-Triples line each.
+
+    With ``value_node`` (the point's ``brick:lastKnownValue``) the value and source time are written in SOSA
+    and Brick terms too.
+    """
     s = f"<{subject}> "
     lines = []
     if state.value is not None:
-        lines.append(f"{s}<{VALUE}> {value_literal(state.value, xsd)} .\n")
+        value = value_literal(state.value, xsd)
+        lines.append(f"{s}<{VALUE}> {value} .\n")
+        if value_node is not None:
+            lines.append(f"{s}<{SOSA_RESULT}> {value} .\n")
+            lines.append(f"<{value_node}> <{BRICK_VALUE}> {value} .\n")
     if state.source_ts is not None:
-        lines.append(f"{s}<{SOURCE_TIME}> {datetime_literal(state.source_ts)} .\n")
+        time = datetime_literal(state.source_ts)
+        lines.append(f"{s}<{SOURCE_TIME}> {time} .\n")
+        if value_node is not None:
+            lines.append(f"{s}<{SOSA_RESULT_TIME}> {time} .\n")
+            lines.append(f"<{value_node}> <{BRICK_TIMESTAMP}> {time} .\n")
     if state.gateway_ts is not None:
         lines.append(f"{s}<{GATEWAY_TIME}> {datetime_literal(state.gateway_ts)} .\n")
     lines.append(f"{s}<{QUALITY}> <{QUALITY_IRIS[state.quality]}> .\n")
@@ -48,11 +68,13 @@ def state_lines(subject: str, state: PointState, xsd: str) -> list[str]:
 class LiveTable:
     """Current state of every point plus what still has to reach the graph."""
 
-    def __init__(self, ids: TwinIRIs) -> None:
+    def __init__(self, ids: TwinIRIs, *, standard_values: bool = True) -> None:
         self.ids = ids
+        self.standard_values = standard_values
         self.states: dict[str, PointState] = {}
         self._xsd: dict[str, str] = {}
         self._subject: dict[str, str] = {}
+        self._value_node: dict[str, str | None] = {}
         self._written: dict[str, list[str]] = {}
         self._dirty: set[str] = set()
         self.flushes = 0
@@ -66,6 +88,7 @@ class LiveTable:
             self.states[p.id] = PointState.initial(p.id)
             self._xsd[p.id] = p.datatype.xsd
             self._subject[p.id] = self.ids.point(p.id)
+            self._value_node[p.id] = self.ids.value(p.id) if self.standard_values else None
             self._dirty.add(p.id)
 
     def set(self, state: PointState) -> None:
@@ -92,7 +115,7 @@ class LiveTable:
         written = self._written
         changed = 0
         for pid in dirty:
-            new = state_lines(self._subject[pid], self.states[pid], self._xsd[pid])
+            new = state_lines(self._subject[pid], self.states[pid], self._xsd[pid], self._value_node[pid])
             old = written.get(pid)
             if old == new:
                 continue

@@ -1,15 +1,19 @@
-"""Turn the twin model into N-Triples: assets, points, addresses and sources (docs/twin-graph.md)."""
+"""Turn the twin model into N-Triples: assets, points, addresses, sources, locations (docs/twin-graph.md).
+
+Locations, placements, relations and properties are written by gateway/twin/topology.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from adapters.contract.model import Asset, AssetLevel, Point, PointKind
+from adapters.contract.model import Asset, AssetLevel, Location, Point, PointKind
 from adapters.contract.rdf import BRICK, HCTL, IRI, QK, QUDT, REF, SOSA, TB, UNIT, XSD
 from gateway import units
 from gateway.model import TwinModel
 from gateway.twin.terms import string_literal, term, typed
-from gateway.twin.vocab import COMMENT, LABEL, RDF_TYPE, TwinIRIs
+from gateway.twin.topology import entity_topology, location_triples, property_units
+from gateway.twin.vocab import BRICK_LAST_KNOWN_VALUE, COMMENT, LABEL, RDF_TYPE, TwinIRIs
 
 _LEVEL_CLASS = {
     AssetLevel.SITE: TB + "Site",
@@ -49,6 +53,7 @@ def asset_triples(a: Asset, ids: TwinIRIs) -> Iterator[str]:
         yield _t(parent, BRICK + "hasPart", f"<{s}>")
     if a.profile:
         yield _t(s, TB + "profile", string_literal(a.profile))
+    yield from entity_topology(s, a, ids)
 
 
 def point_triples(p: Point, model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
@@ -56,6 +61,8 @@ def point_triples(p: Point, model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
     s = ids.point(p.id)
     asset = ids.asset(p.asset)
     yield _t(s, RDF_TYPE, f"<{TB}Point>")
+    # brick:Point itself too, so a Brick app's `?p a brick:Point` needs no subclass reasoning
+    yield _t(s, RDF_TYPE, f"<{BRICK}Point>")
     for c in _KIND_CLASSES[p.kind]:
         yield _t(s, RDF_TYPE, f"<{c}>")
     for c in p.classes:
@@ -75,6 +82,9 @@ def point_triples(p: Point, model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
         if info is not None and info.quantity_kinds:
             yield _t(s, QUDT + "hasQuantityKind", f"<{QK}{info.quantity_kinds[0]}>")
     yield _t(s, TB + "writable", typed("true" if p.writable else "false", XSD + "boolean"))
+    if model.settings.standard_values:
+        # the value node's brick:value/brick:timestamp are live (gateway/twin/live.py); the link is static
+        yield _t(s, BRICK_LAST_KNOWN_VALUE, f"<{ids.value(p.id)}>")
     if p.min is not None:
         yield _t(s, TB + "minValue", _double(p.min))
     if p.max is not None:
@@ -99,6 +109,7 @@ def point_triples(p: Point, model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
         yield _t(r, HCTL + "hasTarget", string_literal(target))
     for pred, obj in p.address.rdf():
         yield _t(r, pred, term(obj))
+    yield from entity_topology(s, p, ids)
 
 
 def source_triples(model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
@@ -120,12 +131,15 @@ def model_ntriples(
     assets: Iterable[Asset] | None = None,
     points: Iterable[Point] | None = None,
     *,
+    locations: Iterable[Location] | None = None,
     with_sources: bool = True,
 ) -> str:
-    """The ``model`` graph (or the given subset of it) as N-Triples text."""
+    """The ``model`` graph (or the given subset of it; ``None`` is all of a kind) as N-Triples text."""
     parts: list[str] = []
     if with_sources:
         parts.extend(source_triples(model, ids))
+    for loc in model.locations.values() if locations is None else locations:
+        parts.extend(location_triples(loc, ids))
     for a in model.assets.values() if assets is None else assets:
         parts.extend(asset_triples(a, ids))
     for p in model.points.values() if points is None else points:
@@ -133,9 +147,11 @@ def model_ntriples(
     return "".join(parts)
 
 
-def used_units(points: Iterable[Point]) -> set[str]:
-    """Every unit referenced by the points (their unit and source unit)."""
-    out: set[str] = set()
+def used_units(points: Iterable[Point], others: Iterable[Asset | Location] = ()) -> set[str]:
+    """Every unit referenced by the points (their unit, source unit and quantity properties) and by the
+    quantity properties of ``others``."""
+    points = list(points)
+    out = property_units(points) | property_units(others)
     for p in points:
         if p.unit:
             out.add(p.unit)

@@ -7,7 +7,7 @@ The twin writes to Oxigraph through N-Triples/SPARQL text because that is the fa
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from adapters.contract.rdf import IRI, XSD
@@ -15,9 +15,15 @@ from adapters.contract.rdf import IRI, XSD
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
+# characters N-Triples forbids in an IRI, percent-encoded so a stray space in a document URL cannot break a load
+_IRI_ESCAPES = {c: f"%{ord(c):02X}" for c in '<>"{}|\\^`'}
+_IRI_ESCAPES.update({chr(i): f"%{i:02X}" for i in range(0x21)})
+_IRI_TABLE = str.maketrans(_IRI_ESCAPES)
+
+
 def iri(value: str) -> str:
-    """``<value>``."""
-    return f"<{value}>"
+    """``<value>``, with the characters N-Triples forbids in an IRI percent-encoded."""
+    return f"<{value.translate(_IRI_TABLE)}>"
 
 
 def string_literal(value: str) -> str:
@@ -47,15 +53,17 @@ def datetime_literal(value: datetime) -> str:
 def term(value: Any) -> str:
     """N-Triples form of an IRI or a Python literal value."""
     if isinstance(value, IRI):
-        return f"<{value}>"
+        return iri(value)
     if isinstance(value, bool):
         return typed("true" if value else "false", XSD + "boolean")
     if isinstance(value, int):
         return typed(str(value), XSD + "integer")
     if isinstance(value, float):
         return typed(double_lexical(value), XSD + "double")
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):  # before date: a datetime is a date too
         return datetime_literal(value)
+    if isinstance(value, date):
+        return typed(value.isoformat(), XSD + "date")
     return string_literal(str(value))
 
 

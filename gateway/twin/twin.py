@@ -1,7 +1,7 @@
 """The live twin: the RDF graph of the model plus live values, change events and governed writes.
 
 The graph lives in Oxigraph (pyoxigraph), chosen over rdflib's in-memory store on the twin's own workload
-(see docs/benchmarks.md). Three named graphs: ``graph/model`` (assets, points, addresses, sources),
+(see docs/benchmarks.md). Three named graphs: ``graph/model`` (assets, points, addresses, sources, locations),
 ``graph/live`` (one state per point) and ``graph/ontology`` (twinbridge ontology, Brick classes, QUDT units).
 Live values are coalesced in ``LiveTable`` and flushed periodically and before every query, so a reader sees
 every applied sample and Oxigraph's MVCC gives each query a consistent snapshot.
@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from adapters.contract.model import Asset, Point
+from adapters.contract.model import Asset, Location, Point
 from adapters.contract.sample import PointState, Quality, Sample, Value, utcnow
 from adapters.contract.status import NO_COMMUNICATION
 from gateway.model import TwinModel
 from gateway.twin.events import EventHub, Overflow, Subscription
 from gateway.twin.live import LiveTable
 from gateway.twin.materialize import model_ntriples, used_units
+from gateway.twin.topology import relation_declarations
 from gateway.twin.vocab import SOURCE_TIME, VALUE, TwinIRIs
 from gateway.twin.writes import WriteRefused, check_writable, coerce_value, to_raw
 
@@ -68,7 +69,7 @@ class Twin:
         self.store_path = None if in_memory else (store_path if store_path is not None else model.settings.store)
         self.store = open_store(self.store_path)
         self._closed = False
-        self.live = LiveTable(self.ids)
+        self.live = LiveTable(self.ids, standard_values=model.settings.standard_values)
         self.events = EventHub()
         self._writer: Writer | None = None
         self._flush_lock = threading.Lock()
@@ -91,8 +92,11 @@ class Twin:
         self.store.bulk_load(
             model_ntriples(self.model, ids).encode(), ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(ids.graph_model)
         )
+        model = self.model
         self.store.bulk_load(
-            self._ontology_text(self.model.points.values(), self.model.ontology_fragments).encode(),
+            self._ontology_text(
+                model.points.values(), [*model.assets.values(), *model.locations.values()], model.ontology_fragments
+            ).encode(),
             ox.RdfFormat.N_TRIPLES,
             to_graph=ox.NamedNode(ids.graph_ontology),
         )
@@ -138,19 +142,28 @@ class Twin:
         return out
 
     @staticmethod
-    def _ontology_text(points: Iterable[Point], fragments: Iterable[str] = ()) -> str:
+    def _ontology_text(
+        points: Iterable[Point], others: Iterable[Asset | Location] = (), fragments: Iterable[str] = ()
+    ) -> str:
         from gateway.ontology import ontology_ntriples
 
-        return ontology_ntriples(sorted(used_units(points)), fragments)
+        points, others = list(points), list(others)
+        declarations = relation_declarations([*points, *others])
+        return ontology_ntriples(sorted(used_units(points, others)), fragments) + declarations
 
-    def add(self, assets: Sequence[Asset], points: Sequence[Point]) -> None:
-        """Add assets and points at run time (discovery); they must not exist yet."""
+    def add(self, assets: Sequence[Asset], points: Sequence[Point], locations: Sequence[Location] = ()) -> None:
+        """Add assets, points and locations at run time (discovery); they must not exist yet.
+
+        Their locations, relations (with inverses on existing targets) and properties come with them.
+        """
+        for loc in locations:
+            self.model.locations[loc.id] = loc
         for a in assets:
             self.model.assets[a.id] = a
         for p in points:
             self.model.points[p.id] = p
-        text = model_ntriples(self.model, self.ids, assets, points, with_sources=False)
-        onto = self._ontology_text(points)
+        text = model_ntriples(self.model, self.ids, assets, points, locations=locations, with_sources=False)
+        onto = self._ontology_text(points, [*assets, *locations])
         update = (
             f"INSERT DATA {{ GRAPH <{self.ids.graph_model}> {{\n{text}}} }} ;\n"
             f"INSERT DATA {{ GRAPH <{self.ids.graph_ontology}> {{\n{onto}}} }}"

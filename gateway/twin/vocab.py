@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from adapters.contract.rdf import BRICK, HCTL, MODV, MQV, QK, QUDT, RDF, RDFS, REF, SOSA, TB, UNIT, XSD
 
+# characters of a property key kept as they are in its IRI (a prefixed key such as ex:warrantyEnd keeps its colon)
+_KEY_SAFE = ":-._~"
+
+OWL = "http://www.w3.org/2002/07/owl#"
 RDF_TYPE = RDF + "type"
 LABEL = RDFS + "label"
 COMMENT = RDFS + "comment"
@@ -17,6 +23,14 @@ STATUS_CODE = TB + "statusCode"
 QUALITY_REASON = TB + "qualityReason"
 QUALITY_CHANGED_AT = TB + "qualityChangedAt"
 QUALITY_IRIS = (TB + "Good", TB + "Uncertain", TB + "Bad")
+
+# the same value and time in standard terms (TwinSettings.standard_values): SOSA on the point, Brick on its
+# value node <{point}/value> (brick:lastKnownValue), so apps that know only SOSA or only Brick find them
+SOSA_RESULT = SOSA + "hasSimpleResult"
+SOSA_RESULT_TIME = SOSA + "resultTime"
+BRICK_LAST_KNOWN_VALUE = BRICK + "lastKnownValue"
+BRICK_VALUE = BRICK + "value"
+BRICK_TIMESTAMP = BRICK + "timestamp"
 
 PREFIXES: dict[str, str] = {
     "tb": TB,
@@ -58,6 +72,10 @@ class TwinIRIs:
         """IRI of a point's protocol address."""
         return f"{self.base}point/{pid}/ref"
 
+    def value(self, pid: str) -> str:
+        """IRI of a point's value node (``brick:lastKnownValue``)."""
+        return f"{self.base}point/{pid}/value"
+
     def location(self, lid: str) -> str:
         """IRI of a location."""
         return f"{self.base}location/{lid}"
@@ -65,6 +83,11 @@ class TwinIRIs:
     def source(self, sid: str) -> str:
         """IRI of a source."""
         return f"{self.base}source/{sid}"
+
+    @staticmethod
+    def property(entity_iri: str, key: str) -> str:
+        """IRI of the quantity value node of an entity's property: ``{entity}/property/rated_power``."""
+        return f"{entity_iri}/property/{quote(key, safe=_KEY_SAFE)}"
 
     def point_id(self, point_iri: str) -> str | None:
         """The point id of a point IRI, or None."""

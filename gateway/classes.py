@@ -24,6 +24,7 @@ PREFIXES: dict[str, str] = {
     "qudt": "http://qudt.org/schema/qudt/",
     "unit": "http://qudt.org/vocab/unit/",
     "quantitykind": "http://qudt.org/vocab/quantitykind/",
+    "schema": "http://schema.org/",  # nameplate terms Brick lacks (schema:manufacturer, schema:serialNumber)
     "hctl": "https://www.w3.org/2019/wot/hypermedia#",
     "modv": "https://www.w3.org/2019/wot/modbus#",
     "mqv": "https://www.w3.org/2019/wot/mqtt#",

@@ -10,6 +10,7 @@ from gateway.config.context import Ctx, PointSource, origin, place, suggest
 from gateway.config.envvars import checked
 from gateway.config.errors import ConfigError
 from gateway.config.models import AssetSpec
+from gateway.config.placement import asset_topology
 from gateway.config.profiles import Profile, ProfileLibrary, substitute
 from gateway.config.yamlmarks import Marked, Path_
 
@@ -130,6 +131,10 @@ def build_assets(ctx: Ctx) -> dict[str, Asset]:
             if not ctx.follow.follows("source", spec.source, "asset"):
                 ctx.errors.append(e)
                 ctx.follow.failed("source", spec.source, [e])  # its points inherit the source: one error
+        if ctx.running is not None and aid in ctx.running.locations:
+            ctx.errors.append(doc.error((*path, "id"), f"asset id '{aid}' is a location of the twin: rename the asset"))
+        profile = ctx.profiles.get(spec.profile) if spec.profile is not None and ctx.profiles is not None else None
+        location, properties = asset_topology(ctx, spec, doc, path, profile)
         out[aid] = Asset(
             id=aid,
             level=level,
@@ -138,6 +143,8 @@ def build_assets(ctx: Ctx) -> dict[str, Asset]:
             parent=spec.parent,
             description=spec.description,
             profile=spec.profile,
+            location=location,
+            properties=properties,
             origin=origin(doc, path),
         )
     _parent_cycles(ctx)

@@ -7,20 +7,21 @@ The same context serves mapping files (``load_mappings``) and fragments an adapt
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.contract.adapter import Adapter
 from adapters.contract.config import SourceConfig
-from adapters.contract.model import Origin
+from adapters.contract.model import Location, Origin, TargetKind
 from gateway import units
 from gateway.config.errors import ConfigError
 from gateway.config.followons import FollowOns
-from gateway.config.models import AssetSpec
+from gateway.config.models import AssetSpec, LocationSpec, Relations
 from gateway.config.profiles import ProfileLibrary
+from gateway.config.vocabulary import Vocabulary
 from gateway.config.yamlmarks import Marked, Path_
-from gateway.model import TwinSettings
+from gateway.model import TwinModel, TwinSettings
 
 
 @dataclass
@@ -35,6 +36,18 @@ class PointSource:
     address_layers: tuple[dict[str, Any] | None, ...] = ()
     address_offset: int = 0
     instance: str | None = None  # "file:line" of the profile instance, for messages
+
+
+@dataclass
+class RelationSource:
+    """The ``relations:`` of one entity, resolved once every entity is built (targets may be in any file)."""
+
+    kind: TargetKind  # of the subject: ASSET, POINT or LOCATION
+    subject: str
+    relations: Relations
+    doc: Marked
+    path: Path_  # of the ``relations`` key
+    suffix: str = ""  # names the profile instance, for messages about profile points
 
 
 @dataclass
@@ -53,10 +66,23 @@ class Ctx:
     profiles: ProfileLibrary | None = None
     follow: FollowOns = field(default_factory=FollowOns)
     known_assets: frozenset[str] = frozenset()  # assets of the running twin (fragments may refer to them)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    location_specs: dict[str, tuple[LocationSpec, Marked, Path_]] = field(default_factory=dict)
+    locations: dict[str, Location] = field(default_factory=dict)  # built by locations.build_locations
+    relation_sources: list[RelationSource] = field(default_factory=list)
+    running: TwinModel | None = None  # the twin a discovered fragment is added to (its entities are targets)
 
     def has_asset(self, aid: str) -> bool:
         """Whether ``aid`` is defined here or already in the twin."""
         return aid in self.asset_specs or aid in self.known_assets
+
+    def has_location(self, lid: str) -> bool:
+        """Whether ``lid`` is a location defined here or already in the twin."""
+        return lid in self.location_specs or (self.running is not None and lid in self.running.locations)
+
+    def location_ids(self) -> list[str]:
+        """Every location id known to this load (for suggestions)."""
+        return [*self.location_specs, *(self.running.locations if self.running is not None else ())]
 
 
 def origin(doc: Marked, path: Path_) -> Origin:
@@ -86,3 +112,9 @@ def suggest(name: str, known: Mapping[str, Any]) -> str:
     """`` (did you mean 'x'?)`` when a known id is close to ``name``."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def nearest(name: str, known: Iterable[str], n: int = 3) -> str:
+    """`` (nearest known: 'a', 'b')`` naming the known ids closest to ``name``, or ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.5)
+    return f" (nearest known: {', '.join(repr(c) for c in close)})" if close else ""

@@ -22,6 +22,7 @@ from gateway.config.context import Ctx
 from gateway.config.errors import ConfigError
 from gateway.config.points import build_points
 from gateway.config.profiles import ProfileLibrary
+from gateway.config.topology import resolve_relations
 from gateway.config.yamlmarks import Marked, Path_
 from gateway.model import TwinModel, TwinSettings
 
@@ -42,18 +43,24 @@ def build_fragment(
     adapter: type[Adapter],
     profiles: ProfileLibrary,
     known_assets: Iterable[str] = (),
+    running: TwinModel | None = None,
 ) -> tuple[list[Asset], list[Point], list[ConfigError]]:
     """The assets and points of a fragment for ``source``, and every problem with it.
 
     ``fragment``: ``{"origin": text naming where it came from, "assets": [...], "points": [...]}``; an asset
-    may carry ``only: [ids]`` to take just those points of its profile. Points default to ``source``.
+    may carry ``only: [ids]`` to take just those points of its profile. Points default to ``source``. With
+    ``running`` (the twin the fragment is added to), locations, relation targets and the mapping's vocabulary
+    are those of that twin.
     """
     ctx = Ctx(
         sources={source.id: source},
         adapters={source.id: adapter},
         profiles=profiles,
-        known_assets=frozenset(known_assets),
+        known_assets=frozenset(known_assets) | frozenset(running.assets if running is not None else ()),
+        running=running,
     )
+    if running is not None and running.vocabulary is not None:
+        ctx.vocabulary = running.vocabulary
     doc = _Unplaced(str(fragment.get("origin") or f"discovered on {source.id}"), dict(fragment))
     named: set[str] = set()
     for i, raw in enumerate(fragment.get("assets") or []):
@@ -66,6 +73,7 @@ def build_fragment(
         top_level_point(ctx, doc, ("points", i), dict(raw), source.id)
     assets = build_assets(ctx)
     points = build_points(ctx)
+    resolve_relations(ctx, assets, points, {})
     # a profile that failed to load is reported by the library, not by the asset naming it
     ctx.errors.extend(e for e in profiles.errors if Path(e.file).stem in named)
     return list(assets.values()), list(points.values()), ctx.errors
@@ -111,6 +119,7 @@ class FragmentDiscovery:
             adapter=self.adapter,
             profiles=model.profiles if model.profiles is not None else ProfileLibrary(),
             known_assets=model.assets,
+            running=model,
         )
         if errors:
             return Discovered(errors=[str(e) for e in errors])

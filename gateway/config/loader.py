@@ -17,11 +17,14 @@ from gateway.config.assets import asset, build_assets, top_level_point
 from gateway.config.context import Ctx
 from gateway.config.envvars import checked, unset_report
 from gateway.config.errors import ConfigError, ConfigErrors
+from gateway.config.locations import build_locations, location
 from gateway.config.models import MappingFile
 from gateway.config.points import build_points
 from gateway.config.profiles import ProfileLibrary, builtin_profile_dir
 from gateway.config.sources import check_sources, source
+from gateway.config.topology import resolve_relations
 from gateway.config.validation import pydantic_errors
+from gateway.config.vocabulary import collect_vocabulary
 from gateway.config.yamlmarks import Marked, load_yaml
 from gateway.model import TwinModel, TwinSettings
 from gateway.northbound.registry import service_specs
@@ -47,11 +50,14 @@ def load_mappings(
     settings = ctx.settings or TwinSettings()
     library = _profile_library(settings, [d for d, _ in docs])
     ctx.profiles = library
+    ctx.vocabulary = collect_vocabulary(docs, ctx.errors)
     for doc, skel in docs:
         _gateway_section(ctx, doc, skel)
         for i, raw in enumerate(skel.sources):
             source(ctx, doc, ("sources", i), raw)
     for doc, skel in docs:
+        for i, raw in enumerate(skel.locations):
+            location(ctx, doc, ("locations", i), raw)
         for i, raw in enumerate(skel.assets):
             asset(ctx, doc, ("assets", i), raw, library)
         for i, raw in enumerate(skel.points):
@@ -63,8 +69,11 @@ def load_mappings(
     model.source_origins = ctx.source_origins
     # the terms each adapter in use writes, for the twin's ontology graph and the SHACL check
     model.ontology_fragments = sorted({str(f) for a in ctx.adapters.values() if (f := a.ontology()) is not None})
+    model.locations.update(build_locations(ctx))  # first: assets and points name their location
     model.assets.update(build_assets(ctx))
     model.points.update(build_points(ctx))
+    resolve_relations(ctx, model.assets, model.points, model.locations)
+    model.vocabulary = ctx.vocabulary
     check_sources(ctx, model.points)
     unset = unset_report(marked, as_notes=notes is not None)
     (ctx.errors if notes is None else notes).extend(unset)

@@ -14,6 +14,9 @@ from adapters.contract.config import StrictModel
 from adapters.contract.model import DataType, PointKind
 from adapters.contract.types import Duration, Id
 
+# relation name (feeds, brick:feeds, ex:maintainedBy) -> one target id (or term) or several
+Relations = dict[str, str | list[str]]
+
 
 class DeadbandSpec(StrictModel):
     """Deadband as written in a mapping."""
@@ -58,6 +61,9 @@ class PointSpec(StrictModel):
     max: float | None = None
     transform: TransformSpec | None = None
     history: dict[str, Any] | None = Field(None, description="what to record of the point's past (docs/history.md)")
+    location: Id | None = Field(None, description="id of the location the point is in (else its asset's)")
+    relations: Relations = Field({}, description="relation name -> target id(s) (docs/mapping-topology.md)")
+    properties: dict[str, Any] = Field({}, description="static properties: key -> value (docs/mapping-topology.md)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -83,6 +89,31 @@ class AssetSpec(StrictModel):
     address_offset: int = 0
     vars: dict[str, str | int | float] = Field({}, description="profile instances: values for {name} in the profile")
     history: dict[str, Any] | None = Field(None, description="what to record of its points' past (docs/history.md)")
+    location: Id | None = Field(None, description="id of the location the asset is in (brick:hasLocation)")
+    relations: Relations = Field({}, description="relation name -> target id(s) (docs/mapping-topology.md)")
+    properties: dict[str, Any] = Field({}, description="static properties: key -> value (docs/mapping-topology.md)")
+
+
+class LocationSpec(StrictModel):
+    """A place of the location tree (site, building, floor, room, zone, ...) as written under ``locations:``."""
+
+    id: Id
+    type: str | list[str] = Field(description="site|building|floor|room|zone|space|outside|region, Brick classes")
+    label: str | None = None
+    description: str | None = None
+    parent: Id | None = Field(None, description="id of the location this one is part of")
+    relations: Relations = Field({}, description="relation name -> target id(s) (docs/mapping-topology.md)")
+    properties: dict[str, Any] = Field({}, description="static properties: key -> value (docs/mapping-topology.md)")
+
+
+class RelationTypeSpec(StrictModel):
+    """A relation of the integrator's own vocabulary, declared under ``relation_types:``."""
+
+    id: str = Field(description="prefixed IRI (a prefix declared under prefixes:) or full IRI")
+    inverse: str | None = Field(None, description="the relation the other way round, e.g. ex:maintains")
+    label: str | None = Field(None, description="human name, also the OPC UA reference type name")
+    inverse_label: str | None = Field(None, description="human name of the inverse (OPC UA InverseName)")
+    description: str | None = None
 
 
 class ProfileFile(StrictModel):
@@ -95,6 +126,8 @@ class ProfileFile(StrictModel):
     source_kind: str | None = Field(None, description="the kind of source the addresses are written for")
     address: dict[str, Any] | None = None
     history: dict[str, Any] | None = Field(None, description="what to record of its points' past (docs/history.md)")
+    location: str | None = Field(None, description="template of the instance's location id, e.g. '{area}'")
+    properties: dict[str, Any] = Field({}, description="default static properties; the instance's win key by key")
     points: list[dict[str, Any]]
 
 
@@ -104,5 +137,8 @@ class MappingFile(StrictModel):
     twin: dict[str, Any] | None = None
     gateway: dict[str, Any] | None = None
     sources: list[dict[str, Any]] = []
+    prefixes: dict[str, str] = Field({}, description="prefix -> namespace IRI of the integrator's own terms")
+    relation_types: list[dict[str, Any]] = Field([], description="the integrator's own relations")
+    locations: list[dict[str, Any]] = []
     assets: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []

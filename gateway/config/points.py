@@ -17,6 +17,7 @@ from gateway import classes, units
 from gateway.config.context import Ctx, PointSource, in_, origin, suggest, unknown_unit
 from gateway.config.errors import ConfigError
 from gateway.config.models import DeadbandSpec, PointSpec, TransformSpec
+from gateway.config.placement import point_topology
 from gateway.config.profiles import merged_address
 from gateway.config.quantities import unit_misfits
 from gateway.config.validation import pydantic_errors
@@ -73,6 +74,7 @@ def build_point(ctx: Ctx, ps: PointSource) -> Point | None:
     address = _address(ctx, ps, spec, source_id, err)
     if address is None:
         return None
+    location, properties = point_topology(ctx, ps, spec, f"{asset_id}.{spec.id}")
     src, adapter = ctx.sources[source_id], ctx.adapters[source_id]
     if spec.writable:
         if not adapter.supports_write:
@@ -96,6 +98,8 @@ def build_point(ctx: Ctx, ps: PointSource) -> Point | None:
         min=spec.min,
         max=spec.max,
         transform=transform,
+        location=location,
+        properties=properties,
         origin=origin(ps.doc, ps.path),
     )
     for msg in adapter.check_point(src, point):

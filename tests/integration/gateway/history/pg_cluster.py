@@ -20,14 +20,19 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import psycopg
 import pytest
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from gateway.history.postgres import PostgresHistoryStore
 
 INSTALL_LINE = "apt-get install postgresql"
 URL_ENV = "TWINBRIDGE_TEST_PG_URL"
@@ -197,3 +202,34 @@ def pg_own_cluster() -> Iterator[PgCluster]:
     """A cluster for this test alone, which it may kill and restart (needs the server binaries)."""
     with started_cluster() as cluster:
         yield cluster
+
+
+def drop_gateway(url: str, gateway: str) -> None:
+    """Remove a gateway's history (its schema and its registry row) from the database at ``url``."""
+    from gateway.history.pg_schema import REGISTRY, schema_for
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_for(gateway))))
+        if conn.execute("SELECT to_regclass(%s)", [f"{REGISTRY}.gateways"]).fetchone() != (None,):
+            registry = sql.Identifier(REGISTRY, "gateways")
+            conn.execute(sql.SQL("DELETE FROM {} WHERE name = %s").format(registry), [gateway])
+
+
+@pytest.fixture
+def pg_store_factory(pg_server: PgServer) -> Iterator[Callable[..., PostgresHistoryStore]]:
+    """Make PostgreSQL history stores, each for a fresh gateway id unless one is given; removed afterwards."""
+    from gateway.history.pg_connect import with_gateway
+    from gateway.history.postgres import PostgresHistoryStore
+
+    made: list[tuple[PostgresHistoryStore, str]] = []
+
+    def make(gateway: str | None = None, **options: Any) -> PostgresHistoryStore:
+        name = gateway or f"test_{uuid.uuid4().hex[:12]}"
+        store = PostgresHistoryStore(with_gateway(pg_server.url, name), **options)
+        made.append((store, name))
+        return store
+
+    yield make
+    for store, name in made:
+        store.close()
+        drop_gateway(pg_server.url, name)

@@ -63,12 +63,15 @@ class _RuleBase(StrictModel):
     )
     type: str | list[str] | None = Field(None, description="asset type(s); default: the profile's type")
     label: str | None = Field(None, description="template of the asset label")
+    location: str | None = Field(
+        None, description="template of the id of the location the asset is in, e.g. '{area}' (under locations:)"
+    )
     vars: dict[str, str | int | float] = Field({}, description="constants for {name} placeholders of the profile")
     qos: Qos | None = Field(None, description="QoS of the rule's subscription; default: the source's qos")
 
     def _check_templates(self, names: set[str]) -> None:
         known = names | set(self.vars)
-        for key in ("asset", "label", "parent"):
+        for key in ("asset", "label", "parent", "location"):
             text = getattr(self, key, None)
             if text is None:
                 continue

@@ -18,7 +18,7 @@ from adapters.contract.discovery import ProfileCatalog
 from adapters.contract.model import DataType, PointKind
 from adapters.mqtt.config import SparkplugRule, TopicRule
 from adapters.mqtt.sparkplug import DATATYPES
-from adapters.mqtt.topics import fill, make_id
+from adapters.mqtt.topics import fill, make_id, placeholders
 
 Fragment = dict[str, Any]
 
@@ -63,6 +63,8 @@ class _AssetMaker:
             own["type"] = rule.type
         if rule.label is not None:
             own["label"] = fill(rule.label, variables)
+        if rule.location is not None:
+            own["location"] = make_id(fill(rule.location, variables))
         if profile is not None:
             own["profile"] = profile
         out.append(own)
@@ -88,11 +90,16 @@ class TopicRuleFactory(_AssetMaker):
         self.asset_template = rule.asset_template
 
     def probes(self) -> list[Fragment]:
-        """Fragments with placeholder bindings, built once at start-up so a bad profile fails then."""
+        """Fragments with placeholder bindings, built once at start-up so a bad profile fails then (a location
+        template using a topic level names no real location with them: only a location without one is probed)."""
         probe = {n: "x" for n in self.rule.template.variables}
-        if self.point_var is None:
-            return [self.fragment("probe/topic", probe) or {}]
-        return [self.fragment("probe/topic", {**probe, self.point_var: pid}) or {} for pid in sorted(self.point_ids)]
+        bindings = [probe] if self.point_var is None else [{**probe, self.point_var: p} for p in sorted(self.point_ids)]
+        found = [self.fragment("probe/topic", b) or {} for b in bindings]
+        if self.rule.location is not None and placeholders(self.rule.location) & set(probe):
+            for fragment in found:
+                for entry in fragment.get("assets", []):
+                    entry.pop("location", None)
+        return found
 
     def asset_id(self, bindings: Mapping[str, str]) -> str:
         """The asset a matched topic feeds."""

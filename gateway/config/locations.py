@@ -8,6 +8,7 @@ Assets and locations share one set of ids, so a relation target or a ``location:
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from adapters.contract.model import Location, TargetKind
@@ -26,6 +27,7 @@ LOCATION_TYPES = {
     for name in ("site", "building", "floor", "room", "zone", "space", "outside", "region")
 }
 _SHORT = ", ".join(LOCATION_TYPES)
+_HINT = f"a location's type is {_SHORT} or a Brick location class such as brick:Mechanical_Room"
 
 
 def location(ctx: Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
@@ -101,11 +103,7 @@ def location_classes(ctx: Ctx, doc: Marked, path: Path_, raw: str | list[str]) -
         if iri is not None and iri not in out:
             out.append(iri)
     if items and out and not any(classes.brick_family(c) == "location" for c in out):
-        ctx.errors.append(
-            doc.error(
-                (*path, "type"), f"a location needs a Brick location class: {_SHORT} or e.g. brick:Mechanical_Room"
-            )
-        )
+        ctx.errors.append(doc.error((*path, "type"), f"a location needs a Brick location class: {_HINT}"))
     return out
 
 
@@ -113,19 +111,23 @@ def _class(ctx: Ctx, doc: Marked, ipath: Path_, item: str) -> str | None:
     short = LOCATION_TYPES.get(item.strip().lower())
     if short is not None:
         return short
+    close = difflib.get_close_matches(item.strip().lower(), list(LOCATION_TYPES), n=1, cutoff=0.75)
+    if close and ":" not in item:
+        ctx.errors.append(doc.error(ipath, f"unknown location type '{item}' (did you mean '{close[0]}'? {_HINT})"))
+        return None
     prefix = item.partition(":")[0]
     try:
         if ":" in item and prefix in ctx.vocabulary.prefixes:
             return ctx.vocabulary.expand(item)  # a class of the integrator's own vocabulary
         iri = classes.resolve_class(item)
     except (classes.ClassError, VocabularyError) as exc:
-        ctx.errors.append(doc.error(ipath, f"{exc} (a location's type is {_SHORT} or a Brick location class)"))
+        ctx.errors.append(doc.error(ipath, f"{exc}; {_HINT}"))
         return None
     family = classes.brick_family(iri)
     if iri.startswith(classes.TB):
-        msg = f"{classes.compact(iri)} is a level of the asset tree; a location's type is {_SHORT} or a Brick class"
+        msg = f"{classes.compact(iri)} is a level of the asset tree; {_HINT}"
     elif family is not None and family != "location":
-        msg = f"{item} is a Brick {family} class; a location's type is {_SHORT} or a Brick location class"
+        msg = f"{item} is a Brick {family} class; {_HINT}"
     else:
         return iri
     ctx.errors.append(doc.error(ipath, msg))

@@ -163,7 +163,9 @@ def _value(key: str, raw: Any, std: PropertyKey | None) -> tuple[PropertyValue, 
     if kind == "quantity" or (kind == "any" and isinstance(raw, dict)):
         return _quantity(key, raw, std)
     if kind == "text":
-        if not isinstance(raw, str) or not raw.strip():
+        if isinstance(raw, str) and not raw.strip():
+            raise _Refused(f"{key} is empty: write its text or leave the key out")
+        if not isinstance(raw, str):
             shown = f'"{raw}"' if raw is not None else '"..."'
             raise _Refused(f"{key} is text: write it in quotes ({key}: {shown}) so YAML keeps it as written")
         return raw, None

@@ -147,7 +147,8 @@ def _relations(
         if resolved is None:
             continue
         tid, kind, fam, what, tclasses = resolved
-        problem = _fit(rt, name, src.subject, subject, tid, fam, what, tclasses)
+        shown = ctx.vocabulary.compact(tid) if kind is TargetKind.TERM else tid
+        problem = _fit(rt, name, src.subject, subject, shown, fam, what, tclasses)
         if problem:
             err(sub, problem)
             continue
@@ -203,7 +204,7 @@ def _fit(
 ) -> str | None:
     """Why the relation cannot go from ``subject`` to the target, or None when it fits."""
     if rt.irreflexive and sid == tid:
-        return f"'{sid}' cannot {name} itself"
+        return f"{name} cannot go from '{sid}' to itself"
     if rt.endpoints is None:
         return None  # the integrator's own relation: any entity or term
     allowed = rt.endpoints.get(subject.family)

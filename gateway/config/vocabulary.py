@@ -86,9 +86,10 @@ class Vocabulary:
             return found
         if iri.startswith(_BUILTIN_NS):
             ns = "Brick" if iri.startswith(classes.BRICK) else "twinbridge"
-            close = difflib.get_close_matches(_local(iri), [_local(r) for r in relations.relations()], n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise VocabularyError(f"unknown {ns} relation {classes.compact(iri)}{hint}")
+            known = [rt.curie for r, rt in relations.relations().items() if r.startswith(iri[: -len(_local(iri))])]
+            close = difflib.get_close_matches(classes.compact(iri), known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise VocabularyError(f"unknown {ns} relation {classes.compact(iri)} ({hint}known: {', '.join(known)})")
         raise VocabularyError(
             f"undeclared relation {name}: declare it under relation_types: "
             f'(- {{id: "{name}", inverse: ..., label: ...}})'

@@ -193,7 +193,11 @@ def _build(node: yaml.Node, path: Path_, doc: Marked, env: Mapping[str, str], er
     assert isinstance(node, yaml.ScalarNode)
     if node.tag == "tag:yaml.org,2002:str" and "${" in node.value:
         return _interpolate(node, path, doc, env, errors)
-    return _constructor.construct_object(node, deep=True)
+    try:
+        return _constructor.construct_object(node, deep=True)
+    except ValueError:
+        # a plain scalar shaped like a date that is none (2019-13-01): its text, for the key's own check to judge
+        return node.value
 
 
 def _interpolate(

@@ -71,6 +71,7 @@ class Ctx:
     locations: dict[str, Location] = field(default_factory=dict)  # built by locations.build_locations
     relation_sources: list[RelationSource] = field(default_factory=list)
     running: TwinModel | None = None  # the twin a discovered fragment is added to (its entities are targets)
+    probing: bool = False  # a dry run with made-up placeholder values: templated locations are not looked up
 
     def has_asset(self, aid: str) -> bool:
         """Whether ``aid`` is defined here or already in the twin."""

@@ -44,13 +44,15 @@ def build_fragment(
     profiles: ProfileLibrary,
     known_assets: Iterable[str] = (),
     running: TwinModel | None = None,
+    probe: bool = False,
 ) -> tuple[list[Asset], list[Point], list[ConfigError]]:
     """The assets and points of a fragment for ``source``, and every problem with it.
 
     ``fragment``: ``{"origin": text naming where it came from, "assets": [...], "points": [...]}``; an asset
     may carry ``only: [ids]`` to take just those points of its profile. Points default to ``source``. With
     ``running`` (the twin the fragment is added to), locations, relation targets and the mapping's vocabulary
-    are those of that twin.
+    are those of that twin. A ``probe`` (a dry run with made-up placeholder values, e.g. an MQTT rule's start-up
+    check) does not look up a location its profile's template fills from those values.
     """
     ctx = Ctx(
         sources={source.id: source},
@@ -58,6 +60,7 @@ def build_fragment(
         profiles=profiles,
         known_assets=frozenset(known_assets) | frozenset(running.assets if running is not None else ()),
         running=running,
+        probing=probe,
     )
     if running is not None and running.vocabulary is not None:
         ctx.vocabulary = running.vocabulary
@@ -120,6 +123,7 @@ class FragmentDiscovery:
             profiles=model.profiles if model.profiles is not None else ProfileLibrary(),
             known_assets=model.assets,
             running=model,
+            probe=dry_run,
         )
         if errors:
             return Discovered(errors=[str(e) for e in errors])

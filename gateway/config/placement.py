@@ -14,8 +14,8 @@ from adapters.contract.model import Property, TargetKind
 from gateway.config.context import Ctx, PointSource, RelationSource, in_, nearest
 from gateway.config.context import place as where_is
 from gateway.config.models import AssetSpec, PointSpec, Relations
-from gateway.config.profiles import Profile, substitute
-from gateway.config.properties import build_properties, inputs
+from gateway.config.profiles import Profile, placeholders, substitute
+from gateway.config.properties import PropertyInput, build_properties, inputs
 from gateway.config.vocabulary import VocabularyError
 from gateway.config.yamlmarks import Marked, Path_
 from gateway.relations import HAS_LOCATION
@@ -60,16 +60,19 @@ def asset_topology(
     """An asset's location and properties (its profile's as defaults); its relations are queued."""
     loc, rest = place(ctx, doc, path, spec.location, spec.relations)
     wrote_location = spec.location is not None or len(rest) < len(spec.relations)
-    defaults = []
+    defaults: list[PropertyInput] = []
     if profile is not None:
         variables = {"asset": spec.id, **spec.vars}
         suffix = f" [profile instance at {where_is(doc, path)}]"
-        if not wrote_location and profile.spec.location is not None:
-            filled = _filled(ctx, profile, ("location",), profile.spec.location, variables, suffix)
+        template = profile.spec.location
+        if not wrote_location and template is not None and not (ctx.probing and placeholders([template])):
+            filled = _filled(ctx, profile, ("location",), template, variables, suffix)
             if filled is not None:
                 loc, _ = place(ctx, profile.doc, (), str(filled), {}, suffix)
-        raw = _filled(ctx, profile, ("properties",), profile.spec.properties, variables, suffix)
-        defaults = inputs(raw or {}, profile.doc, ("properties",), suffix)
+        for key, value in profile.spec.properties.items():
+            filled = _filled(ctx, profile, ("properties", key), value, variables, suffix)
+            if filled is not None:
+                defaults.extend(inputs({key: filled}, profile.doc, ("properties",), suffix))
     if rest:
         ctx.relation_sources.append(RelationSource(TargetKind.ASSET, spec.id, rest, doc, (*path, "relations")))
     return loc, build_properties(ctx, inputs(spec.properties, doc, (*path, "properties")), defaults)

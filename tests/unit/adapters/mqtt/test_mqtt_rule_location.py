@@ -5,6 +5,7 @@ location and leaves a template bound to topic levels to the messages (its probe 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,9 +33,10 @@ locations:
 READING = b'{"temp": 21.5, "hum": 40, "co2": 500, "sp": 20, "ts": 1718000000, "status": "ok"}'
 
 
-def gateway(location: str) -> tuple[MqttAdapter, TwinModel]:
+def gateway(location: str, model: TwinModel | None = None) -> tuple[MqttAdapter, TwinModel]:
     """The adapter as the gateway runs it: the loaded model's locations, discovery through the core's builder."""
-    model = load_mappings(["m.yaml"], texts={"m.yaml": MAPPING.replace("LOCATION", location)})
+    if model is None:
+        model = load_mappings(["m.yaml"], texts={"m.yaml": MAPPING.replace("LOCATION", location)})
 
     def add(assets: Any, points: Any) -> list[Point]:
         model.assets.update((a.id, a) for a in assets)
@@ -88,3 +90,21 @@ def test_a_location_template_binds_only_what_the_rule_binds() -> None:
                 "rules": [{"id": "r", "topic": "d/{dev}", "profile": "p", "location": "{room}"}],
             }
         )
+
+
+def test_a_profile_location_template_places_rule_made_assets(tmp_path: Path) -> None:
+    """A profile's ``location: "{area}"`` fills from the topic like the rule's own would; the start-up probe
+    (made-up values) does not look it up."""
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "room-sensor.yaml").write_text(
+        'profile: room-sensor\nlocation: "{area}"\naddress: {payload: json}\n'
+        "points:\n  - {id: temperature, unit: DEG_C, datatype: float, address: {json_path: '$.temp'}}\n"
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.replace("mqtt-env-sensor, location: LOCATION", "room-sensor"))
+    model = load_mappings([mapping])
+    adapter, model = gateway("", model)
+    adapter.router.handle("plant/hall1/s3/telemetry", READING)
+    assert model.assets["hall1-s3"].location == "hall1"
+    assert adapter.router.handle("plant/hall7/s3/telemetry", READING) == []
+    assert adapter.counters["discovery_errors.env"] == 1

@@ -1,8 +1,9 @@
 """The twin as OPC UA nodes, created in batches (asyncua's node-by-node API takes ~10 ms per node).
 
 NodeIds are strings in the twin's namespace, derived from ids only: an asset is ``s=<asset id>``, a point
-``s=<point id>``, its properties ``s=<point id>#EngineeringUnits``/``#EURange``, types ``s=type:<name>``. They
-are identical across restarts and mapping reloads.
+``s=<point id>``, its properties ``s=<point id>#EngineeringUnits``/``#EURange``, types ``s=type:<name>``; the
+topology (gateway/northbound/opcua/topology.py) adds ``s=location:<id>``, ``s=folder:Locations``,
+``s=reftype:<name>`` and ``s=<owner>#<property>``. They are identical across restarts and mapping reloads.
 """
 
 from __future__ import annotations
@@ -80,8 +81,17 @@ class NodeIds:
     def root(self) -> ua.NodeId:
         return node_id("twin", self.ns)
 
+    def location(self, lid: str) -> ua.NodeId:
+        return node_id(f"location:{lid}", self.ns)
 
-def _item(
+    def locations_folder(self) -> ua.NodeId:
+        return node_id("folder:Locations", self.ns)
+
+    def reference_type(self, name: str) -> ua.NodeId:
+        return node_id(f"reftype:{name}", self.ns)
+
+
+def node_item(
     nodeid: ua.NodeId,
     parent: ua.NodeId,
     ref: int,
@@ -91,6 +101,7 @@ def _item(
     attrs: object,
     typedef: ua.NodeId | None,
 ) -> ua.AddNodesItem:
+    """An AddNodesItem: a new node under ``parent`` by a ``ref`` reference."""
     it = ua.AddNodesItem()
     it.RequestedNewNodeId = nodeid
     it.BrowseName = ua.QualifiedName(name, ns)
@@ -103,7 +114,8 @@ def _item(
     return it
 
 
-def _type_item(ids: NodeIds, name: str, label: str, base: ua.NodeId, variable: bool) -> ua.AddNodesItem:
+def type_item(ids: NodeIds, name: str, label: str, base: ua.NodeId, variable: bool) -> ua.AddNodesItem:
+    """An ObjectType (or VariableType) of the twin's namespace, a subtype of ``base``."""
     attrs: ua.VariableTypeAttributes | ua.ObjectTypeAttributes
     if variable:
         attrs = ua.VariableTypeAttributes()
@@ -114,7 +126,7 @@ def _type_item(ids: NodeIds, name: str, label: str, base: ua.NodeId, variable: b
     attrs.DisplayName = ua.LocalizedText(name)
     attrs.Description = ua.LocalizedText(label)
     attrs.IsAbstract = False
-    return _item(
+    return node_item(
         ids.type(name),
         base,
         ua.ObjectIds.HasSubtype,
@@ -126,7 +138,8 @@ def _type_item(ids: NodeIds, name: str, label: str, base: ua.NodeId, variable: b
     )
 
 
-def _local(iri: str) -> str:
+def type_name(iri: str) -> str:
+    """The name of the OPC UA type of a class IRI: ``brick:Boiler`` -> ``brick_Boiler``."""
     return classes.compact(iri).replace(":", "_")
 
 
@@ -144,7 +157,7 @@ def type_items(
     def add(name: str, label: str, base: ua.NodeId, variable: bool) -> None:
         if name not in known:
             known.add(name)
-            items.append(_type_item(ids, name, label, base, variable))
+            items.append(type_item(ids, name, label, base, variable))
 
     for level in LEVEL_TYPES:
         add(level, f"twinbridge {level.lower()} asset", node_id(ua.ObjectIds.BaseObjectType), False)
@@ -152,10 +165,10 @@ def type_items(
         add(kind, f"twinbridge {kind.lower()} point", node_id(ua.ObjectIds.BaseDataVariableType), True)
     for a in assets:
         for c in a.classes:
-            add(_local(c), classes.label(c), ids.type(a.level.value.capitalize()), False)
+            add(type_name(c), classes.label(c), ids.type(a.level.value.capitalize()), False)
     for p in points:
         for c in p.classes:
-            add(_local(c), classes.label(c), ids.type(p.kind.value.capitalize()), True)
+            add(type_name(c), classes.label(c), ids.type(p.kind.value.capitalize()), True)
     return items
 
 
@@ -168,9 +181,11 @@ def asset_items(ids: NodeIds, model: TwinModel, assets: Iterable[Asset]) -> list
         attrs.Description = ua.LocalizedText(a.description or a.label)
         attrs.EventNotifier = 0
         parent = ids.asset(a.parent) if a.parent and a.parent in model.assets else ids.root()
-        typedef = ids.type(_local(a.classes[0])) if a.classes else ids.type(a.level.value.capitalize())
+        typedef = ids.type(type_name(a.classes[0])) if a.classes else ids.type(a.level.value.capitalize())
         items.append(
-            _item(ids.asset(a.id), parent, ua.ObjectIds.Organizes, a.id, ids.ns, ua.NodeClass.Object, attrs, typedef)
+            node_item(
+                ids.asset(a.id), parent, ua.ObjectIds.Organizes, a.id, ids.ns, ua.NodeClass.Object, attrs, typedef
+            )
         )
     return items
 
@@ -191,9 +206,9 @@ def point_items(ids: NodeIds, points: Iterable[Point]) -> list[ua.AddNodesItem]:
         attrs.Historizing = False
         attrs.WriteMask = 0
         attrs.UserWriteMask = 0
-        typedef = ids.type(_local(p.classes[0])) if p.classes else ids.type(p.kind.value.capitalize())
+        typedef = ids.type(type_name(p.classes[0])) if p.classes else ids.type(p.kind.value.capitalize())
         items.append(
-            _item(
+            node_item(
                 ids.point(p.id),
                 ids.asset(p.asset),
                 ua.ObjectIds.HasComponent,
@@ -213,27 +228,45 @@ def point_items(ids: NodeIds, points: Iterable[Point]) -> list[ua.AddNodesItem]:
             rng.Low, rng.High = float(p.min), float(p.max)
             props.append(("EURange", ua.Variant(rng), ua.ObjectIds.Range))
         for name, value, dtype in props:
-            pa = ua.VariableAttributes()
-            pa.DisplayName = ua.LocalizedText(name)
-            pa.Description = ua.LocalizedText(name)
-            pa.DataType = node_id(dtype)
-            pa.ValueRank = ua.ValueRank.Scalar
-            pa.Value = value
-            pa.AccessLevel = ua.AccessLevel.CurrentRead.mask
-            pa.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
-            items.append(
-                _item(
-                    ids.prop(p.id, name),
-                    ids.point(p.id),
-                    ua.ObjectIds.HasProperty,
-                    name,
-                    0,
-                    ua.NodeClass.Variable,
-                    pa,
-                    node_id(ua.ObjectIds.PropertyType),
-                )
-            )
+            items.append(property_item(ids.prop(p.id, name), ids.point(p.id), name, 0, value, dtype))
     return items
+
+
+def property_item(
+    nodeid: ua.NodeId,
+    parent: ua.NodeId,
+    name: str,
+    ns: int,
+    value: ua.Variant,
+    dtype: int,
+    *,
+    label: str | None = None,
+    description: str | None = None,
+) -> ua.AddNodesItem:
+    """A read-only Property (``HasProperty``, ``PropertyType``) of ``parent``: a scalar, or an array when
+    ``value`` is one."""
+    pa = ua.VariableAttributes()
+    pa.DisplayName = ua.LocalizedText(label or name)
+    pa.Description = ua.LocalizedText(description or label or name)
+    pa.DataType = node_id(dtype)
+    if value.is_array:
+        pa.ValueRank = ua.ValueRank.OneDimension
+        pa.ArrayDimensions = [0]  # one dimension of any length
+    else:
+        pa.ValueRank = ua.ValueRank.Scalar
+    pa.Value = value
+    pa.AccessLevel = ua.AccessLevel.CurrentRead.mask
+    pa.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
+    return node_item(
+        nodeid,
+        parent,
+        ua.ObjectIds.HasProperty,
+        name,
+        ns,
+        ua.NodeClass.Variable,
+        pa,
+        node_id(ua.ObjectIds.PropertyType),
+    )
 
 
 def hierarchy_order(model: TwinModel, assets: Iterable[Asset]) -> list[Asset]:

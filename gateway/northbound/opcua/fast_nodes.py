@@ -85,6 +85,27 @@ class FastNodeBuilder:
                 results.append(self._add(item))
         return results
 
+    def add_references(self, items: Sequence[ua.AddReferencesItem]) -> list[ua.StatusCode]:
+        """Add references between existing nodes, one StatusCode per item like asyncua's ``add_references``.
+
+        Each item is one direction, as in asyncua (a two-way reference is two items). Unlike asyncua there is
+        no scan of the source's references for a duplicate: a location with 5,000 points would cost 5,000**2
+        comparisons. The caller gives each reference once (gateway.northbound.opcua.topology keeps a set).
+        """
+        nodes = self.aspace
+        results = []
+        for item in items:
+            source = nodes.get(item.SourceNodeId)
+            target = nodes.get(item.TargetNodeId)
+            if source is None:
+                results.append(status(ua.StatusCodes.BadSourceNodeIdInvalid))
+            elif target is None:
+                results.append(status(ua.StatusCodes.BadTargetNodeIdInvalid))
+            else:
+                source.references.append(self._ref_to(target, item.ReferenceTypeId, item.IsForward))
+                results.append(ua.StatusCode())
+        return results
+
     # -- one node ---------------------------------------------------------------------------------------
     def _add(self, item: ua.AddNodesItem) -> ua.AddNodesResult:
         result = ua.AddNodesResult()
@@ -225,6 +246,12 @@ def paused_gc() -> Iterator[None]:
 def add_nodes_fast(aspace: AddressSpace, items: Sequence[ua.AddNodesItem]) -> list[ua.AddNodesResult]:
     """``NodeManagementService.add_nodes(items)`` with the same results, several times faster."""
     return FastNodeBuilder(aspace).add_nodes(items)
+
+
+def add_references_fast(aspace: AddressSpace, items: Sequence[ua.AddReferencesItem]) -> list[ua.StatusCode]:
+    """``NodeManagementService.add_references(items)`` for references given once each (see
+    ``FastNodeBuilder.add_references``), with the same results and references."""
+    return FastNodeBuilder(aspace).add_references(items)
 
 
 def build_nodes(aspace: AddressSpace, items: Sequence[ua.AddNodesItem]) -> list[ua.AddNodesResult]:

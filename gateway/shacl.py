@@ -2,8 +2,8 @@
 
 The model graph plus what the shapes need from the ontology (twinbridge.ttl, the Brick classes in use with
 their superclasses, the units in use) is validated with pyshacl against ontology/shapes.ttl. Each violation
-becomes a ``ConfigError`` at the mapping position of the point, asset or source it is about, carrying the
-shape's message, never raw SHACL output. A 1,000-point model takes about a second (docs/ontology.md).
+becomes a ``ConfigError`` at the mapping position of the point, asset, location, property or source it is about,
+carrying the shape's message, never raw SHACL output. A 1,000-point model takes about a second (docs/ontology.md).
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import rdflib
 from rdflib.namespace import SH
 
+from adapters.contract.rdf import BRICK
 from gateway.classes import compact
 from gateway.config.errors import ConfigError
 from gateway.ontology import SHAPES_TTL, validation_ntriples
@@ -22,8 +24,11 @@ from gateway.twin.materialize import model_ntriples, used_units
 from gateway.twin.vocab import TwinIRIs
 
 if TYPE_CHECKING:
-    from adapters.contract.model import Origin
+    from adapters.contract.model import Asset, Location, Origin, Property
     from gateway.model import TwinModel
+
+
+_FAMILY_ROOTS = ("Site", "Location", "Equipment", "Point", "Collection")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,17 @@ def validate_ntriples(data: str, *, ontology: str = "") -> list[Violation]:
 
 
 def _describe(model: TwinModel, ids: TwinIRIs, iri: str) -> tuple[str | None, Origin | None]:
-    """("point 'x'", origin) for the IRI of a point (or its address), asset or source; (None, None) otherwise."""
+    """("point 'x'", origin) for the IRI of a point (or its address), asset, location, source or an entity's
+    property node; (None, None) otherwise."""
+    entity, sep, key = iri.partition("/property/")
+    if sep:
+        what, origin = _describe(model, ids, entity)
+        prop = next((p for p in _properties(model, ids, entity) if p.key == unquote(key)), None)
+        return (f"{what} property '{unquote(key)}'" if what else None), (prop and prop.origin) or origin
+    lid = ids.location_id(iri)
+    if lid is not None:
+        loc = model.locations.get(lid)
+        return f"location '{lid}'", loc.origin if loc else None
     pid = ids.point_id(iri.removesuffix("/ref"))
     if pid is not None:
         p = model.points.get(pid)
@@ -85,6 +100,15 @@ def _describe(model: TwinModel, ids: TwinIRIs, iri: str) -> tuple[str | None, Or
         sid = iri[len(prefix) :]
         return f"source '{sid}'", model.source_origins.get(sid)
     return None, None
+
+
+def _properties(model: TwinModel, ids: TwinIRIs, iri: str) -> tuple[Property, ...]:
+    """The properties of the asset, point or location ``iri`` names (none for anything else)."""
+    pid, aid, lid = ids.point_id(iri), ids.asset_id(iri), ids.location_id(iri)
+    entity = (
+        model.points.get(pid) if pid else model.assets.get(aid) if aid else model.locations.get(lid) if lid else None
+    )
+    return entity.properties if entity is not None else ()
 
 
 def _detail(model: TwinModel, ids: TwinIRIs, v: Violation) -> str:
@@ -109,8 +133,10 @@ def check_graph(model: TwinModel, data: str) -> list[ConfigError]:
     """
     ids = TwinIRIs(model.settings.base_iri)
     points = model.points.values()
-    class_iris = {c for p in points for c in p.classes} | {c for a in model.assets.values() for c in a.classes}
-    ontology = validation_ntriples(class_iris, sorted(used_units(points)), model.ontology_fragments)
+    others: list[Asset | Location] = [*model.assets.values(), *model.locations.values()]
+    # the families the relationship shapes name are always there (brick:Site -> brick:Location for tb:Site)
+    class_iris = {c for e in [*points, *others] for c in e.classes} | {BRICK + c for c in _FAMILY_ROOTS}
+    ontology = validation_ntriples(class_iris, sorted(used_units(points, others)), model.ontology_fragments)
     violations = validate_ntriples(data, ontology=ontology)
     errors = []
     for v in violations:

@@ -53,7 +53,7 @@ def asset_triples(a: Asset, ids: TwinIRIs) -> Iterator[str]:
         yield _t(parent, BRICK + "hasPart", f"<{s}>")
     if a.profile:
         yield _t(s, TB + "profile", string_literal(a.profile))
-    yield from entity_topology(s, a, ids)
+    yield from entity_topology(s, a, ids, a.location)
 
 
 def point_triples(p: Point, model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
@@ -109,7 +109,7 @@ def point_triples(p: Point, model: TwinModel, ids: TwinIRIs) -> Iterator[str]:
         yield _t(r, HCTL + "hasTarget", string_literal(target))
     for pred, obj in p.address.rdf():
         yield _t(r, pred, term(obj))
-    yield from entity_topology(s, p, ids)
+    yield from entity_topology(s, p, ids, model.location_of(p.id))
 
 
 def source_triples(model: TwinModel, ids: TwinIRIs) -> Iterator[str]:

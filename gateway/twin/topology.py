@@ -106,9 +106,10 @@ def _quantity_triples(node: str, prop: Property) -> Iterator[str]:
     yield _t(node, BRICK + "hasUnit", unit)
 
 
-def entity_topology(subject: str, entity: Asset | Point, ids: TwinIRIs) -> Iterator[str]:
-    """An asset's or point's location, relations and properties."""
-    yield from placement_triples(subject, entity.location, ids)
+def entity_topology(subject: str, entity: Asset | Point, ids: TwinIRIs, location: str | None) -> Iterator[str]:
+    """An asset's or point's location (a point's own, else its asset's: ``TwinModel.location_of``), relations and
+    properties."""
+    yield from placement_triples(subject, location, ids)
     yield from relation_triples(subject, entity.relations, ids)
     yield from property_triples(subject, entity.properties)
 

@@ -128,7 +128,8 @@ def _arrow_array(pa: Any, column: Column) -> Any:
     if column.kind == "status":
         return pa.array(column.values, type=pa.string()).dictionary_encode()
     try:
-        return pa.array(column.values, type=getattr(pa, column.value_type)())
+        arrow_type = pa.bool_() if column.value_type == "bool" else getattr(pa, column.value_type)()
+        return pa.array(column.values, type=arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
         # a point whose datatype changed over its history: keep every value, as text
         return pa.array([None if v is None else str(v) for v in column.values], type=pa.string())

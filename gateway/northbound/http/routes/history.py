@@ -126,12 +126,20 @@ def _interval(text: str | None, window: Window, limit: int, points: int = 1) -> 
 
 
 def _round_up(us: int) -> int:
-    """The smallest 'round' duration (1, 2, 5 x 10^n of a unit) of at least ``us``."""
-    for unit in (1, 1_000, 1_000_000, 60_000_000, 3_600_000_000, 86_400_000_000):
-        for step in (1, 2, 5, 10, 15, 20, 30, 50, 100, 200, 500):
-            if step * unit >= us:
-                return step * unit
+    """The smallest round interval (1 ms, 2 ms, 5 ms ... 15 s, 30 s, 1 min ... 12 h, 1 d, 7 d) of at least ``us``."""
+    for c in _ROUND:
+        if c >= us:
+            return c
     return us
+
+
+_ROUND = [
+    *(n * 1_000 for n in (1, 2, 5, 10, 20, 50, 100, 200, 500)),
+    *(n * 1_000_000 for n in (1, 2, 5, 10, 15, 30)),
+    *(n * 60_000_000 for n in (1, 2, 5, 10, 15, 30)),
+    *(n * 3_600_000_000 for n in (1, 2, 3, 6, 12)),
+    *(n * 86_400_000_000 for n in (1, 7, 30)),
+]
 
 
 # -- the cursor ------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ class RowBatch:
     source_us: array[int] = field(default_factory=lambda: array("q"))
     server_us: array[int] = field(default_factory=lambda: array("q"))
     values: list[HistoryValue] = field(default_factory=list)
-    status: array[int] = field(default_factory=lambda: array("L"))
+    status: array[int] = field(default_factory=lambda: array("I"))  # uint32
 
     def add(self, point: str, source_us: int, server_us: int, value: HistoryValue, status: int) -> None:
         """Append one row."""

@@ -1,0 +1,205 @@
+"""Roll-ups: per-interval statistics computed from raw rows once an interval has ended, kept longer than raw.
+
+Each roll-up row holds, for one point and one interval with raw rows: how many rows and how many Good ones,
+the sum, minimum and maximum of the Good values, and the first and last row (time, value, kind, status). That
+is enough to answer Average, Minimum, Maximum, Count, Start and End for any interval that is a multiple of the
+roll-up's (Part 13 status rules as for raw rows), long after the raw rows are gone. TimeAverage and
+Interpolative need the raw rows around each interval: they read raw. A roll-up is computed once, when its
+interval has ended (``start + interval <= now``); rows arriving later for it are in raw only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.history import aggregates as agg
+from gateway.history.codec import K_BOOL, K_FLOAT, K_INT, Columns, decode_block
+from gateway.history.model import (
+    BAD_NO_DATA,
+    CALCULATED,
+    GOOD,
+    PARTIAL,
+    UNCERTAIN_DATA_SUB_NORMAL,
+    Aggregate,
+    HistoryValue,
+)
+
+DAY_US = 86_400_000_000
+_INT_COLS = ("start", "n_all", "n_good", "first_t", "last_t", "first_k", "last_k", "first_s", "last_s")
+_FLOAT_COLS = ("sum", "min", "max", "first_v", "last_v")
+_SERVED = {Aggregate.AVERAGE, Aggregate.MINIMUM, Aggregate.MAXIMUM, Aggregate.COUNT, Aggregate.START, Aggregate.END}
+Stats = dict[str, npt.NDArray[np.int64] | npt.NDArray[np.float64]]
+
+
+def stats(cols: Columns, starts: npt.NDArray[np.int64], interval_us: int) -> Stats:
+    """Statistics of the non-empty intervals among ``starts`` (rows sorted by time, all within them)."""
+    bucket = (cols.source_us - starts[0]) // interval_us
+    present, first = np.unique(bucket, return_index=True)
+    last = np.append(first[1:], len(bucket)) - 1
+    good = ((cols.status & 0xC0000000) == 0) & np.isin(cols.kinds, (K_FLOAT, K_INT, K_BOOL))
+    dense = np.searchsorted(present, bucket)
+    n = len(present)
+    gv = cols.numbers[good]
+    gb = dense[good]
+    mins = np.full(n, np.nan)
+    maxs = np.full(n, np.nan)
+    n_good = np.bincount(gb, minlength=n)
+    if len(gv):
+        firsts = np.searchsorted(gb, np.arange(n))
+        has = n_good > 0
+        mins[has] = np.minimum.reduceat(gv, firsts[has])
+        maxs[has] = np.maximum.reduceat(gv, firsts[has])
+    return {
+        "start": starts[0] + present * interval_us,
+        "n_all": np.bincount(dense, minlength=n),
+        "n_good": n_good,
+        "sum": np.bincount(gb, weights=gv, minlength=n),
+        "min": mins,
+        "max": maxs,
+        "first_t": cols.source_us[first],
+        "last_t": cols.source_us[last],
+        "first_v": cols.numbers[first],
+        "last_v": cols.numbers[last],
+        "first_k": cols.kinds[first].astype(np.int64),
+        "last_k": cols.kinds[last].astype(np.int64),
+        "first_s": cols.status[first].astype(np.int64),
+        "last_s": cols.status[last].astype(np.int64),
+    }
+
+
+def encode_stats(s: Stats) -> bytes:
+    """Roll-up rows as bytes (column arrays, zlib'd)."""
+    n = len(s["start"])
+    raw = b"".join(s[c].astype(np.int64).tobytes() for c in _INT_COLS)
+    raw += b"".join(s[c].astype(np.float64).tobytes() for c in _FLOAT_COLS)
+    return json.dumps([n]).encode() + b"\n" + zlib.compress(raw, 6)
+
+
+def decode_stats(data: bytes) -> Stats:
+    """The roll-up rows ``encode_stats`` wrote."""
+    head, _, body = data.partition(b"\n")
+    (n,) = json.loads(head)
+    raw = zlib.decompress(body)
+    out: Stats = {}
+    for i, c in enumerate(_INT_COLS):
+        out[c] = np.frombuffer(raw, np.int64, n, 8 * n * i)
+    base = 8 * n * len(_INT_COLS)
+    for i, c in enumerate(_FLOAT_COLS):
+        out[c] = np.frombuffer(raw, np.float64, n, base + 8 * n * i)
+    return out
+
+
+def roll_up(conn: sqlite3.Connection, pid: int, interval_us: int, now_us: int) -> None:
+    """Compute the point's ended, not yet computed intervals of one roll-up level (one transaction)."""
+    due = (now_us // interval_us) * interval_us
+    row = conn.execute("SELECT done_us FROM watermark WHERE point = ? AND interval_us = ?", (pid, interval_us))
+    found = row.fetchone()
+    if found is not None:
+        done = int(found[0])
+    else:
+        first = conn.execute("SELECT min(t0) FROM block WHERE point = ?", (pid,)).fetchone()[0]
+        if first is None:
+            return
+        done = (int(first) // interval_us) * interval_us
+    if done >= due:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        parts = [
+            decode_block(data)
+            for (data,) in conn.execute(
+                "SELECT data FROM block WHERE point = ? AND t0 >= ? AND t0 < ? AND t1 >= ? ORDER BY t0",
+                (pid, done - DAY_US, due, done),
+            )
+        ]
+        if parts:
+            from gateway.history.codec import concat, sort_rows
+
+            cols = sort_rows(concat(parts))
+            keep = np.flatnonzero((cols.source_us >= done) & (cols.source_us < due))
+            if len(keep):
+                cols = cols.take(keep)
+                s = stats(cols, np.array([done], np.int64), interval_us)
+                conn.execute(
+                    "INSERT INTO rollup(point, interval_us, t0, t1, n, data) VALUES (?, ?, ?, ?, ?, ?)",
+                    (pid, interval_us, int(s["start"][0]), int(s["start"][-1]), len(s["start"]), encode_stats(s)),
+                )
+        conn.execute(
+            "INSERT OR REPLACE INTO watermark(point, interval_us, done_us) VALUES (?, ?, ?)", (pid, interval_us, due)
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _value(v: float, kind: int) -> HistoryValue:
+    if kind == K_FLOAT:
+        return v
+    if kind == K_INT:
+        return int(v)
+    if kind == K_BOOL:
+        return bool(v)
+    return None
+
+
+def read_rollups(
+    conn: sqlite3.Connection, pid: int, start_us: int, end_us: int, interval_us: int, aggregate: Aggregate
+) -> list[agg.Result] | None:
+    """Results from the coarsest fitting roll-up level, or None when none fits (the caller reads raw)."""
+    if aggregate not in _SERVED:
+        return None
+    levels = conn.execute("SELECT interval_us, done_us FROM watermark WHERE point = ?", (pid,)).fetchall()
+    fitting = [
+        lvl
+        for lvl, done in levels
+        if interval_us % lvl == 0 and start_us % lvl == 0 and end_us % lvl == 0 and end_us <= done
+    ]
+    if not fitting:
+        return None
+    level = max(fitting)
+    parts = [
+        decode_stats(data)
+        for (data,) in conn.execute(
+            "SELECT data FROM rollup WHERE point = ? AND interval_us = ? AND t1 >= ? AND t0 < ? ORDER BY t0",
+            (pid, level, start_us, end_us),
+        )
+    ]
+    s = {c: np.concatenate([p[c] for p in parts]) for c in (*_INT_COLS, *_FLOAT_COLS)} if parts else None
+    starts = agg.interval_starts(start_us, end_us, interval_us)
+    return [_combine(aggregate, s, int(a), min(int(a) + interval_us, end_us), interval_us) for a in starts]
+
+
+def _combine(aggregate: Aggregate, s: Stats | None, a: int, b: int, interval_us: int) -> agg.Result:
+    flags = PARTIAL if b - a < interval_us else 0
+    if s is None:
+        sel = np.zeros(0, np.intp)
+    else:
+        lo, hi = np.searchsorted(s["start"], [a, b])
+        sel = np.arange(lo, hi)
+    n_all = int(s["n_all"][sel].sum()) if s is not None else 0
+    n_good = int(s["n_good"][sel].sum()) if s is not None else 0
+    if aggregate is Aggregate.COUNT:
+        status = GOOD if n_all in (0, n_good) else UNCERTAIN_DATA_SUB_NORMAL
+        return (n_good, status | CALCULATED | flags, None)
+    if aggregate in (Aggregate.START, Aggregate.END):
+        if s is None or not len(sel):
+            return (None, BAD_NO_DATA, None)
+        j = int(sel[0] if aggregate is Aggregate.START else sel[-1])
+        p = "first" if aggregate is Aggregate.START else "last"
+        raw_status = int(s[p + "_s"][j])
+        status = raw_status if raw_status & 0x80000000 else raw_status | flags
+        return (_value(float(s[p + "_v"][j]), int(s[p + "_k"][j])), status, int(s[p + "_t"][j]))
+    if s is None or n_good == 0:
+        return (None, BAD_NO_DATA, None)
+    status = (GOOD if n_good == n_all else UNCERTAIN_DATA_SUB_NORMAL) | CALCULATED | flags
+    if aggregate is Aggregate.AVERAGE:
+        return (float(s["sum"][sel].sum()) / n_good, status, None)
+    values = s["min" if aggregate is Aggregate.MINIMUM else "max"][sel]
+    values = values[~np.isnan(values)]
+    return (float(values.min() if aggregate is Aggregate.MINIMUM else values.max()), status, None)

@@ -32,7 +32,7 @@ from tests.integration.gateway.northbound.opcua.conftest import NS_URI, client, 
 
 BRICK = "https://brickschema.org/schema/Brick#"
 TB = "https://w3id.org/twinbridge#"
-SCHEMA = "https://schema.org/"
+SCHEMA = "http://schema.org/"
 RDFS_SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
 MANUAL = "https://example.com/manual.pdf"
 
@@ -118,7 +118,7 @@ def place(model: TwinModel) -> None:
         ("outside", (BRICK + "Outside",), "Outside", "plant"),
     ]:
         model.locations[lid] = Location(lid, classes, label, parent)
-    year = Property("year_built", TB + "yearBuilt", 1998, "Year built")
+    year = Property("year_built", BRICK + "yearBuilt", 1998, "Year built")
     model.locations["hq"] = dataclasses.replace(model.locations["hq"], properties=(year,))
     a, p = model.assets, model.points
     a["boiler1"] = dataclasses.replace(

@@ -17,6 +17,7 @@ from gateway.config.assets import asset, build_assets, top_level_point
 from gateway.config.context import Ctx
 from gateway.config.envvars import checked, unset_report
 from gateway.config.errors import ConfigError, ConfigErrors
+from gateway.config.history import resolve_history
 from gateway.config.locations import build_locations, location
 from gateway.config.models import MappingFile
 from gateway.config.points import build_points
@@ -75,6 +76,7 @@ def load_mappings(
     resolve_relations(ctx, model.assets, model.points, model.locations)
     model.vocabulary = ctx.vocabulary
     check_sources(ctx, model.points)
+    model.history = resolve_history(ctx, model, marked)  # each point's history policy (gateway/config/history.py)
     unset = unset_report(marked, as_notes=notes is not None)
     (ctx.errors if notes is None else notes).extend(unset)
     if ctx.errors:

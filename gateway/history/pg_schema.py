@@ -6,7 +6,8 @@ Layout (docs/history.md, "PostgreSQL"):
 - ``<schema>.samples``: one row per recorded sample, range-partitioned by ``source_us`` (µs since the epoch);
   with the ``timescaledb`` extension it is a hypertable on the same column instead. Either way the queries are
   the same; retention drops whole partitions (chunks) and deletes only inside the newest expired one.
-- ``<schema>.rollup_<interval>``: per-interval partial aggregates, partitioned the same way (pg_rollups.py).
+- ``<schema>.rollups``: per-interval statistics of each roll-up level, partitioned the same way in wider
+  partitions, and ``<schema>.rollup_state``: how far each point's roll-ups are computed (pg_rollups.py).
 - ``<schema>.batches``: ids of committed write batches, so a batch whose COMMIT reply was lost is not written twice.
 
 Why a schema per gateway rather than a gateway column: each gateway's retention drops its own partitions
@@ -26,6 +27,7 @@ from psycopg import sql
 REGISTRY = "twinbridge_history"
 SCHEMA_VERSION = 1
 DAY_US = 86_400_000_000
+ROLLUP_PARTITION_FACTOR = 32
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _SLUG = re.compile(r"[^a-z0-9_]")
 _PART = re.compile(r"^(?P<table>[a-z0-9_]+)_p(?P<sign>[mp])(?P<lo>\d+)$")
@@ -46,6 +48,11 @@ class Layout:
     schema: str
     partition_us: int  # width of one partition (chunk) of ``samples``
     timescale: bool  # hypertables instead of declarative partitions
+
+    @property
+    def rollup_partition_us(self) -> int:
+        """Width of one partition of ``rollups`` (its rows are at least 60 times fewer than raw rows)."""
+        return self.partition_us * ROLLUP_PARTITION_FACTOR
 
     def table(self, name: str) -> sql.Composable:
         """A qualified table name."""
@@ -110,7 +117,7 @@ def has_timescale(conn: psycopg.Connection) -> bool:
 
 def samples_ddl(layout: Layout) -> list[sql.Composed]:
     """The statements creating ``points``, ``samples`` and ``batches`` (columns ordered to avoid padding)."""
-    partitioned = sql.SQL("") if layout.timescale else sql.SQL(" PARTITION BY RANGE (source_us)")
+    partitioned = sql.SQL("") if layout.timescale else sql.SQL(" PARTITION BY RANGE ({})")
     stmts: list[sql.Composed] = [
         sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(layout.schema)),
         sql.SQL(
@@ -123,22 +130,46 @@ def samples_ddl(layout: Layout) -> list[sql.Composed]:
             "CREATE TABLE IF NOT EXISTS {} (source_us bigint NOT NULL, server_us bigint NOT NULL,"
             " v_float double precision, v_int bigint, point_id integer NOT NULL, status integer NOT NULL,"
             " v_bool boolean, v_text text){}"
-        ).format(layout.table("samples"), partitioned),
+        ).format(layout.table("samples"), partitioned.format(sql.Identifier("source_us"))),
         sql.SQL("CREATE INDEX IF NOT EXISTS samples_point_time ON {} (point_id, source_us)").format(
             layout.table("samples")
         ),
         sql.SQL("CREATE TABLE IF NOT EXISTS {} (id uuid PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())").format(
             layout.table("batches")
         ),
+        *rollups_ddl(layout, partitioned),
     ]
     if layout.timescale:
         stmts.append(hypertable_sql(layout, "samples", layout.partition_us))
+        stmts.append(hypertable_sql(layout, "rollups", layout.rollup_partition_us))
     return stmts
 
 
+def rollups_ddl(layout: Layout, partitioned: sql.SQL) -> list[sql.Composed]:
+    """Roll-up rows (the statistics of gateway/history/rollups.py, one row per point, level and interval) and
+    each point's progress per level: ``done_us`` (intervals before it are computed) and ``dirty_us`` (the
+    oldest row written since below ``done_us``: those intervals are computed again)."""
+    return [
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (start_us bigint NOT NULL, interval_us bigint NOT NULL,"
+            " first_t bigint NOT NULL, last_t bigint NOT NULL, sum double precision NOT NULL,"
+            " min double precision, max double precision, first_v double precision, last_v double precision,"
+            " point_id integer NOT NULL, n_all integer NOT NULL, n_good integer NOT NULL,"
+            " first_s integer NOT NULL, last_s integer NOT NULL, first_k smallint NOT NULL, last_k smallint NOT NULL){}"
+        ).format(layout.table("rollups"), partitioned.format(sql.Identifier("start_us"))),
+        sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS rollups_key ON {} (point_id, interval_us, start_us)").format(
+            layout.table("rollups")
+        ),
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (point_id integer NOT NULL, interval_us bigint NOT NULL,"
+            " done_us bigint NOT NULL, dirty_us bigint, PRIMARY KEY (point_id, interval_us))"
+        ).format(layout.table("rollup_state")),
+    ]
+
+
 def hypertable_sql(layout: Layout, table: str, chunk_us: int) -> sql.Composed:
-    """Turn a plain table into a hypertable on ``source_us``/``bucket_us`` (TimescaleDB 2.x, integer time)."""
-    column = "source_us" if table == "samples" else "bucket_us"
+    """Turn a plain table into a hypertable on ``source_us``/``start_us`` (TimescaleDB 2.x, integer time)."""
+    column = "source_us" if table == "samples" else "start_us"
     return sql.SQL(
         "SELECT create_hypertable({}, {}, chunk_time_interval => {}, if_not_exists => true,"
         " create_default_indexes => false)"

@@ -63,7 +63,8 @@ class PgWriter:
         self._down_since: float | None = None
         self._drop_logged = False
         self._committing = False
-        self.on_commit: Callable[[psycopg.Connection, int], None] | None = None  # extra work in each COPY's tx
+        # extra work inside each COPY's transaction, given each point's oldest row time (roll-ups' dirty marks)
+        self.on_commit: Callable[[psycopg.Connection, dict[int, int]], None] | None = None
 
     # -- queueing -----------------------------------------------------------------------------------------
     def append(self, batch: RowBatch) -> None:
@@ -228,7 +229,10 @@ class PgWriter:
                     copy.write_row(t)
             cur.execute(sql.SQL("INSERT INTO {} (id) VALUES (%s)").format(layout.table("batches")), [batch_id])
             if self.on_commit is not None:
-                self.on_commit(conn, min(t[0] for t in tuples))
+                mins: dict[int, int] = {}
+                for t in tuples:  # sorted by point then time: a point's first tuple is its oldest
+                    mins.setdefault(t[4], t[0])
+                self.on_commit(conn, mins)
             self._committing = True  # from here a lost connection leaves the outcome unknown
         return len(tuples)
 

@@ -1,0 +1,140 @@
+"""Processed (Part 13) reads of the PostgreSQL historian, with the embedded store's own aggregate functions.
+
+Roll-ups answer Average, Minimum, Maximum, Count, Start and End when the request fits a roll-up level (interval
+a multiple of it, start and end aligned to it, the level computed up to the end), exactly as the embedded store
+decides: the SQL-computed statistics go through the same ``rollups`` combination. Otherwise the raw rows the
+request needs are read (those in the range plus, for the bounds Interpolative and TimeAverage interpolate
+from, the rows back to the last usable one at or before the start and on to the first usable one at or after the
+end) and handed to ``aggregates.compute``, the reference implementation itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from psycopg import Connection, sql
+
+from gateway.history import aggregates as agg
+from gateway.history import rollups
+from gateway.history.codec import K_BOOL, K_FLOAT, K_INT, K_OTHER
+from gateway.history.model import Aggregate, Bucket
+from gateway.history.pg_schema import Layout
+from gateway.history.pg_values import READ_COLUMNS, unsigned_status, value_of
+
+_USABLE = "status >= 0 AND (v_float IS NOT NULL OR v_int IS NOT NULL OR v_bool IS NOT NULL OR v_text IS NOT NULL)"
+_SERIES_SQL = f"""
+SELECT {READ_COLUMNS} FROM {{t}} WHERE point_id = %(p)s
+  AND source_us >= COALESCE((SELECT source_us FROM {{t}} WHERE point_id = %(p)s AND source_us <= %(s)s AND {_USABLE}
+                             ORDER BY source_us DESC LIMIT 1), %(s)s)
+  AND source_us <= COALESCE((SELECT source_us FROM {{t}} WHERE point_id = %(p)s AND source_us >= %(e)s AND {_USABLE}
+                             ORDER BY source_us LIMIT 1), %(e)s)
+ORDER BY source_us, server_us
+"""
+_STATS_COLUMNS = (
+    "start_us, n_all, n_good, first_t, last_t, first_k, last_k, first_s, last_s, sum, min, max, first_v, last_v"
+)
+
+
+def read_processed(
+    conn: Connection,
+    layout: Layout | None,
+    ids: dict[str, int],
+    points: Sequence[str],
+    start_us: int,
+    end_us: int,
+    interval_us: int,
+    aggregate: Aggregate,
+) -> list[Bucket]:
+    """One bucket per point per interval (see ``HistoryReader.read_processed``)."""
+    starts = agg.interval_starts(start_us, end_us, interval_us).tolist()
+    out: list[Bucket] = []
+    for point in points:
+        pid = ids.get(point)
+        results = None
+        if pid is not None and layout is not None and aggregate in rollups._SERVED:
+            results = _from_rollups(conn, layout, pid, start_us, end_us, interval_us, aggregate)
+        if results is None:
+            series = _series(conn, layout, pid, start_us, end_us)
+            results = agg.compute(aggregate, series, start_us, end_us, interval_us)
+        out.extend(Bucket(point, s, v, st, at) for s, (v, st, at) in zip(starts, results, strict=True))
+    return out
+
+
+def _from_rollups(
+    conn: Connection, layout: Layout, pid: int, start_us: int, end_us: int, interval_us: int, aggregate: Aggregate
+) -> list[agg.Result] | None:
+    """Results from the coarsest fitting roll-up level, or None when none fits."""
+    levels = conn.execute(
+        sql.SQL("SELECT interval_us, done_us FROM {} WHERE point_id = %s").format(layout.table("rollup_state")), [pid]
+    ).fetchall()
+    fitting = [
+        level
+        for level, done in levels
+        if interval_us % level == 0 and start_us % level == 0 and end_us % level == 0 and end_us <= done
+    ]
+    if not fitting:
+        return None
+    level = max(fitting)
+    recs = conn.execute(
+        sql.SQL(
+            "SELECT {} FROM {} WHERE point_id = %s AND interval_us = %s AND start_us >= %s AND start_us < %s"
+            " ORDER BY start_us"
+        ).format(sql.SQL(_STATS_COLUMNS), layout.table("rollups")),
+        [pid, level, start_us, end_us],
+        binary=True,
+    ).fetchall()
+    stats = _stats_of(recs) if recs else None
+    return [
+        rollups._combine(aggregate, stats, int(a), min(int(a) + interval_us, end_us), interval_us)
+        for a in agg.interval_starts(start_us, end_us, interval_us)
+    ]
+
+
+def _stats_of(recs: list[tuple[Any, ...]]) -> rollups.Stats:
+    """Roll-up rows as the column arrays ``rollups._combine`` takes (statuses unsigned, missing numbers NaN)."""
+    cols = list(zip(*recs, strict=True))
+    ints = ("start", "n_all", "n_good", "first_t", "last_t", "first_k", "last_k")
+    out: rollups.Stats = {name: np.array(cols[i], np.int64) for i, name in enumerate(ints)}
+    out["first_s"] = np.array([unsigned_status(s) for s in cols[7]], np.int64)
+    out["last_s"] = np.array([unsigned_status(s) for s in cols[8]], np.int64)
+    for i, name in enumerate(("sum", "min", "max", "first_v", "last_v"), start=9):
+        out[name] = np.array([math.nan if v is None else v for v in cols[i]], np.float64)
+    return out
+
+
+def _series(conn: Connection, layout: Layout | None, pid: int | None, start_us: int, end_us: int) -> agg.Series:
+    """The point's rows around ``[start_us, end_us]`` that ``aggregates.compute`` looks at, as a Series."""
+    recs: list[tuple[Any, ...]] = []
+    if pid is not None and layout is not None:
+        query = sql.SQL(_SERIES_SQL).format(t=layout.table("samples"))
+        recs = conn.execute(query, {"p": pid, "s": start_us, "e": end_us}, binary=True).fetchall()
+    return series_of(recs)
+
+
+def series_of(recs: list[tuple[Any, ...]]) -> agg.Series:
+    """Rows selected with ``READ_COLUMNS`` as the aggregate functions' view (as embedded.series_of builds it)."""
+    n = len(recs)
+    t = np.fromiter((r[0] for r in recs), np.int64, n)
+    status = np.fromiter((unsigned_status(r[2]) for r in recs), np.uint32, n)
+    raw = [value_of(*r[3:7]) for r in recs]
+    kinds = [_kind(r) for r in recs]
+    numbers = np.fromiter(
+        (float(v) if k in (K_FLOAT, K_INT, K_BOOL) else math.nan for v, k in zip(raw, kinds, strict=True)),  # type: ignore[arg-type]
+        np.float64,
+        n,
+    )
+    return agg.Series.of(t, numbers, status, raw, K_OTHER not in kinds)
+
+
+def _kind(rec: tuple[Any, ...]) -> int:
+    _, _, _, v_float, v_int, v_bool, v_text = rec
+    if v_bool is not None:
+        return K_BOOL
+    if v_int is not None:
+        return K_INT
+    if v_text is not None:
+        return K_OTHER
+    return K_FLOAT if v_float is not None else 0

@@ -117,10 +117,12 @@ def seed(history_dir: Path, rows: list[HistoryRow]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def history_gateway(tmp_path: Path, sections: str, env: dict[str, str] | None = None) -> AsyncIterator[Gateway]:
-    """A started gateway over a store seeded with ``seed_rows()``; stopped on exit."""
+async def history_gateway(
+    tmp_path: Path, sections: str, env: dict[str, str] | None = None, extra: list[HistoryRow] | None = None
+) -> AsyncIterator[Gateway]:
+    """A started gateway over a store seeded with ``seed_rows()`` (and ``extra``); stopped on exit."""
     history_dir = tmp_path / "history"
-    seed(history_dir, seed_rows())
+    seed(history_dir, seed_rows() + (extra or []))
     gw = Gateway(load_mappings(["m.yaml"], texts={"m.yaml": mapping(history_dir, sections)}, env=env or {}))
     _until_wired(gw, history_dir)
     await gw.start()

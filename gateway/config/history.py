@@ -184,6 +184,9 @@ def _twin_level(ctx: Ctx, docs: list[Marked], errors: list[ConfigError]) -> _Lev
         errors.append(doc.error(path, "twin.history: must be a mapping (backend:, path:, mode:, retention:...)"))
         return None
     spec = checked(TwinHistorySpec, raw, doc, path, errors)
+    if spec is not None and spec.path is not None and not Path(spec.path).is_absolute():
+        # relative to the file that says it, as the loader does for twin.store
+        raw["path"] = str((Path(doc.file).parent / spec.path).resolve())
     return None if spec is None else _Level(spec, doc, path)
 
 

@@ -6,16 +6,21 @@ Every model forbids unknown keys, so a typo is an error that names its line. Ada
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from adapters.contract.config import StrictModel
 from adapters.contract.model import DataType, PointKind
 from adapters.contract.types import Duration, Id
 
-# relation name (feeds, brick:feeds, ex:maintainedBy) -> one target id (or term) or several
-Relations = dict[str, str | list[str]]
+
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+# relation name (feeds, brick:feeds, ex:maintainedBy) -> its target ids (or terms); one may be written bare
+Relations = dict[str, Annotated[list[str], BeforeValidator(_listed)]]
 
 
 class DeadbandSpec(StrictModel):

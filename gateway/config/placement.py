@@ -45,7 +45,7 @@ def place(
             ctx.errors.append(doc.error(rpath, f"an asset or point is in one location (got {len(targets)})" + suffix))
         else:
             loc, where = one, rpath
-    if loc is not None and not ctx.has_location(loc) and not ctx.follow.follows("location", loc, "location use"):
+    if loc is not None and not ctx.has_location(loc) and not ctx.follow.follows("location", loc, "placement"):
         hint = f" ('{loc}' is an asset; a location is declared under locations:)" if ctx.has_asset(loc) else ""
         ctx.errors.append(
             doc.error(where, f"unknown location '{loc}'{hint or nearest(loc, ctx.location_ids())}" + suffix)

@@ -31,7 +31,7 @@ _WORDS = {"equipment": "equipment", "substance": "a Brick substance (brick:Hot_W
 _REFUSED = {
     "hasPoint": "is not written under relations: a point belongs to the asset whose points: lists it (use points:)",
     "isPointOf": "is not written under relations: a point belongs to the asset whose points: lists it (use points:)",
-    "isLocationOf": "is the other side of location:: write location: on each asset or point placed here",
+    "isLocationOf": "is written the other way round: put location: <this location> on each asset or point here",
 }
 
 
@@ -107,7 +107,7 @@ def _asset(a: Asset) -> _Entity:
     for c in a.classes:
         fam = classes.brick_family(c)
         if fam in ("equipment", "location", "collection"):
-            return _Entity(TargetKind.ASSET, fam, a.classes, fam if fam == "equipment" else classes.label(c).lower())
+            return _Entity(TargetKind.ASSET, fam, a.classes, fam if fam == "equipment" else _noun(classes.label(c)))
     fam = "equipment" if a.level is AssetLevel.EQUIPMENT else "location"
     return _Entity(TargetKind.ASSET, fam, a.classes, fam if fam == "equipment" else a.level.value)
 
@@ -115,8 +115,13 @@ def _asset(a: Asset) -> _Entity:
 def _location(loc: Location) -> _Entity:
     brick = [c for c in loc.classes if classes.brick_family(c) == "location"]
     return _Entity(
-        TargetKind.LOCATION, "location", loc.classes, classes.label(brick[-1]).lower() if brick else "location"
+        TargetKind.LOCATION, "location", loc.classes, _noun(classes.label(brick[-1])) if brick else "location"
     )
+
+
+def _noun(label: str) -> str:
+    """``Mechanical Room`` -> ``mechanical room``, ``HVAC Zone`` -> ``HVAC zone`` (acronyms kept)."""
+    return " ".join(w if w.isupper() else w.lower() for w in label.split())
 
 
 def _relations(
@@ -139,7 +144,9 @@ def _relations(
     if rt.iri == HAS_LOCATION:
         err((), "a location is placed in the location tree with parent:, not hasLocation")
         return
-    items = [(t, (i,)) for i, t in enumerate(targets)] if isinstance(targets, list) else [(targets, ())]
+    # a target written alone (feeds: ahu1) has no index in the file; one of a list has
+    listed = isinstance(_written(src.doc, rpath), list)
+    items = [(t, (i,) if listed else ()) for i, t in enumerate(targets)]
     if not items:
         err((), f"{name} names no target (write an id or a list of ids)")
     for target, sub in items:
@@ -155,6 +162,16 @@ def _relations(
         at = origin(src.doc, (*rpath, *sub))
         rel = Relation(rt.iri, tid, kind, rt.opcua_name, rt.inverse, rt.opcua_inverse_name, at)
         yield _Edge(rt, src.kind, src.subject, rel, src.doc, (*rpath, *sub), src.suffix)
+
+
+def _written(doc: Marked, path: Path_) -> Any:
+    data = doc.data
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _target(
@@ -302,8 +319,9 @@ def _acyclic(ctx: Ctx, edges: list[_Edge], assets: dict[str, Asset], locations: 
             continue
         canon = rel.rsplit("#", 1)[-1]
         chain = " -> ".join([u, *back])
+        parents = ", parent: counted as hasPart" if rel == has_part.iri else ""
         ctx.errors.append(
-            e.error(f"{e.rt.name} closes a cycle ({chain}, each -> a {canon} edge, parent: counted as hasPart): "
+            e.error(f"{e.rt.name} closes a cycle ({chain}, each -> a {canon} edge{parents}): "
                     "a hierarchy has no cycles; remove one of these")
         )  # fmt: skip
         graph[rel][u].discard(v)

@@ -170,8 +170,9 @@ def _relation_type(errors: list[ConfigError], vocab: Vocabulary, doc: Marked, i:
                 )
             )
             return
-    for own, other, label, other_label in names:
+    for own, other, label, given in names:
         local = _local(own)
+        other_label = given or (label if other == own else None)  # symmetric: its inverse is itself, named alike
         vocab.relation_types[own] = RelationType(
             iri=own,
             curie=vocab.compact(own),

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from bench._history_postgres import Postgres
 from gateway.history.embedded import EmbeddedStore
 from gateway.history.model import Aggregate, RowBatch
 
@@ -84,7 +85,7 @@ class Embedded:
 
     def finish(self) -> None:
         self.store.compact(0, force=True)
-        conn = self.store._writer.conn
+        conn = self.store._writer.maint
         conn.execute("PRAGMA incremental_vacuum").fetchall()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -287,4 +288,4 @@ class Parquet:
         pass
 
 
-ENGINES = (Embedded, SqliteBaseline, DuckDB, Parquet)
+ENGINES = (Embedded, SqliteBaseline, DuckDB, Parquet, Postgres)

@@ -18,6 +18,7 @@ from gateway import units
 from gateway.config.fragments import FragmentDiscovery
 from gateway.config.loader import load_mappings
 from gateway.config.profiles import ProfileView
+from gateway.history.service import History
 from gateway.ingest.pipeline import Pipeline
 from gateway.ingest.supervisor import SourceSupervisor
 from gateway.metrics import GatewayMetrics
@@ -45,6 +46,8 @@ class Gateway:
         self.view = TwinView(self.twin, self.source_health, self.metrics.registry)
         self.metrics.watch(self.view)
         self.twin.set_writer(self._route_write)
+        self.history = History(model)  # the recorder hears every applied state (docs/history.md)
+        self.twin.add_state_listener(self.history.on_state)
         self._flusher: asyncio.Task[None] | None = None
         self.started = False
 
@@ -57,6 +60,7 @@ class Gateway:
     async def start(self, *, services: bool = True) -> None:
         """Start adapters, the live-value flusher and (optionally) the northbound services."""
         self.twin.reopen()  # after a stop(): the same on-disk store, not an empty in-memory one
+        self.history.start(self.view)
         self._flusher = asyncio.create_task(
             self.twin.run_flusher(self.model.settings.flush_interval), name="twin-flusher"
         )
@@ -91,6 +95,7 @@ class Gateway:
                 self.log.exception("stopping service %s failed", name)
         self.services.clear()
         await asyncio.gather(*(sup.stop() for sup in self.supervisors.values()))
+        await asyncio.to_thread(self.history.stop, self.view)  # the last flush, off the loop
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -195,4 +200,5 @@ class Gateway:
                 lines.append(f"  {name}: {ep}")
         store = m.settings.store or "in memory"
         lines.append(f"  graph store: {store}")
+        lines.append(f"  {self.history.describe()}")
         return lines

@@ -295,7 +295,9 @@ class EmbeddedStore(EmbeddedReader):
         super().__init__(directory, read_only=False)
         from gateway.history.writer import Writer
 
-        self._writer = Writer(connect(self.path, read_only=False), compact_rows, compact_age_us)
+        self._writer = Writer(
+            connect(self.path, read_only=False), connect(self.path, read_only=False), compact_rows, compact_age_us
+        )
 
     def append(self, rows: Sequence[HistoryRow]) -> None:
         """Queue rows for the next flush."""
@@ -315,8 +317,7 @@ class EmbeddedStore(EmbeddedReader):
         self._writer.default = default
 
     def apply_retention(self, now_us: int) -> None:
-        """Compact, compute due roll-ups, drop expired rows."""
-        self._writer.flush()
+        """Compact what was flushed, compute due roll-ups, drop expired rows (may run beside ``flush``)."""
         self._writer.upkeep(now_us)
 
     def compact(self, now_us: int, *, force: bool = False) -> int:

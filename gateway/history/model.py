@@ -220,7 +220,12 @@ class HistoryReader(Protocol):
 
 
 class HistoryStore(HistoryReader, Protocol):
-    """A backend: append in batches (from one writer thread), age data, close."""
+    """A backend: append in batches, age data, close.
+
+    Threads: ``append``, ``append_batch`` and ``flush`` come from one thread (the recorder's flusher);
+    ``apply_retention`` from another (its upkeep thread), possibly while a flush runs, so a long upkeep never
+    delays a flush: give each its own connection. Reads may come from any thread.
+    """
 
     def append(self, rows: Sequence[HistoryRow]) -> None:
         """Queue rows for the next ``flush`` (from the writer thread only)."""

@@ -1,7 +1,9 @@
 """The embedded store's write side: segments per flush, compaction into blocks, roll-ups and retention.
 
-Everything here runs on one thread (the recorder's writer thread, or a bulk load) with its own connection;
-each step is one SQLite transaction, so a crash at any point leaves either the old or the new state.
+Flushes run on one thread with one connection, upkeep (compaction, roll-ups, retention) on another with its
+own, so a long upkeep never delays a flush; SQLite serializes their transactions, which are kept short (the
+compaction works through segments in batches). Each step is one transaction: a crash at any point leaves
+either the old or the new state.
 """
 
 from __future__ import annotations
@@ -26,14 +28,17 @@ from gateway.history.model import Retention, RowBatch
 
 DAY_US = 86_400_000_000
 BLOCK_MERGE_BELOW = 4096  # a day's newest block with fewer rows takes the next compaction's rows
-COMPACT_BATCH_ROWS = 2_000_000  # rows decoded at once when compacting (bounds memory on bulk loads)
+COMPACT_BATCH_ROWS = 250_000  # rows per compaction transaction (bounds memory, and how long a flush may wait)
 
 
 class Writer:
     """Writes of one embedded store."""
 
-    def __init__(self, conn: sqlite3.Connection, compact_rows: int, compact_age_us: int) -> None:
-        self.conn = conn
+    def __init__(
+        self, conn: sqlite3.Connection, maint: sqlite3.Connection, compact_rows: int, compact_age_us: int
+    ) -> None:
+        self.conn = conn  # flushes
+        self.maint = maint  # upkeep
         self.compact_rows = compact_rows
         self.compact_age_us = compact_age_us
         self.pending: list[RowBatch] = []
@@ -84,7 +89,7 @@ class Writer:
     # -- compaction: segments into per-point, per-day blocks -----------------------------------------------
     def compact(self, now_us: int, *, force: bool = False) -> int:
         """Move segments into blocks when enough rows wait or the oldest is old (always with ``force``)."""
-        rows, oldest = self.conn.execute("SELECT coalesce(sum(n), 0), min(t_min) FROM segment").fetchone()
+        rows, oldest = self.maint.execute("SELECT coalesce(sum(n), 0), min(t_min) FROM segment").fetchone()
         if not rows or (not force and rows < self.compact_rows and oldest >= now_us - self.compact_age_us):
             return 0
         moved = 0
@@ -95,7 +100,7 @@ class Writer:
     def _segment_batches(self) -> Iterator[list[int]]:
         batch: list[int] = []
         total = 0
-        for seg_id, n in self.conn.execute("SELECT id, n FROM segment ORDER BY id").fetchall():
+        for seg_id, n in self.maint.execute("SELECT id, n FROM segment ORDER BY id").fetchall():
             batch.append(seg_id)
             total += n
             if total >= COMPACT_BATCH_ROWS:
@@ -105,7 +110,7 @@ class Writer:
             yield batch
 
     def _compact_segments(self, seg_ids: list[int]) -> int:
-        conn = self.conn
+        conn = self.maint
         conn.execute("BEGIN IMMEDIATE")
         try:
             ids_parts, col_parts = [], []
@@ -132,7 +137,7 @@ class Writer:
 
     def _put_block(self, pid: int, day: int, rows: Columns) -> None:
         """Rows of one point and day: merged into that day's newest block while it is small, else a new block."""
-        conn = self.conn
+        conn = self.maint
         last = conn.execute(
             "SELECT id, n, data FROM block WHERE point = ? AND t0 >= ? AND t0 < ? ORDER BY t0 DESC LIMIT 1",
             (pid, day * DAY_US, (day + 1) * DAY_US),
@@ -156,12 +161,12 @@ class Writer:
         from gateway.history.rollups import roll_up
 
         self.compact(now_us, force=True)
-        self.conn.execute("PRAGMA incremental_vacuum").fetchall()  # give the compacted segments' pages back
         for name, pid in list(self.ids.items()):
             policy = self.retention.get(name, self.default)
             for level in policy.rollups:
-                roll_up(self.conn, pid, level.interval_us, now_us)
-            drop_expired(self.conn, pid, policy, now_us)
+                roll_up(self.maint, pid, level.interval_us, now_us)
+            drop_expired(self.maint, pid, policy, now_us)
+        self.maint.execute("PRAGMA incremental_vacuum").fetchall()  # give freed pages back to the file system
 
     def close(self) -> None:
         if self.closed:
@@ -171,3 +176,4 @@ class Writer:
         finally:
             self.closed = True
             self.conn.close()
+            self.maint.close()

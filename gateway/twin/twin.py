@@ -75,6 +75,7 @@ class Twin:
         self._flush_lock = threading.Lock()
         self._update_listeners: list[Callable[[str], None]] = []
         self._model_listeners: list[Callable[[list[Asset], list[Point]], None]] = []
+        self._state_listeners: list[Callable[[PointState], None]] = []  # every applied state (history)
         self.samples_applied = 0
         self.writes: dict[str, int] = {}
         self.flush_seconds = 0.0
@@ -207,6 +208,8 @@ class Twin:
         self.live.set(state)
         self.samples_applied += 1
         self.events.publish(state)
+        for cb in self._state_listeners:
+            cb(state)
         return state
 
     def state(self, point_id: str) -> PointState:
@@ -302,6 +305,10 @@ class Twin:
         """Stop calling ``cb``."""
         if cb in self._update_listeners:
             self._update_listeners.remove(cb)
+
+    def add_state_listener(self, cb: Callable[[PointState], None]) -> None:
+        """Call ``cb(state)`` for every applied sample, on the applying thread: lossless, so keep it cheap."""
+        self._state_listeners.append(cb)
 
     def add_model_listener(self, cb: Callable[[list[Asset], list[Point]], None]) -> None:
         """Call ``cb(assets, points)`` after assets/points are added at run time."""

@@ -237,7 +237,7 @@ def _examples(names: Iterable[str]) -> str:
     for n in names:
         u = units.get_unit(n)
         # the symbol where it names this unit alone (kW), else the QUDT name (TON_FG)
-        sym = u.symbol if u is not None and u.symbol and units.get_unit(u.symbol) is u else n
+        sym = u.symbol if u is not None and u.symbol and "{" not in u.symbol and units.get_unit(u.symbol) is u else n
         out.append(sym)
     return ", ".join(out) + ", ..."
 

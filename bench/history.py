@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench._history_engines import DAY, ENGINES, Dataset, Embedded, dataset
+from bench._history_engines import DAY, ENGINES, Dataset, Embedded, Postgres, dataset
 from bench.common import median, table
 from gateway.history.model import Aggregate, Retention, Rollup
 
@@ -67,8 +67,8 @@ def run_engine(cls: Any, d: Dataset, root: Path, reps: int) -> tuple[list[object
     return row, engine
 
 
-def rollup_row(engine: Embedded, d: Dataset, reps: int) -> list[object]:
-    """The embedded store again, after computing 1-hour roll-ups (the hourly queries then read those)."""
+def rollup_row(engine: Embedded | Postgres, d: Dataset, reps: int) -> list[object]:
+    """The store again, after computing 1-hour roll-ups (the hourly queries then read those)."""
     store = engine.store
     store.configure({}, Retention(None, (Rollup(HOUR, None),)))
     t = time.perf_counter()
@@ -76,7 +76,7 @@ def rollup_row(engine: Embedded, d: Dataset, reps: int) -> list[object]:
     rollup_s = time.perf_counter() - t
     qs = queries(engine, d, reps)
     return [
-        f"embedded, hourly from 1 h roll-ups ({rollup_s:.0f} s to compute)",
+        f"{engine.name.split(' ')[0]}, hourly from 1 h roll-ups ({rollup_s:.0f} s to compute)",
         "",
         "",
         f"{engine.size() / len(d):.2f}",
@@ -99,7 +99,7 @@ def engines(quick: bool) -> None:
                 rows.append([cls.name, f"not installed ({exc.name})", "", "", "", "", ""])
                 continue
             rows.append(row)
-            if isinstance(engine, Embedded):
+            if isinstance(engine, Embedded | Postgres):
                 rows.append(rollup_row(engine, d, reps))
             engine.close()
     print(

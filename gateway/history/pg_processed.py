@@ -25,13 +25,15 @@ from gateway.history.pg_schema import Layout
 from gateway.history.pg_values import READ_COLUMNS, unsigned_status, value_of
 
 _USABLE = "status >= 0 AND (v_float IS NOT NULL OR v_int IS NOT NULL OR v_bool IS NOT NULL OR v_text IS NOT NULL)"
+# each point's rows from the last usable one at or before the start to the first usable one at or after the end
 _SERIES_SQL = f"""
-SELECT {READ_COLUMNS} FROM {{t}} WHERE point_id = %(p)s
-  AND source_us >= COALESCE((SELECT source_us FROM {{t}} WHERE point_id = %(p)s AND source_us <= %(s)s AND {_USABLE}
-                             ORDER BY source_us DESC LIMIT 1), %(s)s)
-  AND source_us <= COALESCE((SELECT source_us FROM {{t}} WHERE point_id = %(p)s AND source_us >= %(e)s AND {_USABLE}
-                             ORDER BY source_us LIMIT 1), %(e)s)
-ORDER BY source_us, server_us
+SELECT q.pid, s.* FROM unnest(%(ids)s::integer[]) AS q(pid) CROSS JOIN LATERAL (
+  SELECT {READ_COLUMNS} FROM {{t}} WHERE point_id = q.pid
+    AND source_us >= COALESCE((SELECT source_us FROM {{t}} WHERE point_id = q.pid AND source_us <= %(s)s AND {_USABLE}
+                               ORDER BY source_us DESC LIMIT 1), %(s)s)
+    AND source_us <= COALESCE((SELECT source_us FROM {{t}} WHERE point_id = q.pid AND source_us >= %(e)s AND {_USABLE}
+                               ORDER BY source_us LIMIT 1), %(e)s)
+  ORDER BY source_us, server_us) AS s
 """
 _STATS_COLUMNS = (
     "start_us, n_all, n_good, first_t, last_t, first_k, last_k, first_s, last_s, sum, min, max, first_v, last_v"
@@ -48,49 +50,66 @@ def read_processed(
     interval_us: int,
     aggregate: Aggregate,
 ) -> list[Bucket]:
-    """One bucket per point per interval (see ``HistoryReader.read_processed``)."""
+    """One bucket per point per interval (see ``HistoryReader.read_processed``); a few queries for all points."""
     starts = agg.interval_starts(start_us, end_us, interval_us).tolist()
+    pids = list(dict.fromkeys(ids[p] for p in points if p in ids))
+    answered: dict[int, list[agg.Result]] = {}
+    if layout is not None and pids and aggregate in rollups._SERVED:
+        answered = _from_rollups(conn, layout, pids, start_us, end_us, interval_us, aggregate)
+    series = _series(conn, layout, [p for p in pids if p not in answered], start_us, end_us)
     out: list[Bucket] = []
     for point in points:
         pid = ids.get(point)
-        results = None
-        if pid is not None and layout is not None and aggregate in rollups._SERVED:
-            results = _from_rollups(conn, layout, pid, start_us, end_us, interval_us, aggregate)
+        results = answered.get(pid) if pid is not None else None
         if results is None:
-            series = _series(conn, layout, pid, start_us, end_us)
-            results = agg.compute(aggregate, series, start_us, end_us, interval_us)
-        out.extend(Bucket(point, s, v, st, at) for s, (v, st, at) in zip(starts, results, strict=True))
+            s = series.get(pid) if pid is not None else None
+            results = agg.compute(aggregate, s or series_of([]), start_us, end_us, interval_us)
+        out.extend(Bucket(point, a, v, st, at) for a, (v, st, at) in zip(starts, results, strict=True))
     return out
 
 
 def _from_rollups(
-    conn: Connection, layout: Layout, pid: int, start_us: int, end_us: int, interval_us: int, aggregate: Aggregate
-) -> list[agg.Result] | None:
-    """Results from the coarsest fitting roll-up level, or None when none fits."""
-    levels = conn.execute(
-        sql.SQL("SELECT interval_us, done_us FROM {} WHERE point_id = %s").format(layout.table("rollup_state")), [pid]
-    ).fetchall()
-    fitting = [
-        level
-        for level, done in levels
-        if interval_us % level == 0 and start_us % level == 0 and end_us % level == 0 and end_us <= done
-    ]
-    if not fitting:
-        return None
-    level = max(fitting)
-    recs = conn.execute(
-        sql.SQL(
-            "SELECT {} FROM {} WHERE point_id = %s AND interval_us = %s AND start_us >= %s AND start_us < %s"
-            " ORDER BY start_us"
-        ).format(sql.SQL(_STATS_COLUMNS), layout.table("rollups")),
-        [pid, level, start_us, end_us],
-        binary=True,
-    ).fetchall()
-    stats = _stats_of(recs) if recs else None
-    return [
-        rollups._combine(aggregate, stats, int(a), min(int(a) + interval_us, end_us), interval_us)
-        for a in agg.interval_starts(start_us, end_us, interval_us)
-    ]
+    conn: Connection,
+    layout: Layout,
+    pids: list[int],
+    start_us: int,
+    end_us: int,
+    interval_us: int,
+    aggregate: Aggregate,
+) -> dict[int, list[agg.Result]]:
+    """Results from each point's coarsest fitting roll-up level (points no level fits are left out)."""
+    best: dict[int, int] = {}
+    for pid, level, done in conn.execute(
+        sql.SQL("SELECT point_id, interval_us, done_us FROM {} WHERE point_id = ANY(%s)").format(
+            layout.table("rollup_state")
+        ),
+        [pids],
+    ):
+        if interval_us % level == 0 and start_us % level == 0 and end_us % level == 0 and end_us <= done:
+            best[pid] = max(level, best.get(pid, 0))
+    by_level: dict[int, list[int]] = {}
+    for pid, level in best.items():
+        by_level.setdefault(level, []).append(pid)
+    starts = agg.interval_starts(start_us, end_us, interval_us)
+    out: dict[int, list[agg.Result]] = {}
+    for level, group in by_level.items():
+        recs: dict[int, list[tuple[Any, ...]]] = {pid: [] for pid in group}
+        for rec in conn.execute(
+            sql.SQL(
+                "SELECT point_id, {} FROM {} WHERE point_id = ANY(%s) AND interval_us = %s"
+                " AND start_us >= %s AND start_us < %s ORDER BY point_id, start_us"
+            ).format(sql.SQL(_STATS_COLUMNS), layout.table("rollups")),
+            [group, level, start_us, end_us],
+            binary=True,
+        ).fetchall():
+            recs[rec[0]].append(rec[1:])
+        for pid, rows in recs.items():
+            stats = _stats_of(rows) if rows else None
+            out[pid] = [
+                rollups._combine(aggregate, stats, int(a), min(int(a) + interval_us, end_us), interval_us)
+                for a in starts
+            ]
+    return out
 
 
 def _stats_of(recs: list[tuple[Any, ...]]) -> rollups.Stats:
@@ -105,13 +124,17 @@ def _stats_of(recs: list[tuple[Any, ...]]) -> rollups.Stats:
     return out
 
 
-def _series(conn: Connection, layout: Layout | None, pid: int | None, start_us: int, end_us: int) -> agg.Series:
-    """The point's rows around ``[start_us, end_us]`` that ``aggregates.compute`` looks at, as a Series."""
-    recs: list[tuple[Any, ...]] = []
-    if pid is not None and layout is not None:
-        query = sql.SQL(_SERIES_SQL).format(t=layout.table("samples"))
-        recs = conn.execute(query, {"p": pid, "s": start_us, "e": end_us}, binary=True).fetchall()
-    return series_of(recs)
+def _series(
+    conn: Connection, layout: Layout | None, pids: list[int], start_us: int, end_us: int
+) -> dict[int, agg.Series]:
+    """Each point's rows that ``aggregates.compute`` looks at, as a Series (one query for all points)."""
+    if layout is None or not pids:
+        return {}
+    recs: dict[int, list[tuple[Any, ...]]] = {pid: [] for pid in pids}
+    query = sql.SQL(_SERIES_SQL).format(t=layout.table("samples"))
+    for rec in conn.execute(query, {"ids": pids, "s": start_us, "e": end_us}, binary=True).fetchall():
+        recs[rec[0]].append(rec[1:])
+    return {pid: series_of(rows) for pid, rows in recs.items()}
 
 
 def series_of(recs: list[tuple[Any, ...]]) -> agg.Series:

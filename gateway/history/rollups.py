@@ -162,7 +162,7 @@ def read_rollups(
     ]
     if not fitting:
         return None
-    level = max(fitting)
+    level = _level_covering(conn, pid, sorted(fitting, reverse=True), start_us)
     parts = [
         decode_stats(data)
         for (data,) in conn.execute(
@@ -173,6 +173,17 @@ def read_rollups(
     s = {c: np.concatenate([p[c] for p in parts]) for c in (*_INT_COLS, *_FLOAT_COLS)} if parts else None
     starts = agg.interval_starts(start_us, end_us, interval_us)
     return [_combine(aggregate, s, int(a), min(int(a) + interval_us, end_us), interval_us) for a in starts]
+
+
+def _level_covering(conn: sqlite3.Connection, pid: int, levels: list[int], start_us: int) -> int:
+    """The coarsest level still holding rows from ``start_us`` on (coarser ones may have expired sooner)."""
+    earliest: dict[int, int] = {}
+    for lvl in levels:
+        first = conn.execute("SELECT min(t0) FROM rollup WHERE point = ? AND interval_us = ?", (pid, lvl)).fetchone()[0]
+        if first is not None and first <= start_us:
+            return lvl
+        earliest[lvl] = first if first is not None else 2**63
+    return min(levels, key=lambda lvl: (earliest[lvl], -lvl))
 
 
 def _combine(aggregate: Aggregate, s: Stats | None, a: int, b: int, interval_us: int) -> agg.Result:

@@ -2,8 +2,9 @@
 
 Two twinbridge rows: the core path alone (pre-built samples -> pipeline -> twin, flush every 250 ms of wall
 time, as the running gateway does) and the whole path with real ``sim`` adapters under their supervisors on
-the event loop. Baseline: the naive approach, every sample written straight into a plain rdflib in-memory
-Graph (``Graph.set`` of value, timestamp and quality).
+the event loop. The core path runs twice: with the standard live terms (SOSA and Brick, the default) and with
+``twin.standard_values: false``. Baseline: the naive approach, every sample written straight into a plain rdflib
+in-memory Graph (``Graph.set`` of value, timestamp and quality).
 
     python -m bench ingest [--quick]
 """
@@ -40,8 +41,9 @@ def _samples(model, n: int, hot_share: float, seed: int = 2) -> list[Sample]:  #
     return [Sample(rng.choice(hot), rng.uniform(0, 100), now, Quality.GOOD, "Good", None, "sim0") for _ in range(n)]
 
 
-def core_path(n_points: int, n_samples: int) -> dict[str, float]:
+def core_path(n_points: int, n_samples: int, *, standard_values: bool = True) -> dict[str, float]:
     model = synthetic_model(n_points)
+    model.settings = model.settings.model_copy(update={"standard_values": standard_values})
     twin = Twin(model)
     pipeline = Pipeline(model.points.values())
     samples = _samples(model, n_samples, 0.25)
@@ -110,6 +112,7 @@ def main(argv: list[str]) -> int:
     n_points = 2_000 if quick else 20_000
     n_samples = 100_000 if quick else 1_000_000
     core = core_path(n_points, n_samples)
+    lean = core_path(n_points, n_samples, standard_values=False)
     naive = naive_rdflib(n_points, min(n_samples, 50_000 if quick else 200_000))
     gw = asyncio.run(_gateway_path(n_points, 2.0 if quick else 10.0, 0.05 if quick else 0.2))
     rows = [
@@ -119,6 +122,13 @@ def main(argv: list[str]) -> int:
             f"{core['samples_per_s']:,.0f}",
             f"{core['ratio']:.1f}",
             f"{core['samples_per_s'] / naive['samples_per_s']:.1f}x",
+        ],
+        [
+            "twinbridge core, twin.standard_values off (tb: values only)",
+            n_points,
+            f"{lean['samples_per_s']:,.0f}",
+            f"{lean['ratio']:.1f}",
+            f"{lean['samples_per_s'] / naive['samples_per_s']:.1f}x",
         ],
         [
             "twinbridge gateway (sim adapters, supervisors, loop)",

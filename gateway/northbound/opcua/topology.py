@@ -101,7 +101,8 @@ class Topology:
         ids = self.ids
         locations = self._new_locations(model)
         owners: list[_Owner] = [(ids.asset(a.id), a.id, a.relations, a.properties, a.location) for a in assets]
-        owners += [(ids.point(p.id), p.id, p.relations, p.properties, p.location) for p in points]
+        # a point without a location of its own is where its asset is, as in the twin's graph
+        owners += [(ids.point(p.id), p.id, p.relations, p.properties, model.location_of(p.id)) for p in points]
         owners += [
             (ids.location(loc.id), f"location:{loc.id}", loc.relations, loc.properties, None) for loc in locations
         ]

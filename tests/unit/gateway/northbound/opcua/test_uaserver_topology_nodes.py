@@ -14,15 +14,13 @@ from gateway.northbound.opcua import topology as topology_module
 from gateway.northbound.opcua.address_space import NodeIds, asset_items, hierarchy_order, point_items, type_items
 from gateway.northbound.opcua.fast_nodes import add_nodes_fast, add_references_fast
 from gateway.northbound.opcua.topology import Topology
-from tests.integration.gateway.northbound.opcua.topology.conftest import ASSETS, place
+from tests.integration.gateway.northbound.opcua.topology.conftest import PLANT
 
 HEADER = 'twin: {base_iri: "http://t.local/", name: plant}\n'
 
 
 def _model() -> TwinModel:
-    model = load_mappings(["m.yaml"], texts={"m.yaml": HEADER + ASSETS})
-    place(model)
-    return model
+    return load_mappings(["m.yaml"], texts={"m.yaml": HEADER + PLANT})
 
 
 def _root(ids: NodeIds) -> ua.AddNodesItem:
@@ -96,7 +94,7 @@ async def test_same_topology_and_refusals_as_asyncua() -> None:
     # and the same refusals
     def refs() -> list[ua.AddReferencesItem]:
         out = []
-        for source, target in [("nowhere", "boiler1"), ("boiler1", "nowhere"), ("pipe1", "boiler1")]:
+        for source, target in [("nowhere", "boiler1"), ("boiler1", "nowhere"), ("valve1", "boiler1")]:
             item = ua.AddReferencesItem()
             item.SourceNodeId, item.TargetNodeId = ua.NodeId(source, ns), ua.NodeId(target, ns)
             item.ReferenceTypeId, item.IsForward = ua.NodeId("reftype:ConnectedTo", ns), True

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from asyncua import Client, ua
 
-from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind, TargetKind
+from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind, Relation, TargetKind
 from adapters.sim.config import SimAddress
 from gateway.runtime import Gateway
 from tests.conftest import wait_for
-from tests.integration.gateway.northbound.opcua.topology.conftest import BRICK, browse, feeds, ids, ns_of
+from tests.integration.gateway.northbound.opcua.topology.conftest import BRICK, browse, ids, ns_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -61,8 +61,14 @@ async def test_a_rooms_has_location_inverse_lists_its_sensors(ua_client: Client)
     located = await browse(ua_client, hall, has_location, ua.BrowseDirection.Inverse)
     assert ids(located) == {"rs1.hall_temp", "rs1.hall_hum"}
     assert all(r.NodeClass == ua.NodeClass.Variable and not r.IsForward for r in located)
+    # a point without a location of its own is where its asset is (as in the twin's graph)
     lab = await browse(ua_client, ua.NodeId("location:hq-f2-lab", ns), has_location, ua.BrowseDirection.Inverse)
-    assert ids(lab) == {"vav1", "rs1.lab_temp"}
+    assert ids(lab) == {"vav1", "vav1.damper", "rs1.lab_temp"}
+    boilerroom = ua.NodeId("location:boilerroom", ns)
+    assert ids(await browse(ua_client, boilerroom, has_location, ua.BrowseDirection.Inverse)) == {
+        "boiler1",
+        "boiler1.temp",
+    }
     (where,) = await browse(ua_client, ua.NodeId("ahu1.oat", ns), has_location, ua.BrowseDirection.Forward)
     assert where.NodeId == ua.NodeId("location:outside", ns) and where.BrowseName.Name == "outside"
 
@@ -76,7 +82,7 @@ async def test_what_is_added_at_run_time_is_placed_and_related(ua_client: Client
         "Fume hood",
         parent="hall",
         location="hq-f2-lab",
-        relations=(feeds("outside", TargetKind.LOCATION),),
+        relations=(Relation(BRICK + "feeds", "outside", TargetKind.LOCATION, "Feeds", BRICK + "isFedBy", "IsFedBy"),),
     )
     fan = Point(
         "hood1.speed",
@@ -86,7 +92,6 @@ async def test_what_is_added_at_run_time_is_placed_and_related(ua_client: Client
         "sim1",
         SimAddress(signal="constant", initial=1.0),
         "Fan speed",
-        location="hq-f2-lab",
     )
     plant.twin.add([hood], [fan])
     hood_node = ua.NodeId("hood1", ns)

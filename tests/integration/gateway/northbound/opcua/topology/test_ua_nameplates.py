@@ -12,6 +12,7 @@ from tests.integration.gateway.northbound.opcua.topology.conftest import MANUAL,
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 KWT = ord("K") << 16 | ord("W") << 8 | ord("T")  # UNECE common code of kW packed as OPC UA Part 8 says
+MTK = ord("M") << 16 | ord("T") << 8 | ord("K")  # m²
 
 
 async def _children(c: Client, node: ua.NodeId, ref: int) -> dict[str, ua.ReferenceDescription]:
@@ -22,7 +23,7 @@ async def _children(c: Client, node: ua.NodeId, ref: int) -> dict[str, ua.Refere
 async def test_the_boilers_nameplate_is_a_set_of_properties(ua_client: Client) -> None:
     ns = await ns_of(ua_client)
     props = await _children(ua_client, ua.NodeId("boiler1", ns), ua.ObjectIds.HasProperty)
-    assert set(props) == {"Manufacturer", "SerialNumber", "InstallDate", "Documents", "InputSubstance"}
+    assert set(props) == {"Manufacturer", "SerialNumber", "InstallDate", "Documents", "WarrantyEnd", "InputSubstance"}
     maker = ua_client.get_node(props["Manufacturer"].NodeId)
     assert maker.nodeid == ua.NodeId("boiler1#Manufacturer", ns)
     assert props["Manufacturer"].TypeDefinition == ua.NodeId(ua.ObjectIds.PropertyType)
@@ -39,6 +40,10 @@ async def test_dates_are_datetimes_and_documents_a_string_array(ua_client: Clien
     installed = ua_client.get_node(ua.NodeId("boiler1#InstallDate", ns))
     assert await installed.read_data_type() == ua.NodeId(ua.ObjectIds.DateTime)
     assert (await installed.read_value()).replace(tzinfo=UTC) == datetime(2019, 5, 14, tzinfo=UTC)
+    warranty = ua_client.get_node(ua.NodeId("boiler1#WarrantyEnd", ns))  # the integrator's own key, ex:warrantyEnd
+    assert (await warranty.read_value()).replace(tzinfo=UTC) == datetime(2027, 1, 1, tzinfo=UTC)
+    assert (await warranty.read_display_name()).Text == "Warranty end"
+    assert (await warranty.read_description()).Text == "http://example.com/plant#warrantyEnd"
     docs = ua_client.get_node(ua.NodeId("boiler1#Documents", ns))
     assert await docs.read_value() == [MANUAL]
     assert await docs.read_data_type() == ua.NodeId(ua.ObjectIds.String)
@@ -75,3 +80,7 @@ async def test_points_and_locations_carry_properties_too(ua_client: Client) -> N
     assert await year.read_value() == 1998
     assert await year.read_data_type() == ua.NodeId(ua.ObjectIds.Int64)
     assert (await year.read_description()).Text == "brick:yearBuilt"
+    area = ua_client.get_node(ua.NodeId("location:hq#GrossArea", ns))
+    assert await area.read_value() == 1200.0
+    eu = await ua_client.get_node(ua.NodeId("location:hq#GrossArea#EngineeringUnits", ns)).read_value()
+    assert eu.UnitId == MTK and eu.DisplayName.Text == "m²"

@@ -23,12 +23,14 @@ async def _reference_types(c: Client) -> dict[str, ua.NodeId]:
 
 async def test_every_relation_in_use_is_a_reference_type_named_after_it(ua_client: Client) -> None:
     types = await _reference_types(ua_client)
-    assert set(types) == {"Feeds", "HasLocation", "Controls", "ConnectedTo"}  # isFedBy is Feeds' other end
+    # isFedBy is Feeds seen from the other end; ex:maintainedBy is Maintains seen from the other end
+    assert set(types) == {"Feeds", "HasLocation", "Controls", "ConnectedTo", "Maintains"}
     expected = {
         "Feeds": ("IsFedBy", False),
         "HasLocation": ("IsLocationOf", False),
         "Controls": ("IsControlledBy", False),
         "ConnectedTo": (None, True),
+        "Maintains": ("Maintained by", False),  # the mapping's label
     }
     for name, (inverse, symmetric) in expected.items():
         node = ua_client.get_node(types[name])
@@ -51,7 +53,7 @@ async def test_a_client_follows_feeds_from_the_boiler_to_the_ahu_and_on(ua_clien
     assert to_ahu.NodeId == ua.NodeId("ahu1", ns) and to_ahu.IsForward
     assert to_ahu.ReferenceTypeId == feeds and to_ahu.BrowseName.Name == "ahu1"
     assert to_ahu.TypeDefinition == ua.NodeId("type:brick_AHU", ns)
-    # the AHU feeds a room, and a VAV that declared the relation from its own end (isFedBy ahu1)
+    # the AHU feeds a VAV and a room, both of which declared it from their own end (isFedBy ahu1)
     onward = await browse(ua_client, to_ahu.NodeId, feeds, FORWARD)
     assert ids(onward) == {"location:hq-f1-hall", "vav1"}
     # nothing but the boiler's own references without the type filter's subtypes
@@ -73,25 +75,37 @@ async def test_the_inverse_browse_is_fed_by(ua_client: Client) -> None:
 
 async def test_relations_are_found_under_non_hierarchical_references_with_subtypes(ua_client: Client) -> None:
     ns = await ns_of(ua_client)
+    types = await _reference_types(ua_client)
     refs = await browse(ua_client, ua.NodeId("vav1", ns), NON_HIERARCHICAL, ua.BrowseDirection.Both, subtypes=True)
-    named = {(r.NodeId.Identifier, r.IsForward) for r in refs}
-    # IsFedBy ahu1, HasLocation the lab, IsControlledBy its damper point (a point's relation to its asset)
-    assert {("ahu1", False), ("location:hq-f2-lab", True), ("vav1.damper", False)} <= named
-    refs = await browse(ua_client, ua.NodeId("vav1.damper", ns), NON_HIERARCHICAL, FORWARD, subtypes=True)
-    (controls,) = [r for r in refs if r.ReferenceTypeId != ua.NodeId(ua.ObjectIds.HasTypeDefinition)]
-    assert controls.NodeId == ua.NodeId("vav1", ns)
-    assert controls.ReferenceTypeId == (await _reference_types(ua_client))["Controls"]
+    named = {(r.ReferenceTypeId, r.NodeId.Identifier, r.IsForward) for r in refs}
+    # IsFedBy ahu1, IsControlledBy ahu1, HasLocation the lab, IsLocationOf nothing (a VAV is not a place)
+    assert {
+        (types["Feeds"], "ahu1", False),
+        (types["Controls"], "ahu1", False),
+        (types["HasLocation"], "location:hq-f2-lab", True),
+    } <= named
 
 
-async def test_a_symmetric_relation_declared_at_both_ends_is_one_forward_reference_each_way(
+async def test_a_declared_relation_is_named_by_its_labels(ua_client: Client) -> None:
+    ns = await ns_of(ua_client)
+    maintains = (await _reference_types(ua_client))["Maintains"]
+    (crew,) = await browse(ua_client, ua.NodeId("boiler1", ns), maintains, INVERSE)
+    assert crew.NodeId == ua.NodeId("crew1", ns)
+    (boiler,) = await browse(ua_client, ua.NodeId("crew1", ns), maintains, FORWARD)
+    assert boiler.NodeId == ua.NodeId("boiler1", ns)
+    description = await ua_client.get_node(maintains).read_description()
+    assert description.Text == "http://example.com/plant#maintains"  # the IRI: the mapping's prefix is its own
+
+
+async def test_a_symmetric_relation_is_a_forward_reference_at_both_ends(
     ua_client: Client,
 ) -> None:
     ns = await ns_of(ua_client)
     connected = (await _reference_types(ua_client))["ConnectedTo"]
-    one = await browse(ua_client, ua.NodeId("pipe1", ns), connected, ua.BrowseDirection.Both)
-    two = await browse(ua_client, ua.NodeId("pipe2", ns), connected, ua.BrowseDirection.Both)
-    assert [(r.NodeId.Identifier, r.IsForward) for r in one] == [("pipe2", True)]
-    assert [(r.NodeId.Identifier, r.IsForward) for r in two] == [("pipe1", True)]
+    one = await browse(ua_client, ua.NodeId("valve1", ns), connected, ua.BrowseDirection.Both)
+    two = await browse(ua_client, ua.NodeId("valve2", ns), connected, ua.BrowseDirection.Both)
+    assert [(r.NodeId.Identifier, r.IsForward) for r in one] == [("valve2", True)]
+    assert [(r.NodeId.Identifier, r.IsForward) for r in two] == [("valve1", True)]
 
 
 async def test_a_vocabulary_term_target_is_a_string_property(ua_client: Client) -> None:

@@ -106,9 +106,9 @@ assets:
 
 def seed(history_dir: Path, rows: list[HistoryRow]) -> None:
     """Write ``rows`` into the store at ``history_dir`` (before the gateway opens it)."""
-    from gateway.history.embedded import open_store
+    from gateway.history.backends import open_store
 
-    store = open_store(str(history_dir))
+    store = open_store(StoreLocation("embedded", str(history_dir)))
     try:
         store.append(rows)
         store.flush()
@@ -124,23 +124,11 @@ async def history_gateway(
     history_dir = tmp_path / "history"
     seed(history_dir, seed_rows() + (extra or []))
     gw = Gateway(load_mappings(["m.yaml"], texts={"m.yaml": mapping(history_dir, sections)}, env=env or {}))
-    _until_wired(gw, history_dir)
     await gw.start()
     try:
         yield gw
     finally:
         await gw.stop()
-
-
-def _until_wired(gw: Gateway, history_dir: Path) -> None:
-    """TEMPORARY (until F's loader and runtime wiring land): policies and reader set by hand."""
-    from gateway.history.embedded import open_reader
-
-    if not gw.twin.model.history:
-        gw.twin.model.history.update({p: {"mode": "all"} for p in RECORDED})
-    if gw.view.history is None:
-        gw.view.history = open_reader(str(history_dir))
-        gw.view.history_location = StoreLocation("embedded", str(history_dir))
 
 
 def rows_of(point: str, start: int, end: int) -> list[HistoryRow]:

@@ -138,6 +138,8 @@ class Relation:
     The twin materializes both directions: ``predicate`` on the subject and ``inverse`` (when the relation
     has one) on the target. ``name``/``inverse_name`` are the OPC UA reference type names ("Feeds",
     "IsFedBy"). ``hasLocation`` is not a relation here: it is the ``location`` field of assets and points.
+    A symmetric relation (brick:connectedTo) has itself as ``inverse``. Each edge is stated once, on the entity
+    where the mapping wrote it (docs/mapping-topology.md).
     """
 
     predicate: str  # full IRI, e.g. https://brickschema.org/schema/Brick#feeds
@@ -218,7 +220,8 @@ class Point:
     min: float | None = None
     max: float | None = None
     transform: Transform = field(default_factory=Transform)
-    location: str | None = None  # id of the Location it is in (brick:hasLocation)
+    # its own Location id (brick:hasLocation) as written; None: it is where its asset is (TwinModel.location_of)
+    location: str | None = None
     relations: tuple[Relation, ...] = ()
     properties: tuple[Property, ...] = ()
     origin: Origin | None = None

@@ -2,8 +2,9 @@
 
 An Object with a DI nameplate (``nameplate.py``) becomes an asset with ``properties:`` in the mapping's
 standard keys: Manufacturer -> manufacturer, Model -> model, SerialNumber -> serial_number, SoftwareRevision ->
-firmware, HardwareRevision -> hardware_version, DeviceManual -> documents (when it is a web address). The other
-DI values have no key of their own and are listed in the header for the integrator to keep or drop.
+firmware, HardwareRevision -> hardware_version, ProductCode -> product_code, DeviceManual -> documents (when it
+is a web address). The other DI values have no key of their own and are listed in the header for the integrator
+to keep or drop.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PROPERTY_KEYS = {
     "SerialNumber": "serial_number",
     "SoftwareRevision": "firmware",
     "HardwareRevision": "hardware_version",
+    "ProductCode": "product_code",
 }
 
 

@@ -16,6 +16,7 @@ from opcua_client_helpers import free_port
 from adapters.opcua.discover import discover
 from adapters.opcua.nameplate import DI_NAMESPACE
 from gateway.config.loader import load_mappings
+from gateway.config.properties import STANDARD
 from gateway.units import CATALOG
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -27,10 +28,10 @@ async def nameplate(obj: Node, ns: int, name_ns: int, values: dict[str, Any]) ->
     """Add DI nameplate Properties (BrowseNames in ``name_ns``) to ``obj``; LocalizedText for Manufacturer/Model."""
     base = (await obj.read_browse_name()).Name
     for name, value in values.items():
-        if name in ("Manufacturer", "Model") and isinstance(value, str):
-            value = ua.LocalizedText(value)
+        text = name in ("Manufacturer", "Model") and isinstance(value, str)
         vt = ua.VariantType.Int32 if isinstance(value, int) else None
-        await obj.add_property(ua.NodeId(f"{base}.{name}", ns), ua.QualifiedName(name, name_ns), value, vt)
+        shown = ua.LocalizedText(value) if text else value
+        await obj.add_property(ua.NodeId(f"{base}.{name}", ns), ua.QualifiedName(name, name_ns), shown, vt)
 
 
 async def _server(*, with_di: bool) -> Server:
@@ -97,11 +98,12 @@ async def test_nameplate_becomes_the_assets_properties(devices: tuple[str, bool]
         "firmware": "2.4.1",
         "hardware_version": "C",
         "documents": [MANUAL],
+        "product_code": "P100-3X",
     }
     assert [p["id"] for p in assets["Pump"]["points"]] == ["Speed"]  # Properties are not points
     header = text.split("sources:")[0]
-    for rest in ("Pump: ProductCode = 'P100-3X'", "Pump: RevisionCounter = 3", "Pump: DeviceRevision = '7'"):
-        assert rest in header, header
+    rest = ("Pump: ManufacturerUri = 'https://acme.example'", "Pump: RevisionCounter = 3", "Pump: DeviceRevision = '7'")
+    assert all(r in header for r in rest), header
     assert "Valve" in assets and "properties" not in assets["Valve"]
 
 
@@ -119,5 +121,6 @@ async def test_drafted_nameplate_loads_as_properties(devices: tuple[str, bool]) 
     props = {p.key: p for p in model.assets["Pump"].properties}
     assert props["manufacturer"].value == "ACME Pumps" and props["firmware"].value == "2.4.1"
     assert props["documents"].value == (MANUAL,)
-    assert props["serial_number"].predicate == "https://schema.org/serialNumber"
+    assert props["serial_number"].predicate == STANDARD["serial_number"].predicate  # schema:serialNumber
+    assert props["product_code"].value == "P100-3X"
     assert {p.key for p in model.assets["Drive"].properties} == {"manufacturer", "model", "serial_number"}

@@ -2,7 +2,8 @@
 
 The twinbridge row is measured twice in the same run: with the standard live terms (SOSA ``hasSimpleResult`` /
 ``resultTime`` and Brick ``lastKnownValue`` -> ``value``/``timestamp`` beside ``tb:value``, the default) and with
-``twin.standard_values: false`` (tb: terms only), so the cost of the standard terms is one row apart.
+``twin.standard_values: false`` (tb: terms only), interleaved round by round, so the cost of the standard terms
+is one row apart.
 
 The workload is the twin's own: materialize a plant, then rounds of live updates in which a share of the points
 change (several samples each between flushes, coalesced to one write per point), with typical SPARQL queries
@@ -99,35 +100,49 @@ def _time(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def _twinbridge_row(label: str, model: TwinModel, workload: list[list[PointState]]) -> list[object]:
-    """Build the twin, give every point a value, then the rounds of samples with one flush each, then queries."""
-    holder: list[Twin] = []
-    build = _time(lambda: holder.append(Twin(model)))
-    twin = holder[0]
-    for pid in list(twin.live.states):  # give every point a value first, as a running twin has
-        now = utcnow()
-        twin.live.set(PointState(pid, 1.0 if not pid.endswith(".p4") else True, now, now, Quality.GOOD, "Good", None))
-    twin.flush()
-    flush_times: list[float] = []
-    total_samples = 0
-    t_all = time.perf_counter()
+def _twinbridge_rows(variants: dict[str, TwinModel], workload: list[list[PointState]]) -> list[list[object]]:
+    """One row per variant of the twin. The variants run interleaved, round by round and query by query, in
+    alternating order, so a noisy machine weighs on each alike: compare these rows with each other."""
+    twins: dict[str, Twin] = {}
+    build: dict[str, float] = {}
+    for label, model in variants.items():
+        build[label] = _time(lambda label=label, model=model: twins.__setitem__(label, Twin(model)))
+    for twin in twins.values():  # give every point a value first, as a running twin has
+        for pid in list(twin.live.states):
+            now = utcnow()
+            value = 1.0 if not pid.endswith(".p4") else True
+            twin.live.set(PointState(pid, value, now, now, Quality.GOOD, "Good", None))
+        twin.flush()
+    flush_times: dict[str, list[float]] = {label: [] for label in twins}
+    busy: dict[str, float] = dict.fromkeys(twins, 0.0)
+    order = list(twins)
     for batch in workload:
-        for s in batch:
-            twin.live.set(s)
-        total_samples += len(batch)
-        flush_times.append(_time(twin.flush))
-    elapsed = time.perf_counter() - t_all
-    q_lat = {
-        name: [_time(lambda q=q: twin.query_sync(q) and list(twin.query_sync(q))) for _ in range(5)]
-        for name, q in QUERIES.items()
-    }
+        for label in order:
+            twin = twins[label]
+            t0 = time.perf_counter()
+            for s in batch:
+                twin.live.set(s)
+            flush_times[label].append(_time(twin.flush))
+            busy[label] += time.perf_counter() - t0
+        order.reverse()
+    q_lat: dict[str, dict[str, list[float]]] = {label: {name: [] for name in QUERIES} for label in twins}
+    for _ in range(5):
+        for name, q in QUERIES.items():
+            for label in order:
+                twin = twins[label]
+                q_lat[label][name].append(_time(lambda q=q, t=twin: list(t.query_sync(q))))
+            order.reverse()
+    total_samples = sum(len(b) for b in workload)
     return [
-        label,
-        len(model.points),
-        f"{build:.2f}",
-        f"{total_samples / elapsed:,.0f}",
-        f"{median(flush_times) * 1000:.1f}",
-        *(f"{median(v) * 1000:.1f}" for v in q_lat.values()),
+        [
+            label,
+            len(variants[label].points),
+            f"{build[label]:.2f}",
+            f"{total_samples / busy[label]:,.0f}",
+            f"{median(flush_times[label]) * 1000:.1f}",
+            *(f"{median(v) * 1000:.1f}" for v in q_lat[label].values()),
+        ]
+        for label in twins
     ]
 
 
@@ -140,10 +155,10 @@ def run(n_points: int, rounds: int, share: float, samples_each: int) -> list[lis
 
     # twinbridge: pyoxigraph + LiveTable coalescing + one SPARQL update per flush; with the standard live terms
     # (SOSA, Brick lastKnownValue: the default) and with tb: values only (twin.standard_values: false)
-    rows.append(_twinbridge_row("pyoxigraph (twinbridge)", model, workload))
     lean = synthetic_model(n_points)
     lean.settings = lean.settings.model_copy(update={"standard_values": False})
-    rows.append(_twinbridge_row("pyoxigraph (twinbridge), standard_values off", lean, workload))
+    variants = {"pyoxigraph (twinbridge)": model, "pyoxigraph (twinbridge), standard_values off": lean}
+    rows.extend(_twinbridge_rows(variants, workload))
 
     for label, store in (("rdflib Memory", "Memory"), ("rdflib + oxrdflib", "Oxigraph")):
         try:

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
 
 from adapters.contract.model import Property, Relation, TargetKind
 from adapters.contract.rdf import BRICK
+from adapters.contract.sample import Quality, Sample
 from gateway.model import TwinModel
-from gateway.shacl import check_graph, check_model
+from gateway.shacl import check_graph, check_model, validate_ntriples
 from gateway.twin.materialize import model_ntriples
+from gateway.twin.twin import Twin
 from gateway.twin.vocab import TwinIRIs
 from tests.unit.gateway.twin.topology_plant import BASE, feeds, topology_model
 
@@ -151,3 +156,41 @@ def test_a_custom_relation_is_not_held_to_brick_families() -> None:
     custom = Relation("http://example.com/plant#near", "ahu1.sat", TargetKind.POINT, "Near")
     model.assets["boiler1"] = replace(model.assets["boiler1"], relations=(custom,))
     assert messages(model) == []
+
+
+# -- the standard live terms (graph live with graph model) ----------------------------------------------------
+
+SOSA = "http://www.w3.org/ns/sosa/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _running_union() -> str:
+    """The topology plant's graphs, with a value on every point, as one N-Triples text."""
+    twin = Twin(topology_model())
+    now = datetime.now(UTC)
+    for pid in twin.model.points:
+        twin.apply(Sample(pid, True if pid == "ahu1.run" else 20.5, now, Quality.GOOD, "Good", None, "sim1"))
+    twin.flush()
+    graphs = (twin.ids.graph_model, twin.ids.graph_live, twin.ids.graph_ontology)
+    return "".join(twin.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(g)).decode() for g in graphs)
+
+
+def test_the_standard_live_terms_written_by_the_twin_conform() -> None:
+    assert validate_ntriples(_running_union()) == []
+
+
+def test_standard_live_terms_that_disagree_with_the_twins_own() -> None:
+    p, node = f"<{BASE}point/ahu1.sat>", f"<{BASE}point/ahu1.sat/value>"
+    data = _running_union() + (
+        f'{p} <{SOSA}hasSimpleResult> "99.0"^^<{XSD}double> .\n'
+        f'{p} <{SOSA}resultTime> "2020-01-01T00:00:00+00:00"^^<{XSD}dateTime> .\n'
+        f'{node} {B}value> "98.0"^^<{XSD}double> .\n'
+        f'{node} {B}timestamp> "yesterday" .\n'
+    )
+    got = {(v.focus.removeprefix(BASE), v.message) for v in validate_ntriples(data)}
+    assert got == {
+        ("point/ahu1.sat", "a point's SOSA result (sosa:hasSimpleResult) is its one tb:value"),
+        ("point/ahu1.sat", "a point's SOSA result time (sosa:resultTime) is its one tb:sourceTime"),
+        ("point/ahu1.sat/value", "a last known value has at most one brick:value"),
+        ("point/ahu1.sat/value", "a last known value has at most one brick:timestamp, an xsd:dateTime"),
+    }

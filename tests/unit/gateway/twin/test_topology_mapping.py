@@ -67,14 +67,10 @@ def test_a_topology_mapping_validates_and_answers() -> None:
 
     # rooms the boiler serves, through the air handler, and what is located there
     assert ids('SELECT ?id WHERE { ?b tb:id "boiler1" ; brick:feeds+ ?x . ?x tb:id ?id }') == {"ahu1", "office"}
-    assert ids('SELECT ?id WHERE { ?r tb:id "office" ; brick:isFedBy/brick:isFedBy ?b . ?b tb:id ?id }') == {
-        "boiler1"
-    }
+    assert ids('SELECT ?id WHERE { ?r tb:id "office" ; brick:isFedBy/brick:isFedBy ?b . ?b tb:id ?id }') == {"boiler1"}
     assert ids('SELECT ?id WHERE { ?f tb:id "hq-f1" . ?p a brick:Point ; brick:hasLocation/brick:isPartOf* ?f ;'
                " tb:id ?id }") == {"boiler1.supply_temp", "ahu1.room_temp"}  # fmt: skip
-    assert ids('SELECT ?v WHERE { ?r tb:id "office" . ?s brick:hasLocation ?r ; sosa:hasSimpleResult ?v }') == {
-        "21.5"
-    }
+    assert ids('SELECT ?v WHERE { ?r tb:id "office" . ?s brick:hasLocation ?r ; sosa:hasSimpleResult ?v }') == {"21.5"}
     assert twin.query_sync(
         P + 'ASK { ?b tb:id "boiler1" ; schema:manufacturer "Viessmann" ; schema:serialNumber "7143-22-0012" ; '
         'tb:installDate "2019-05-14"^^xsd:date ; brick:hasInputSubstance brick:Natural_Gas ; '

@@ -1,16 +1,22 @@
-"""Upkeep of the PostgreSQL historian as data ages: roll-ups first, then retention (writer thread).
+"""Upkeep of the PostgreSQL historian as data ages: roll-ups first, then retention.
 
 Roll-ups are the statistics of gateway/history/rollups.py (rows, Good rows, sum, minimum and maximum of the Good
 values, first and last row), computed by SQL from the raw rows once an interval has ended, one row per point,
 level and interval in ``rollups``; reads combine them with the embedded store's own function, so both backends
-answer alike. Unlike a computed-once table, a row written later for an interval already rolled up marks the
-point dirty (pg_writer's COPY transaction), and the next upkeep computes those intervals again while their raw
-rows are still kept: the roll-ups behave like a continuous aggregate with a refresh window.
+answer alike. ``rollup_state.done_us`` says up to where a point's level is computed. A row written later into
+an interval already rolled up lowers ``done_us`` to that interval in the same transaction as the COPY: until
+the next upkeep computes those intervals again, reads of that range go to the raw rows (which hold the late
+row), so roll-ups never answer with stale figures; they behave like a continuous aggregate refreshed as data
+ages. Intervals whose raw rows retention has begun to delete (``points.raw_from_us``) are not computed again.
 
 Raw retention is per point and never drops rows a roll-up level of the point has not covered yet. Whole
 partitions (TimescaleDB chunks) are dropped once every point's rows in them have expired; points with a shorter
 retention lose older rows by DELETE through the (point_id, source_us) index. A point kept forever keeps every
 partition. Roll-up rows expire per point and level the same way.
+
+Upkeep runs on its own thread (the recorder's) but talks over the writer's connection, one short step at a
+time under the writer's lock: a flush waits for at most one step, and a late row and the roll-up of its interval
+never cross.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from gateway.history.pg_values import GOOD_SQL, NUMERIC_SQL
 from gateway.history.pg_writer import PgWriter
 
 log = logging.getLogger(__name__)
-_STEP_INTERVALS = 1440  # intervals computed per transaction (one day of 1-minute roll-ups)
+_STEP_US = 3_600_000_000  # raw time rolled up per step (one transaction under the writer's lock)
 # the codec's value kinds (what rollups._value turns back into a value)
 KIND_SQL = (
     f"CASE WHEN v_bool IS NOT NULL THEN {K_BOOL} WHEN v_int IS NOT NULL THEN {K_INT}"
@@ -82,13 +88,13 @@ class Upkeep:
         return self._retention.get(point, self._default)
 
     def note_written(self, conn: psycopg.Connection, mins: dict[int, int]) -> None:
-        """Inside each COPY's transaction: points whose oldest new row falls in rolled-up intervals get dirty."""
+        """Inside each COPY's transaction: a point's levels computed past its oldest new row go back to it."""
         layout = self._writer.layout
         if layout is None or not mins:
             return
         conn.execute(
             sql.SQL(
-                "UPDATE {} r SET dirty_us = LEAST(COALESCE(r.dirty_us, m.t), m.t)"
+                "UPDATE {} r SET done_us = m.t - mod(mod(m.t, r.interval_us) + r.interval_us, r.interval_us)"
                 " FROM unnest(%s::integer[], %s::bigint[]) AS m(pid, t) WHERE r.point_id = m.pid AND r.done_us > m.t"
             ).format(layout.table("rollup_state")),
             [list(mins), list(mins.values())],
@@ -96,86 +102,89 @@ class Upkeep:
 
     def run(self, now_us: int) -> None:
         """Compute due roll-ups, then drop expired rows; a lost connection is handed to the writer."""
-        conn = self._writer.connection()
-        layout = self._writer.layout
-        if conn is None or layout is None:
-            return
         try:
-            listed = conn.execute(sql.SQL("SELECT name, id FROM {}").format(layout.table("points")))
-            policies = {pid: self.policy(name) for name, pid in listed.fetchall()}
+            with self._writer.lock:
+                step = self._step()
+                if step is None:
+                    return
+                conn, layout = step
+                listed = conn.execute(sql.SQL("SELECT name, id FROM {}").format(layout.table("points")))
+                policies = {pid: self.policy(name) for name, pid in listed.fetchall()}
             levels: dict[int, list[int]] = defaultdict(list)
             for pid, policy in policies.items():
                 for level in policy.rollups:
                     levels[level.interval_us].append(pid)
             for interval_us, pids in sorted(levels.items()):
-                self._roll_level(conn, layout, interval_us, pids, policies, now_us)
-            self._expire_raw(conn, layout, policies, now_us)
-            self._expire_rollups(conn, layout, policies, now_us)
-            conn.execute(sql.SQL("DELETE FROM {} WHERE at < now() - interval '1 day'").format(layout.table("batches")))
+                while self._roll_step(interval_us, pids, now_us):
+                    pass
+            with self._writer.lock:
+                step = self._step()
+                if step is None:
+                    return
+                conn, layout = step
+                self._expire_raw(conn, layout, policies, now_us)
+                self._expire_rollups(conn, layout, policies, now_us)
+                conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE at < now() - interval '1 day'").format(layout.table("batches"))
+                )
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            self._writer.fault(exc)
+            with self._writer.lock:
+                self._writer.fault(exc)
+
+    def _step(self) -> tuple[psycopg.Connection, Layout] | None:
+        conn = self._writer.connection()
+        layout = self._writer.layout
+        return None if conn is None or layout is None else (conn, layout)
 
     # -- roll-ups -----------------------------------------------------------------------------------------
-    def _roll_level(
-        self,
-        conn: psycopg.Connection,
-        layout: Layout,
-        interval_us: int,
-        pids: list[int],
-        policies: dict[int, Retention],
-        now_us: int,
-    ) -> None:
-        """Compute every ended interval of one level not computed yet (or dirtied by late rows)."""
-        due = (now_us // interval_us) * interval_us
-        state = {
-            pid: (done, dirty)
-            for pid, done, dirty in conn.execute(
-                sql.SQL(
-                    "SELECT point_id, done_us, dirty_us FROM {} WHERE interval_us = %s AND point_id = ANY(%s)"
-                ).format(layout.table("rollup_state")),
-                [interval_us, pids],
-            )
-        }
-        firsts = self._first_times(conn, layout, [p for p in pids if p not in state])
-        ranges: dict[int, list[int]] = defaultdict(list)
-        for pid in pids:
-            first = firsts.get(pid)
-            if pid in state:
-                done, dirty = state[pid]
-            elif first is not None:
-                done, dirty = (first // interval_us) * interval_us, None
-            else:
-                continue  # no rows yet
-            lo = done
-            if dirty is not None:
-                redo_from = (dirty // interval_us) * interval_us
-                raw_us = policies[pid].raw_us
-                if raw_us is not None:  # intervals retention has begun to thin cannot be computed again
-                    redo_from = max(redo_from, -(-(now_us - raw_us) // interval_us) * interval_us)
-                lo = min(done, redo_from)
-            if lo < due:
-                ranges[lo].append(pid)
-        step = interval_us * _STEP_INTERVALS
-        for lo, group in ranges.items():
-            for a in range(lo, due, step):
-                self._compute(conn, layout, interval_us, group, a, min(a + step, due))
-            self._mark_done(conn, layout, interval_us, group, due)
+    def _roll_step(self, interval_us: int, pids: list[int], now_us: int) -> bool:
+        """Compute one chunk of one level for the points furthest behind; False when all are done (or offline).
 
-    def _first_times(self, conn: psycopg.Connection, layout: Layout, pids: list[int]) -> dict[int, int | None]:
-        if not pids:
-            return {}
+        Each step reads the state afresh under the lock: a flush in between may have lowered a watermark.
+        """
+        due = (now_us // interval_us) * interval_us
+        with self._writer.lock:
+            step = self._step()
+            if step is None:
+                return False
+            conn, layout = step
+            starts = self._starts(conn, layout, interval_us, pids)
+            behind = {pid: lo for pid, lo in starts.items() if lo < due}
+            if not behind:
+                return False
+            lo = min(behind.values())
+            hi = min(due, lo + max(interval_us, _STEP_US) // interval_us * interval_us)
+            group = [pid for pid, start in behind.items() if start == lo]
+            self._compute(conn, layout, interval_us, group, lo, hi)
+            return True
+
+    def _starts(self, conn: psycopg.Connection, layout: Layout, interval_us: int, pids: list[int]) -> dict[int, int]:
+        """Where each point's level must be computed from: its watermark, at least where its raw rows are complete;
+        points seen for the first time start at their first row."""
         rows = conn.execute(
             sql.SQL(
-                "SELECT p, (SELECT min(source_us) FROM {} WHERE point_id = p) FROM unnest(%s::integer[]) AS p"
-            ).format(layout.table("samples")),
-            [pids],
-        )
-        return dict(rows.fetchall())
+                "SELECT p.id, s.done_us, p.raw_from_us, (SELECT min(source_us) FROM {samples} WHERE point_id = p.id)"
+                " FROM {points} p LEFT JOIN {state} s ON s.point_id = p.id AND s.interval_us = %s"
+                " WHERE p.id = ANY(%s)"
+            ).format(
+                samples=layout.table("samples"), points=layout.table("points"), state=layout.table("rollup_state")
+            ),
+            [interval_us, pids],
+        ).fetchall()
+        out: dict[int, int] = {}
+        for pid, done, raw_from, first in rows:
+            if done is None and first is None:
+                continue  # no rows yet
+            start = done if done is not None else (first // interval_us) * interval_us
+            if raw_from is not None:  # intervals retention has begun to thin cannot be computed again
+                start = max(start, -(-raw_from // interval_us) * interval_us)
+            out[pid] = start
+        return out
 
     def _compute(
         self, conn: psycopg.Connection, layout: Layout, interval_us: int, pids: list[int], lo: int, hi: int
     ) -> None:
-        """(Re)compute the intervals of ``[lo, hi)`` for the points, in one transaction."""
+        """(Re)compute the intervals of ``[lo, hi)`` for the points and move their watermark to ``hi``."""
         self._ensure_rollup_partitions(conn, layout, lo, hi)
         rollups = layout.table("rollups")
         with conn.transaction():
@@ -194,16 +203,13 @@ class Upkeep:
                 rollups=rollups,
             )
             conn.execute(query, {"ids": pids, "lo": lo, "hi": hi})
-
-    def _mark_done(self, conn: psycopg.Connection, layout: Layout, interval_us: int, pids: list[int], due: int) -> None:
-        conn.execute(
-            sql.SQL(
-                "INSERT INTO {} (point_id, interval_us, done_us, dirty_us) SELECT p, %s, %s, NULL"
-                " FROM unnest(%s::integer[]) AS p ON CONFLICT (point_id, interval_us)"
-                " DO UPDATE SET done_us = GREATEST(EXCLUDED.done_us, {}.done_us), dirty_us = NULL"
-            ).format(layout.table("rollup_state"), sql.Identifier("rollup_state")),
-            [interval_us, due, pids],
-        )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (point_id, interval_us, done_us) SELECT p, %s, %s FROM unnest(%s::integer[]) AS p"
+                    " ON CONFLICT (point_id, interval_us) DO UPDATE SET done_us = EXCLUDED.done_us"
+                ).format(layout.table("rollup_state")),
+                [interval_us, hi, pids],
+            )
 
     def _ensure_rollup_partitions(self, conn: psycopg.Connection, layout: Layout, lo: int, hi: int) -> None:
         if layout.timescale:
@@ -237,13 +243,15 @@ class Upkeep:
             width = layout.partition_us
             dropped = pg_schema.drop_partitions_before(conn, layout, "samples", width, oldest_cut)
             self._writer.forget_partitions(dropped)
-        samples = layout.table("samples")
+        delete = sql.SQL("DELETE FROM {} WHERE point_id = ANY(%s) AND source_us < %s").format(layout.table("samples"))
+        mark = sql.SQL(
+            "UPDATE {} SET raw_from_us = %s WHERE id = ANY(%s) AND (raw_from_us IS NULL OR raw_from_us < %s)"
+        ).format(layout.table("points"))
         for cut_us, group in cuts.items():
             if cut_us is not None:
-                conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE point_id = ANY(%s) AND source_us < %s").format(samples),
-                    [group, cut_us],
-                )
+                with conn.transaction():
+                    conn.execute(delete, [group, cut_us])
+                    conn.execute(mark, [cut_us, group, cut_us])
 
     def _expire_rollups(
         self, conn: psycopg.Connection, layout: Layout, policies: dict[int, Retention], now_us: int

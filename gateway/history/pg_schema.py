@@ -2,7 +2,8 @@
 
 Layout (docs/history.md, "PostgreSQL"):
 - ``twinbridge_history.gateways``: which gateway owns which schema (many gateways share one database).
-- ``<schema>.points``: point name -> small integer id (rows carry the id, not the name).
+- ``<schema>.points``: point name -> small integer id (rows carry the id, not the name), and from when on its
+  raw rows are complete (``raw_from_us``: retention deleted what was before).
 - ``<schema>.samples``: one row per recorded sample, range-partitioned by ``source_us`` (µs since the epoch);
   with the ``timescaledb`` extension it is a hypertable on the same column instead. Either way the queries are
   the same; retention drops whole partitions (chunks) and deletes only inside the newest expired one.
@@ -122,7 +123,7 @@ def samples_ddl(layout: Layout) -> list[sql.Composed]:
         sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(layout.schema)),
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-            " name text NOT NULL UNIQUE)"
+            " name text NOT NULL UNIQUE, raw_from_us bigint)"
         ).format(layout.table("points")),
         # value: exactly one of v_float/v_int/v_bool/v_text set, or none (a sample without a value);
         # integers beyond int64 are v_text with v_float holding their numeric value (pg_values.py).
@@ -147,8 +148,7 @@ def samples_ddl(layout: Layout) -> list[sql.Composed]:
 
 def rollups_ddl(layout: Layout, partitioned: sql.SQL) -> list[sql.Composed]:
     """Roll-up rows (the statistics of gateway/history/rollups.py, one row per point, level and interval) and
-    each point's progress per level: ``done_us`` (intervals before it are computed) and ``dirty_us`` (the
-    oldest row written since below ``done_us``: those intervals are computed again)."""
+    each point's progress per level: intervals before ``done_us`` are computed (a late row lowers it)."""
     return [
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (start_us bigint NOT NULL, interval_us bigint NOT NULL,"
@@ -162,7 +162,7 @@ def rollups_ddl(layout: Layout, partitioned: sql.SQL) -> list[sql.Composed]:
         ),
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (point_id integer NOT NULL, interval_us bigint NOT NULL,"
-            " done_us bigint NOT NULL, dirty_us bigint, PRIMARY KEY (point_id, interval_us))"
+            " done_us bigint NOT NULL, PRIMARY KEY (point_id, interval_us))"
         ).format(layout.table("rollup_state")),
     ]
 
@@ -181,7 +181,7 @@ def _create_tables(conn: psycopg.Connection, layout: Layout) -> None:
         conn.execute(stmt)
 
 
-def existing_partitions(conn: psycopg.Connection, layout: Layout, table: str) -> set[int]:
+def existing_partitions(conn: psycopg.Connection, layout: Layout, table: str = "samples") -> set[int]:
     """Start times of the partitions ``table`` has (empty on TimescaleDB, which makes its chunks itself)."""
     if layout.timescale:
         return set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections import deque
@@ -63,7 +64,8 @@ class PgWriter:
         self._down_since: float | None = None
         self._drop_logged = False
         self._committing = False
-        # extra work inside each COPY's transaction, given each point's oldest row time (roll-ups' dirty marks)
+        self.lock = threading.Lock()  # one conversation at a time on the connection: flush chunks, upkeep steps
+        # extra work inside each COPY's transaction, given each point's oldest row time (roll-ups' watermarks)
         self.on_commit: Callable[[psycopg.Connection, dict[int, int]], None] | None = None
 
     # -- queueing -----------------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ class PgWriter:
         try:
             conn = connect(self._target, autocommit=True, application="twinbridge-history-writer")
             self.layout = self.layout or pg_schema.bootstrap(conn, self._target.gateway, self._partition_us)
-            self._partitions = pg_schema.existing_partitions(conn, self.layout, "samples")
+            self._partitions = pg_schema.existing_partitions(conn, self.layout)
             self._conn = conn
             self._resolve_inflight(conn)
         except (HistoryUnavailable, psycopg.Error) as exc:
@@ -154,22 +156,33 @@ class PgWriter:
 
     # -- writing ------------------------------------------------------------------------------------------
     def flush(self) -> bool:
-        """COPY every queued row; False when the database is away (the rows stay queued)."""
+        """COPY every queued row; False when the database is away (the rows stay queued).
+
+        Each chunk is written under ``lock``, which upkeep (another thread, same connection) also takes per step.
+        """
+        retries = 0
         while self._queue or self._inflight:
-            conn = self.connection()
-            if conn is None:
-                return False
-            self._committing = False
-            try:
-                self._write_next(conn)
-            except psycopg.Error as exc:
-                if not _connection_lost(exc, conn):
+            with self.lock:
+                conn = self.connection()
+                if conn is None:
+                    return False
+                self._committing = False
+                try:
+                    self._write_next(conn)
+                    retries = 0
+                except psycopg.Error as exc:
+                    if _connection_lost(exc, conn):
+                        if not self._committing:
+                            self._requeue_inflight()  # it did not land: keep it queued (droppable when full)
+                        self._fault(exc)
+                        return False
+                    retries += 1
+                    if retries <= 2 and _retryable(exc):
+                        # a deadlock or a partition dropped by retention meanwhile: look again, write again
+                        self._partitions = pg_schema.existing_partitions(conn, self.layout) if self.layout else set()
+                        continue
+                    retries = 0
                     self._refuse_inflight(exc)
-                    continue
-                if not self._committing:
-                    self._requeue_inflight()  # failed before COMMIT: it did not land, and may be dropped if need be
-                self._fault(exc)
-                return False
         return True
 
     def _requeue_inflight(self) -> None:
@@ -264,13 +277,20 @@ class PgWriter:
             self._inflight = None
 
     def forget_partitions(self, starts: list[int]) -> None:
-        """Partitions retention dropped (so a late row for that range creates it again)."""
+        """Partitions retention dropped (so a late row for that range creates it again); under ``lock``."""
         self._partitions.difference_update(starts)
 
 
 def _connection_lost(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
-    """Whether an error means the connection is gone (retry later) rather than a refusal of this data."""
-    return conn.closed or isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    """Whether an error means the connection is gone (retry after a reconnect)."""
+    return conn.closed or conn.broken or isinstance(exc, psycopg.InterfaceError)
+
+
+def _retryable(exc: psycopg.Error) -> bool:
+    """A transient refusal: a deadlock or serialization failure, or a row that found no partition."""
+    return isinstance(
+        exc, psycopg.errors.TransactionRollback | psycopg.errors.CheckViolation | psycopg.OperationalError
+    )
 
 
 def _tail(batch: RowBatch, keep: int) -> RowBatch:

@@ -187,13 +187,11 @@ class PostgresHistoryReader:
         self, points: Sequence[str], start_us: int, end_us: int, interval_us: int, aggregate: Aggregate
     ) -> list[Bucket]:
         """Part 13 aggregates per interval (pg_processed.py)."""
-        from gateway.history import pg_processed
+        from gateway.history.pg_processed import read_processed
 
         def work(conn: psycopg.Connection) -> list[Bucket]:
             ids = self._point_ids(conn, list(points))
-            return pg_processed.read_processed(
-                conn, self._layout, ids, list(points), start_us, end_us, interval_us, aggregate
-            )
+            return read_processed(conn, self._layout, ids, list(points), start_us, end_us, interval_us, aggregate)
 
         return self._run(work)
 

@@ -1,0 +1,68 @@
+"""What history costs the running gateway: CPU per ingested sample with history on and off, in one run.
+
+The gateway is the whole path (sim adapters under their supervisors, pipeline, twin, live flushes) on a
+synthetic plant; history on records every sample (mode all) into the embedded store with a 1 s flush and a
+10 s upkeep (compaction, roll-ups). Runs alternate off/on/off/on so drift on a shared machine hits both; the
+CPU time is the whole process's (every thread, the recorder's included). Also reported: the longest the
+event loop was held by history (the recorder's per-sample call is on the loop; writes are not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from adapters.sim.config import SimSourceConfig
+from bench.common import synthetic_model, table
+from gateway.runtime import Gateway
+
+
+async def _run(n_points: int, seconds: float, interval: float, history: bool) -> dict[str, float]:
+    model = synthetic_model(n_points)
+    for sid in list(model.sources):
+        model.sources[sid] = SimSourceConfig(id=sid, interval=interval, seed=1)
+    mode = {"mode": "all", "upkeep_interval": 10} if history else {"mode": "off"}
+    model.settings = model.settings.model_copy(update={"history": mode})
+    gw = Gateway(model)
+    await gw.start(services=False)
+    await asyncio.sleep(1.0)  # connect and first samples
+    s0, cpu0, t0 = gw.twin.samples_applied, time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    samples = gw.twin.samples_applied - s0
+    stats = gw.history.stats()
+    await gw.stop()
+    return {
+        "samples": samples,
+        "us_per_sample": cpu / max(1, samples) * 1e6,
+        "samples_per_s": samples / elapsed,
+        "max_flush_ms": stats.get("max_flush_seconds", 0.0) * 1000,
+        "recorded": stats.get("recorded", 0),
+    }
+
+
+def gateway_cost(quick: bool) -> None:
+    n_points, seconds, interval = (1_000, 4.0, 0.1) if quick else (2_000, 10.0, 0.1)
+    runs = {False: [], True: []}  # type: dict[bool, list[dict[str, float]]]
+    for history in (False, True, False, True):
+        runs[history].append(asyncio.run(_run(n_points, seconds, interval, history)))
+    rows = []
+    for history in (False, True):
+        r = runs[history]
+        us = sum(x["us_per_sample"] for x in r) / len(r)
+        rows.append(
+            [
+                "on (mode all)" if history else "off",
+                f"{sum(x['samples_per_s'] for x in r) / len(r):,.0f}",
+                f"{us:.1f}",
+                f"{max(x['max_flush_ms'] for x in r):.1f}" if history else "",
+                f"{sum(x['recorded'] for x in r):,.0f}" if history else "",
+            ]
+        )
+    off = sum(x["us_per_sample"] for x in runs[False]) / 2
+    on = sum(x["us_per_sample"] for x in runs[True]) / 2
+    print(
+        f"\nrunning gateway: {n_points:,} sim points polled every {interval:g} s, {seconds:g} s per run, "
+        f"runs off/on/off/on; history adds {100 * (on - off) / off:+.1f} % CPU per sample"
+    )
+    print(table(["history", "samples/s", "CPU µs/sample", "longest flush ms (writer thread)", "rows recorded"], rows))

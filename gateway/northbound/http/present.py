@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.contract.model import Location, Property, PropertyValue, Relation, TargetKind
 from gateway import units
-from gateway.classes import BRICK, TB, compact
+from gateway.classes import BRICK, TB
 from gateway.classes import label as class_label
 from gateway.northbound.http.errors import ApiError
 from gateway.northbound.http.topology import Topology, nearest
@@ -17,18 +17,18 @@ if TYPE_CHECKING:
     from gateway.twin.vocab import TwinIRIs
 
 
-def relation_name(iri: str) -> str:
+def relation_name(topo: Topology, iri: str) -> str:
     """A relation as mappings write it: Brick's and twinbridge's by local name (feeds), others as a curie or IRI."""
     for ns in (BRICK, TB):
         if iri.startswith(ns):
             return iri[len(ns) :]
-    return compact(iri)
+    return topo.compact(iri)
 
 
 def entity_ref(topo: Topology, ids: TwinIRIs, kind: TargetKind, ident: str) -> dict[str, str]:
     """``{kind, id, label, iri}`` of an entity of the twin or of a vocabulary term."""
     if kind is TargetKind.TERM:
-        return {"kind": kind.value, "id": compact(ident), "label": class_label(ident), "iri": ident}
+        return {"kind": kind.value, "id": topo.compact(ident), "label": class_label(ident), "iri": ident}
     iri = {TargetKind.ASSET: ids.asset, TargetKind.POINT: ids.point, TargetKind.LOCATION: ids.location}[kind](ident)
     return {"kind": kind.value, "id": ident, "label": topo.label(kind, ident) or ident, "iri": iri}
 
@@ -37,7 +37,7 @@ def relations(topo: Topology, ids: TwinIRIs, kind: TargetKind, ident: str, own: 
     """Outgoing (declared here) and incoming (declared elsewhere towards here, read as the inverse)."""
     outgoing = [
         {
-            "relation": relation_name(r.predicate),
+            "relation": relation_name(topo, r.predicate),
             "name": r.name,
             "iri": r.predicate,
             "target": entity_ref(topo, ids, r.target_kind, r.target),
@@ -52,10 +52,10 @@ def relations(topo: Topology, ids: TwinIRIs, kind: TargetKind, ident: str, own: 
             continue  # both ends declared it (ahu1 isFedBy boiler1 and boiler1 feeds ahu1): shown once
         incoming.append(
             {
-                "relation": relation_name(r.inverse) if r.inverse else None,
+                "relation": relation_name(topo, r.inverse) if r.inverse else None,
                 "name": r.inverse_name,
                 "iri": r.inverse,
-                "inverse_of": relation_name(r.predicate),
+                "inverse_of": relation_name(topo, r.predicate),
                 "target": entity_ref(topo, ids, inc.subject_kind, inc.subject),
             }
         )

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import difflib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters.contract.model import Point, Relation, TargetKind
-from gateway.classes import BRICK
+from gateway.classes import BRICK, compact
 
 if TYPE_CHECKING:
     from gateway.model import TwinModel
@@ -54,6 +54,9 @@ class Topology:
     def __init__(self, model: TwinModel, key: tuple[int, ...] = ()) -> None:
         self.model = model
         self.key = key
+        # curies under the mapping's own prefixes too (ex:maintainedBy), when the loader kept its vocabulary
+        vocabulary = model.vocabulary
+        self.compact: Callable[[str], str] = vocabulary.compact if vocabulary is not None else compact
         self.children: dict[str | None, list[str]] = {}
         for loc in model.locations.values():
             parent = loc.parent if loc.parent in model.locations else None
@@ -94,11 +97,8 @@ class Topology:
 
     # -- locations -----------------------------------------------------------------------------------
     def point_location(self, p: Point) -> str | None:
-        """Where a point is: its own location, else its asset's (points inherit the asset's location)."""
-        if p.location is not None:
-            return p.location
-        asset = self.model.assets.get(p.asset)
-        return asset.location if asset is not None else None
+        """Where a point is: its own location, else its asset's (``TwinModel.location_of``)."""
+        return self.model.location_of(p.id)
 
     def subtree(self, location_id: str) -> list[str]:
         """A location and every location under it, depth first in declaration order."""

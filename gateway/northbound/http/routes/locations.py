@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from adapters.contract.model import Location, TargetKind
-from gateway.classes import compact
 from gateway.northbound.http import present
 from gateway.northbound.http.deps import Api, ReaderDep
 from gateway.northbound.http.schemas import ErrorBody, LocationDetail, LocationSummary
@@ -20,7 +19,7 @@ def _summary(topo: Topology, loc: Location) -> dict[str, Any]:
     return {
         "id": loc.id,
         "label": loc.label,
-        "types": [compact(c) for c in loc.classes],
+        "types": [topo.compact(c) for c in loc.classes],
         "parent": loc.parent,
         "depth": len(topo.path(loc.id)) - 1,
         "asset_count": len(topo.assets_under(loc.id)),

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from tests.integration.gateway.northbound.http.topology.conftest import MAPPING
+
 DOC = Path(__file__).resolve().parents[6] / "docs" / "api.md"
 # a ```http block holding one request line, then the ```json block of its answer
 EXAMPLE = re.compile(r"```http\n(GET \S+)\n```\n```json\n(.*?)\n```", re.S)
@@ -32,8 +34,13 @@ def _matches(doc: Any, real: Any, where: str = "$") -> None:
         assert doc == real, f"{where}: documented {doc!r}, answered {real!r}"
 
 
-def test_the_docs_have_examples() -> None:
-    assert len(EXAMPLE.findall(DOC.read_text(encoding="utf-8"))) >= 9
+def test_the_docs_have_examples_and_the_plants_locations() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert len(EXAMPLE.findall(text)) >= 9
+    topology = text.split("## Topology: locations, relations, nameplates")[1]
+    excerpt = re.search(r"```yaml\n(.*?)```", topology, re.S)
+    assert excerpt is not None and excerpt.group(1).startswith("locations:\n")
+    assert excerpt.group(1) in MAPPING
 
 
 async def test_every_documented_answer_is_what_the_api_answers(api: httpx.AsyncClient) -> None:

@@ -64,13 +64,50 @@ async def test_incoming_relations_are_read_from_the_other_end(api: httpx.AsyncCl
     # boiler1 feeds ahu1 -> ahu1 isFedBy boiler1; vav1 isFedBy ahu1 (declared on vav1) -> ahu1 feeds vav1
     assert incoming == [("isFedBy", "IsFedBy", "feeds", "boiler1"), ("feeds", "Feeds", "isFedBy", "vav1")]
     vav = (await api.get("/assets/vav1")).json()
-    assert [i["relation"] for i in vav["relations"]["incoming"]] == ["isControlledBy"]
+    assert [(i["relation"], i["inverse_of"]) for i in vav["relations"]["incoming"]] == [("isControlledBy", "controls")]
     assert vav["relations"]["incoming"][0]["target"] == {
-        "kind": "point",
-        "id": "vav1.damper",
-        "label": "damper",
-        "iri": "http://t.local/point/vav1.damper",
+        "kind": "asset",
+        "id": "ctl1",
+        "label": "Controller 1",
+        "iri": "http://t.local/asset/ctl1",
     }
+
+
+async def test_the_integrators_own_relations_with_and_without_an_inverse(api: httpx.AsyncClient) -> None:
+    vav = (await api.get("/assets/vav1")).json()
+    inspected = vav["relations"]["outgoing"][-1]
+    assert (inspected["relation"], inspected["name"], inspected["iri"]) == (
+        "ex:inspectedBy",
+        "Inspected by",
+        "http://example.com/plant#inspectedBy",
+    )
+    hall_temp = (await api.get("/points/rs1.hall_temp")).json()
+    assert [(o["relation"], o["name"], o["target"]["id"]) for o in hall_temp["relations"]["outgoing"]] == [
+        ("ex:calibratedBy", "Calibrated by", "team-a")
+    ]
+    team = (await api.get("/assets/team-a")).json()
+    assert team["relations"]["outgoing"] == []
+    assert team["relations"]["incoming"] == [
+        {
+            "relation": None,  # ex:inspectedBy has no inverse: what vav1 says, without a name for this end
+            "name": None,
+            "iri": None,
+            "inverse_of": "ex:inspectedBy",
+            "target": {"kind": "asset", "id": "vav1", "label": "VAV 1", "iri": "http://t.local/asset/vav1"},
+        },
+        {
+            "relation": "ex:calibrates",
+            "name": "Calibrates",
+            "iri": "http://example.com/plant#calibrates",
+            "inverse_of": "ex:calibratedBy",
+            "target": {
+                "kind": "point",
+                "id": "rs1.hall_temp",
+                "label": "hall_temp",
+                "iri": "http://t.local/point/rs1.hall_temp",
+            },
+        },
+    ]
 
 
 async def test_a_point_has_its_own_location_or_its_assets(api: httpx.AsyncClient) -> None:
@@ -80,11 +117,9 @@ async def test_a_point_has_its_own_location_or_its_assets(api: httpx.AsyncClient
     oat = (await api.get("/points/ahu1.oat")).json()
     assert oat["location"]["id"] == "outside" and oat["location"]["inherited"] is False
     assert _path(oat["location"]) == ["plant", "outside"]
-    assert (await api.get("/points/rs1.hall_temp")).json()["properties"][0]["value"] == "Sensirion"
-    damper = (await api.get("/points/vav1.damper")).json()
-    assert [(o["relation"], o["name"], o["target"]["id"]) for o in damper["relations"]["outgoing"]] == [
-        ("controls", "Controls", "vav1")
-    ]
+    hall_temp = (await api.get("/points/rs1.hall_temp")).json()
+    assert hall_temp["location"]["id"] == "hq-f1-hall" and hall_temp["location"]["inherited"] is False
+    assert [(p["key"], p["value"]) for p in hall_temp["properties"]] == [("manufacturer", "Sensirion")]
     nowhere = (await api.get("/assets/rs1")).json()
     assert nowhere["location"] is None and nowhere["relations"] == {"outgoing": [], "incoming": []}
     assert nowhere["properties"] == []

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-import psycopg
+if TYPE_CHECKING:  # psycopg is imported only when a connection is made: the gateway runs without it
+    import psycopg
 
 DEFAULT_GATEWAY = "default"
 GATEWAY_PARAM = "gateway"
@@ -52,7 +54,7 @@ class Target:
 def parse_target(target: str) -> Target:
     """Split ``gateway=`` off a target; a target that is not a postgresql:// URL keeps the default gateway."""
     text = target.strip()
-    if not text.startswith(("postgresql://", "postgres://")):
+    if not _is_url(text):
         return Target(text, DEFAULT_GATEWAY)
     parts = urlsplit(text)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -63,6 +65,8 @@ def parse_target(target: str) -> Target:
 
 def with_gateway(url: str, gateway: str) -> str:
     """The target naming ``gateway`` on the historian at ``url`` (what ``StoreLocation.target`` holds)."""
+    if not _is_url(url):
+        raise ValueError("only a postgresql:// URL can name a gateway (a key=value string cannot)")
     parts = urlsplit(url.strip())
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != GATEWAY_PARAM]
     query.append((GATEWAY_PARAM, gateway))
@@ -89,8 +93,27 @@ def _password_of(url: str) -> str | None:
     return kv.group(2).strip("'") if kv else None
 
 
+def target_for(url: str, gateway: str) -> str:
+    """The target of a configured URL: the gateway its ``?gateway=`` names, else ``gateway`` (the twin's name).
+
+    A ``key=value`` connection string cannot carry a gateway: it keeps the default one."""
+    if not _is_url(url) or GATEWAY_PARAM in dict(parse_qsl(urlsplit(url.strip()).query)):
+        return url
+    return with_gateway(url, gateway)
+
+
+def _is_url(text: str) -> bool:
+    return text.strip().startswith(("postgresql://", "postgres://"))
+
+
 def connect(target: Target, *, autocommit: bool = False, application: str = "twinbridge-history") -> psycopg.Connection:
     """A new connection, or ``HistoryUnavailable`` with a message free of the secret."""
+    try:
+        import psycopg
+    except ImportError:
+        raise HistoryUnavailable(
+            "the PostgreSQL history backend needs psycopg: pip install 'twinbridge[postgresql]'"
+        ) from None
     try:
         return psycopg.connect(
             target.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S, application_name=application

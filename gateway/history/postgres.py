@@ -17,8 +17,13 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
-import psycopg
-from psycopg import sql
+try:
+    import psycopg
+    from psycopg import sql
+except ImportError as exc:  # an optional dependency: say how to get it
+    raise ImportError(
+        "the PostgreSQL history backend needs psycopg: pip install 'twinbridge[postgresql]'", name=exc.name
+    ) from exc
 
 from gateway.history import pg_schema
 from gateway.history.model import (
@@ -248,9 +253,9 @@ class PostgresHistoryStore(PostgresHistoryReader):
 
     def location(self) -> StoreLocation:
         """The target, for readers in other processes (a secret: ``StoreLocation`` hides it in its repr)."""
-        from gateway.history.pg_connect import with_gateway
+        from gateway.history.pg_connect import target_for
 
-        return StoreLocation(BACKEND, with_gateway(self._target.url, self._target.gateway))
+        return StoreLocation(BACKEND, target_for(self._target.url, self._target.gateway))
 
     @property
     def pending_rows(self) -> int:

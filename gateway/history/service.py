@@ -18,6 +18,7 @@ from adapters.contract.sample import PointState
 from gateway.config.history import HistoryPolicy, twin_default, twin_history
 from gateway.history.backends import open_store
 from gateway.history.model import HistoryStore, StoreLocation
+from gateway.history.pg_connect import target_for
 from gateway.history.recorder import Recorder
 from gateway.model import TwinModel
 
@@ -41,7 +42,8 @@ class History:
         """Where the store is (a temporary folder is made on first use when the twin has no data folder)."""
         if self.spec.backend == "postgresql":
             assert self.spec.url is not None
-            return StoreLocation("postgresql", self.spec.url.get_secret_value())
+            # one historian, many gateways: each in its own schema, named by the twin unless the URL names one
+            return StoreLocation("postgresql", target_for(self.spec.url.get_secret_value(), self.model.settings.name))
         if self.spec.path is not None:
             return StoreLocation("embedded", self.spec.path)
         if self.model.settings.store is not None:

@@ -2,8 +2,8 @@
 
 Two twinbridge rows: the core path alone (pre-built samples -> pipeline -> twin, flush every 250 ms of wall
 time, as the running gateway does) and the whole path with real ``sim`` adapters under their supervisors on
-the event loop. The core path runs twice: with the standard live terms (SOSA and Brick, the default) and with
-``twin.standard_values: false``. Baseline: the naive approach, every sample written straight into a plain rdflib
+the event loop. The core path runs with the standard live terms (SOSA and Brick, the default) and with
+``twin.standard_values: false``, alternating, best of two runs each. Baseline: the naive approach, every sample written straight into a plain rdflib
 in-memory Graph (``Graph.set`` of value, timestamp and quality).
 
     python -m bench ingest [--quick]
@@ -111,8 +111,10 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     n_points = 2_000 if quick else 20_000
     n_samples = 100_000 if quick else 1_000_000
-    core = core_path(n_points, n_samples)
-    lean = core_path(n_points, n_samples, standard_values=False)
+    # the two core variants alternate, best of two each, so machine noise does not decide which one wins
+    runs = [core_path(n_points, n_samples, standard_values=std) for _ in range(2) for std in (True, False)]
+    core = max(runs[0::2], key=lambda r: r["samples_per_s"])
+    lean = max(runs[1::2], key=lambda r: r["samples_per_s"])
     naive = naive_rdflib(n_points, min(n_samples, 50_000 if quick else 200_000))
     gw = asyncio.run(_gateway_path(n_points, 2.0 if quick else 10.0, 0.05 if quick else 0.2))
     rows = [

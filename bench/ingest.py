@@ -3,8 +3,8 @@
 Two twinbridge rows: the core path alone (pre-built samples -> pipeline -> twin, flush every 250 ms of wall
 time, as the running gateway does) and the whole path with real ``sim`` adapters under their supervisors on
 the event loop. The core path runs with the standard live terms (SOSA and Brick, the default) and with
-``twin.standard_values: false``, alternating, best of two runs each. Baseline: the naive approach, every sample written straight into a plain rdflib
-in-memory Graph (``Graph.set`` of value, timestamp and quality).
+``twin.standard_values: false``, alternating, best of two runs each. Baseline: the naive approach, every sample
+written straight into a plain rdflib in-memory Graph (``Graph.set`` of value, timestamp and quality).
 
     python -m bench ingest [--quick]
 """

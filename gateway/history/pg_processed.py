@@ -77,18 +77,26 @@ def _from_rollups(
     interval_us: int,
     aggregate: Aggregate,
 ) -> dict[int, list[agg.Result]]:
-    """Results from each point's coarsest fitting roll-up level (points no level fits are left out)."""
-    best: dict[int, int] = {}
-    for pid, level, done in conn.execute(
-        sql.SQL("SELECT point_id, interval_us, done_us FROM {} WHERE point_id = ANY(%s)").format(
-            layout.table("rollup_state")
-        ),
-        [pids],
-    ):
-        if interval_us % level == 0 and start_us % level == 0 and end_us % level == 0 and end_us <= done:
-            best[pid] = max(level, best.get(pid, 0))
+    """Results from each point's fitting roll-up level (points no level fits are left out): the coarsest one
+    still holding rows from ``start_us`` on (a coarser level may be kept for less long), as the embedded store
+    chooses (rollups._level_covering)."""
+    # each fitting (point, level) with the start of its oldest roll-up row still kept
+    fitting = conn.execute(
+        sql.SQL(
+            "SELECT s.point_id, s.interval_us, (SELECT r.start_us FROM {r} r WHERE r.point_id = s.point_id"
+            " AND r.interval_us = s.interval_us ORDER BY r.start_us LIMIT 1) FROM {s} s"
+            " WHERE s.point_id = ANY(%(ids)s) AND mod(%(i)s, s.interval_us) = 0 AND mod(%(a)s, s.interval_us) = 0"
+            " AND mod(%(b)s, s.interval_us) = 0 AND s.done_us >= %(b)s"
+        ).format(r=layout.table("rollups"), s=layout.table("rollup_state")),
+        {"ids": pids, "i": interval_us, "a": start_us, "b": end_us},
+    ).fetchall()
+    choices: dict[int, list[tuple[int, int]]] = {}
+    for pid, level, first in fitting:
+        choices.setdefault(pid, []).append((level, 2**63 if first is None else first))
     by_level: dict[int, list[int]] = {}
-    for pid, level in best.items():
+    for pid, levels in choices.items():
+        covering = [level for level, first in levels if first <= start_us]
+        level = max(covering) if covering else min(levels, key=lambda lf: (lf[1], -lf[0]))[0]
         by_level.setdefault(level, []).append(pid)
     starts = agg.interval_starts(start_us, end_us, interval_us)
     out: dict[int, list[agg.Result]] = {}

@@ -253,3 +253,17 @@ def test_a_late_row_where_retention_began_deleting_leaves_that_rollup_alone(pg_s
     store.apply_retention(T0 + 3 * H)
     # the second hour lost half its raw rows: its roll-up stays as computed; the third takes its late row
     assert [b.value for b in store.read_processed(["a.x"], T0, T0 + 3 * H, H, Aggregate.COUNT)] == [60, 60, 61]
+
+
+def test_the_coarsest_level_still_holding_the_range_answers(pg_store_factory: Factory) -> None:
+    store = pg_store_factory()
+    # minute roll-ups kept forever, hourly ones only 3 hours: old hours come from the minutes
+    store.configure({}, Retention(raw_us=H, rollups=(Rollup(M, None), Rollup(H, 3 * H))))
+    store.append([HistoryRow("a.x", T0 + k * M, T0, float(k % 7), 0) for k in range(10 * 60)])
+    store.flush()
+    store.apply_retention(T0 + 10 * H)
+    assert store.read_raw("a.x", T0, T0 + 8 * H, limit=10) == []
+    got = store.read_processed(["a.x"], T0, T0 + 10 * H, H, Aggregate.COUNT)
+    assert [b.value for b in got] == [60] * 10
+    got = store.read_processed(["a.x"], T0, T0 + 2 * H, H, Aggregate.MAXIMUM)
+    assert [b.value for b in got] == [6.0, 6.0]

@@ -8,6 +8,9 @@ and EURange properties) the node descriptions are made by gateway.northbound.opc
 - ``add_nodes, GC paused``: the same with the cyclic garbage collector paused (fast_nodes.paused_gc);
 - ``fast builder``: fast_nodes.build_nodes (shared constant attribute values, GC paused).
 
+The service rows also start the same twin with a topology (``topology_model``: a location tree, every asset and
+point located, a feeds chain, a five-property nameplate per equipment; gateway/northbound/opcua/topology.py).
+
 Each run is its own process (clean heap, honest RSS). ``python -m bench uaserver [--quick]``
 """
 
@@ -20,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import synthetic_model, table
+from bench.common import BRICK, synthetic_model, table
 
 MODES = ("add_nodes", "add_nodes_nogc", "fast")
 LABELS = {
@@ -48,9 +51,9 @@ async def _one(mode: str, n_points: int, sample: int) -> dict[str, float]:
     )
     from gateway.northbound.opcua.fast_nodes import add_nodes_fast, paused_gc
 
-    model = synthetic_model(n_points)
+    model = topology_model(n_points) if mode == "service_topology" else synthetic_model(n_points)
     if mode.startswith("service"):
-        return await _service(model, fast=mode == "service_fast")
+        return await _service(model, fast=mode != "service")
     server = Server()
     await server.init()
     ns = await server.register_namespace("http://bench.local/opcua")
@@ -115,6 +118,36 @@ async def _service(model: object, *, fast: bool) -> dict[str, float]:
     return {"build": svc.build_seconds, "start": started, "rss": rss}
 
 
+def topology_model(n_points: int) -> object:
+    """``synthetic_model`` placed and related: one building, a floor per 100 equipment, a room per 10, every
+    equipment (its points with it) in a room, each feeding the next of its area, and a nameplate of five
+    properties per equipment (one a quantity in kW)."""
+    import dataclasses
+    import datetime
+
+    from adapters.contract.model import Location, Property, Relation, TargetKind
+
+    model = synthetic_model(n_points)
+    model.locations["b"] = Location("b", (BRICK + "Building",), "Building")
+    equipment = [a for a in model.assets.values() if a.parent is not None and a.parent.startswith("area")]
+    feeds, TB = (BRICK + "feeds", BRICK + "isFedBy"), "https://w3id.org/twinbridge#"
+    for i, a in enumerate(equipment):
+        floor, room = f"f{i // 100}", f"r{i // 10}"
+        model.locations.setdefault(floor, Location(floor, (BRICK + "Floor",), floor, parent="b"))
+        model.locations.setdefault(room, Location(room, (BRICK + "Room",), room, parent=floor))
+        nxt = equipment[i + 1] if i + 1 < len(equipment) and equipment[i + 1].parent == a.parent else None
+        relations = (Relation(feeds[0], nxt.id, TargetKind.ASSET, "Feeds", feeds[1], "IsFedBy"),) if nxt else ()
+        nameplate = (
+            Property("manufacturer", "http://schema.org/manufacturer", "Acme", "Manufacturer"),
+            Property("model", "http://schema.org/model", "AHU-9", "Model"),
+            Property("serial_number", "http://schema.org/serialNumber", f"SN{i:06d}", "Serial number"),
+            Property("install_date", TB + "installDate", datetime.date(2020, 1, 1), "Install date"),
+            Property("rated_power", BRICK + "ratedPowerOutput", 15.0, "Rated power", unit="KiloW"),
+        )
+        model.assets[a.id] = dataclasses.replace(a, location=room, relations=relations, properties=nameplate)
+    return model
+
+
 class _nothing:
     def __enter__(self) -> None:
         return None
@@ -157,7 +190,12 @@ def main(argv: list[str]) -> int:
     print(table(["points", "method", "describe s", "add s", "total s", "RSS +MiB"], rows))
     srows: list[list[object]] = []
     for n in sizes[1:2] if quick else sizes[:2]:
-        for mode, label in (("service", "as is (asyncua add_nodes)"), ("service_fast", "fast builder")):
+        modes = (
+            ("service", "as is (asyncua add_nodes)"),
+            ("service_fast", "fast builder"),
+            ("service_topology", "fast builder, with topology"),
+        )
+        for mode, label in modes:
             r = _run(mode, n)
             srows.append([n, label, f"{r['build']:.2f}", f"{r['start']:.2f}", f"{r['rss']:.0f}"])
     print("\nopcua service start (OpcUaServer.start: address space, initial values, listening)\n")

@@ -8,6 +8,7 @@ topology (gateway/northbound/opcua/topology.py) adds ``s=location:<id>``, ``s=fo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from asyncua import ua
@@ -60,6 +61,13 @@ def eu_information(unit_name: str) -> ua.EUInformation | None:
     return eu
 
 
+@functools.lru_cache(maxsize=256)
+def standard_id(identifier: int) -> ua.NodeId:
+    """A NodeId of namespace 0 (``ua.ObjectIds.HasProperty``...), one object per id: the items of a big twin
+    share them (nothing mutates a NodeId) instead of making ~100,000 alike."""
+    return node_id(identifier)
+
+
 class NodeIds:
     """Stable NodeIds of a twin in one namespace index."""
 
@@ -107,7 +115,7 @@ def node_item(
     it.BrowseName = ua.QualifiedName(name, ns)
     it.NodeClass = node_class
     it.ParentNodeId = parent
-    it.ReferenceTypeId = node_id(ref)
+    it.ReferenceTypeId = standard_id(ref)
     if typedef is not None:
         it.TypeDefinition = typedef
     it.NodeAttributes = attrs
@@ -248,7 +256,7 @@ def property_item(
     pa = ua.VariableAttributes()
     pa.DisplayName = ua.LocalizedText(label or name)
     pa.Description = ua.LocalizedText(description or label or name)
-    pa.DataType = node_id(dtype)
+    pa.DataType = standard_id(dtype)
     if value.is_array:
         pa.ValueRank = ua.ValueRank.OneDimension
         pa.ArrayDimensions = [0]  # one dimension of any length
@@ -265,7 +273,7 @@ def property_item(
         ns,
         ua.NodeClass.Variable,
         pa,
-        node_id(ua.ObjectIds.PropertyType),
+        standard_id(ua.ObjectIds.PropertyType),
     )
 
 

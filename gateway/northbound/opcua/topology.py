@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from asyncua import ua
@@ -41,11 +41,11 @@ from gateway.northbound.opcua.address_space import (
     eu_information,
     node_item,
     property_item,
+    standard_id,
     type_item,
     type_name,
 )
 from gateway.northbound.opcua.fast_nodes import add_references_fast
-from gateway.northbound.opcua.uatypes import node_id
 
 log = logging.getLogger("twinbridge.opcua")
 
@@ -76,8 +76,8 @@ class TopologyBatch:
     references: list[tuple[ua.NodeId, ReferenceType, ua.NodeId]] = field(default_factory=list)
 
 
-# One end of a relation: (its node, what it relates)
-_Owner = tuple[ua.NodeId, str, Iterable[Relation], Iterable[Property], str | None]
+# An asset, point or location: (its NodeId from its id, id, relations, properties, location id)
+_Owner = tuple[Callable[[str], ua.NodeId], str, tuple[Relation, ...], tuple[Property, ...], str | None]
 
 
 class Topology:
@@ -89,9 +89,12 @@ class Topology:
         self._types: dict[tuple[str, str], ReferenceType] = {}
         self._type_names: set[str] = set()
         self._locations: set[str] = set()
+        self._location_ids: dict[str, ua.NodeId] = {}  # one NodeId per room for its thousands of references
         self._folder = False
         self._linked: set[tuple[str, str, str]] = set()
         self._pending: list[tuple[ua.NodeId, ReferenceType, ua.NodeId]] = []
+        self._vocabulary: object = None
+        self._curies: dict[str, str] = {}
 
     # -- one build ----------------------------------------------------------------------------------------
     def batch(
@@ -99,20 +102,22 @@ class Topology:
     ) -> TopologyBatch:
         """The topology of new assets and points (and of locations not built yet); ``known`` are type names."""
         ids = self.ids
+        self._vocabulary = model.vocabulary  # the mapping's own prefixes, for curies
         locations = self._new_locations(model)
-        owners: list[_Owner] = [(ids.asset(a.id), a.id, a.relations, a.properties, a.location) for a in assets]
+        owners: list[_Owner] = [(ids.asset, a.id, a.relations, a.properties, a.location) for a in assets]
         # a point without a location of its own is where its asset is, as in the twin's graph
-        owners += [(ids.point(p.id), p.id, p.relations, p.properties, model.location_of(p.id)) for p in points]
-        owners += [
-            (ids.location(loc.id), f"location:{loc.id}", loc.relations, loc.properties, None) for loc in locations
-        ]
+        owners += [(ids.point, p.id, p.relations, p.properties, model.location_of(p.id)) for p in points]
+        owners += [(ids.location, loc.id, loc.relations, loc.properties, None) for loc in locations]
         out = TopologyBatch()
         out.types += self._location_types(locations, known)
         out.nodes += self._location_items(model, locations)
-        for nodeid, key, relations, properties, location in owners:
+        for make_id, eid, relations, properties, location in owners:
+            if not (relations or properties or location):
+                continue  # most points of a big twin: no NodeId made for them here
+            nodeid = make_id(eid)
             if location is not None:
                 rtype = self._reference_type(HAS_LOCATION, IS_LOCATION_OF, "HasLocation", "IsLocationOf", out)
-                self._plan(out, nodeid, rtype, ids.location(location), True)
+                self._plan(out, nodeid, rtype, self._location_id(location), True)
             terms: dict[str, list[Relation]] = {}
             for rel in relations:
                 if rel.target_kind is TargetKind.TERM:
@@ -121,7 +126,7 @@ class Topology:
                 rtype = self._reference_type(rel.predicate, rel.inverse, rel.name, rel.inverse_name, out)
                 self._plan(out, nodeid, rtype, self._target(rel), rel.predicate == rtype.active)
             if properties or terms:
-                out.nodes += _property_items(ids, nodeid, key, properties, terms)
+                out.nodes += _property_items(ids, nodeid, str(nodeid.Identifier), properties, terms, self._curie)
         return out
 
     def link(self, aspace: AddressSpace, batch: TopologyBatch) -> None:
@@ -160,17 +165,29 @@ class Topology:
         fwd = self._unique_name(fwd, active)
         rtype = ReferenceType(self.ids.reference_type(fwd), fwd, back, active)
         self._types[key] = rtype
-        out.types.append(_reference_type_item(self.ids, rtype))
+        out.types.append(_reference_type_item(self.ids, rtype, self._curie(rtype.active)))
         return rtype
 
     def _unique_name(self, name: str, active: str) -> str:
         """ReferenceType BrowseNames are unique in a server: a second relation named alike gets its curie."""
         if name in self._type_names:
-            other = type_name(active)
-            log.warning("two relations are named %s in OPC UA: %s is %s there", name, classes.compact(active), other)
+            base = other = self._curie(active).replace(":", "_")
+            n = 2
+            while other in self._type_names:
+                other, n = f"{base}_{n}", n + 1
+            log.warning("two relations are named %s in OPC UA: %s is %s there", name, self._curie(active), other)
             name = other
         self._type_names.add(name)
         return name
+
+    def _curie(self, iri: str) -> str:
+        """An IRI under the mapping's or the built-in prefixes, once per term (a nameplate per equipment names
+        the same few terms)."""
+        curie = self._curies.get(iri)
+        if curie is None:
+            compact = getattr(self._vocabulary, "compact", None) or classes.compact
+            curie = self._curies[iri] = compact(iri)
+        return curie
 
     def _plan(self, out: TopologyBatch, owner: ua.NodeId, rtype: ReferenceType, other: ua.NodeId, fwd: bool) -> None:
         source, target = (owner, other) if fwd else (other, owner)
@@ -181,9 +198,15 @@ class Topology:
             self._linked.add(key)
             out.references.append((source, rtype, target))
 
+    def _location_id(self, lid: str) -> ua.NodeId:
+        nodeid = self._location_ids.get(lid)
+        if nodeid is None:
+            nodeid = self._location_ids[lid] = self.ids.location(lid)
+        return nodeid
+
     def _target(self, rel: Relation) -> ua.NodeId:
         if rel.target_kind is TargetKind.LOCATION:
-            return self.ids.location(rel.target)
+            return self._location_id(rel.target)
         return self.ids.point(rel.target) if rel.target_kind is TargetKind.POINT else self.ids.asset(rel.target)
 
     # -- locations ----------------------------------------------------------------------------------------
@@ -208,7 +231,7 @@ class Topology:
         items: list[ua.AddNodesItem] = []
         if locations and LOCATION_TYPE not in known:
             known.add(LOCATION_TYPE)
-            base = node_id(ua.ObjectIds.BaseObjectType)
+            base = standard_id(ua.ObjectIds.BaseObjectType)
             items.append(type_item(self.ids, LOCATION_TYPE, "twinbridge location", base, False))
         for loc in locations:
             for c in loc.classes:
@@ -225,7 +248,7 @@ class Topology:
         if locations and not self._folder:
             self._folder = True
             attrs = _object_attributes("Locations", "where the twin's assets and points are (brick:hasLocation)")
-            folder_type = node_id(ua.ObjectIds.FolderType)
+            folder_type = standard_id(ua.ObjectIds.FolderType)
             org = ua.ObjectIds.Organizes
             items.append(
                 node_item(ids.locations_folder(), ids.root(), org, "Locations", ids.ns, _OBJECT, attrs, folder_type)
@@ -251,17 +274,17 @@ def _object_attributes(label: str, description: str) -> ua.ObjectAttributes:
     return attrs
 
 
-def _reference_type_item(ids: NodeIds, rtype: ReferenceType) -> ua.AddNodesItem:
+def _reference_type_item(ids: NodeIds, rtype: ReferenceType, description: str) -> ua.AddNodesItem:
     attrs = ua.ReferenceTypeAttributes()
     attrs.DisplayName = ua.LocalizedText(rtype.name)
-    attrs.Description = ua.LocalizedText(classes.compact(rtype.active))
+    attrs.Description = ua.LocalizedText(description)
     attrs.IsAbstract = False
     attrs.Symmetric = rtype.inverse_name is None
     if rtype.inverse_name is None:  # a symmetric type has no InverseName (OPC 10000-3 §5.3.2)
         attrs.SpecifiedAttributes &= ~ua.NodeAttributesMask.InverseName
     else:
         attrs.InverseName = ua.LocalizedText(rtype.inverse_name)
-    parent = node_id(ua.ObjectIds.NonHierarchicalReferences)
+    parent = standard_id(ua.ObjectIds.NonHierarchicalReferences)
     kind = ua.NodeClass.ReferenceType
     return node_item(rtype.nodeid, parent, ua.ObjectIds.HasSubtype, rtype.name, ids.ns, kind, attrs, None)
 
@@ -331,9 +354,14 @@ def _variant(value: PropertyValue) -> tuple[ua.Variant, int]:
 
 
 def _property_items(
-    ids: NodeIds, parent: ua.NodeId, owner: str, properties: Iterable[Property], terms: dict[str, list[Relation]]
+    ids: NodeIds,
+    parent: ua.NodeId,
+    owner: str,
+    properties: Iterable[Property],
+    terms: dict[str, list[Relation]],
+    curie: Callable[[str], str],
 ) -> list[ua.AddNodesItem]:
-    """Nodes for an owner's static properties and vocabulary-term relations."""
+    """Nodes for an owner's static properties and vocabulary-term relations (Description: the term's curie)."""
     items: list[ua.AddNodesItem] = []
     taken = {"EngineeringUnits", "EURange"}  # a point's own properties
     for name, label, predicate, value, unit in _named(properties, terms):
@@ -342,7 +370,7 @@ def _property_items(
             continue
         taken.add(name)
         nodeid = ids.prop(owner, name)
-        description = classes.compact(predicate)
+        description = curie(predicate)
         if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
             items += _quantity_items(ids, parent, nodeid, name, label, description, float(value), unit)
             continue
@@ -378,12 +406,12 @@ def _quantity_items(
     attrs = ua.VariableAttributes()
     attrs.DisplayName = ua.LocalizedText(label)
     attrs.Description = ua.LocalizedText(description)
-    attrs.DataType = node_id(ua.ObjectIds.Double)
+    attrs.DataType = standard_id(ua.ObjectIds.Double)
     attrs.ValueRank = ua.ValueRank.Scalar
     attrs.Value = ua.Variant(value, ua.VariantType.Double)
     attrs.AccessLevel = attrs.UserAccessLevel = _READ
     attrs.Historizing = False
-    typedef = node_id(_UNIT_TYPES[0] if eu is not None else _UNIT_TYPES[1])
+    typedef = standard_id(_UNIT_TYPES[0] if eu is not None else _UNIT_TYPES[1])
     var = ua.NodeClass.Variable
     items = [node_item(nodeid, parent, ua.ObjectIds.HasComponent, name, ids.ns, var, attrs, typedef)]
     if eu is not None:

@@ -43,7 +43,7 @@ async def test_dates_are_datetimes_and_documents_a_string_array(ua_client: Clien
     warranty = ua_client.get_node(ua.NodeId("boiler1#WarrantyEnd", ns))  # the integrator's own key, ex:warrantyEnd
     assert (await warranty.read_value()).replace(tzinfo=UTC) == datetime(2027, 1, 1, tzinfo=UTC)
     assert (await warranty.read_display_name()).Text == "Warranty end"
-    assert (await warranty.read_description()).Text == "http://example.com/plant#warrantyEnd"
+    assert (await warranty.read_description()).Text == "ex:warrantyEnd"  # under the mapping's own prefix
     docs = ua_client.get_node(ua.NodeId("boiler1#Documents", ns))
     assert await docs.read_value() == [MANUAL]
     assert await docs.read_data_type() == ua.NodeId(ua.ObjectIds.String)

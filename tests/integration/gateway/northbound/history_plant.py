@@ -1,7 +1,7 @@
 """A gateway with recorded history for the northbound history tests (REST, SPARQL, OPC UA HistoryRead).
 
-Two hours of known samples, written into the store before the gateway starts, at a fixed past date so the
-live samples the gateway records meanwhile never fall into the ranges under test:
+Two hours of known samples, written into the store before the gateway starts, at a fixed past date (kept:
+retention forever) so the live samples the gateway records meanwhile never fall into the ranges under test:
 - ``ahu1.sat`` (float, °C): every 10 s a slow wave around 19 °C, with one BadSensorFailure row and one
   quality-only row (no value) in the second hour;
 - ``ahu1.fan`` (float, %): every 60 s, 40 then 60 from the second hour on;
@@ -70,7 +70,7 @@ twin:
   base_iri: "http://t16.local/"
   name: works
   flush_interval: 50ms
-  history: {{backend: embedded, path: {history_dir}, flush_interval: 100ms}}
+  history: {{backend: embedded, path: {history_dir}, flush_interval: 100ms, retention: forever}}
 {sections}
 sources:
   - {{id: sim1, kind: sim, interval: 200ms}}

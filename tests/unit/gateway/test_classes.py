@@ -59,7 +59,7 @@ def test_resolve_class(text: str, iri: str) -> None:
         (
             "brik:Boiler",
             "unknown prefix 'brik' in 'brik:Boiler' (did you mean 'brick'? known: tb, brick, ref, sosa, ssn, qudt, "
-            "unit, quantitykind, hctl, modv, mqv, xsd, rdf, rdfs, owl, sh)",
+            "unit, quantitykind, schema, hctl, modv, mqv, xsd, rdf, rdfs, owl, sh)",
         ),
         ("brick:Boilr", "unknown Brick class brick:Boilr (did you mean brick:Boiler, brick:Coil?)"),
         ("brick:boiler", "unknown Brick class brick:boiler (did you mean brick:Boiler?)"),

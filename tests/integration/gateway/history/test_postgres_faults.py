@@ -8,18 +8,24 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import psycopg
 import pytest
-from pg_cluster import PgCluster
+from pg_cluster import PgCluster, PgServer
 
 from gateway.history.model import HistoryRow
 from gateway.history.pg_connect import Backoff, HistoryUnavailable, with_gateway
-from gateway.history.pg_schema import schema_for
 from gateway.history.postgres import PostgresHistoryStore, open_reader
 
 pytestmark = pytest.mark.integration
 T0 = 1_700_000_000_000_000
+Factory = Callable[..., PostgresHistoryStore]
+
+
+def _schema(store: PostgresHistoryStore) -> str:
+    assert store.writer.layout is not None
+    return store.writer.layout.schema
 
 
 def _store(cluster: PgCluster, gateway: str = "g", **options: object) -> PostgresHistoryStore:
@@ -110,12 +116,14 @@ def test_a_reader_rides_over_a_restart_and_says_when_the_server_is_away(pg_own_c
     store.close()
 
 
-def test_a_batch_whose_commit_reply_was_lost_is_not_written_twice(pg_own_cluster: PgCluster) -> None:
-    store = _store(pg_own_cluster)
+def test_a_batch_whose_commit_reply_was_lost_is_not_written_twice(
+    pg_server: PgServer, pg_store_factory: Factory
+) -> None:
+    store = pg_store_factory(backoff=Backoff(0.02, 0.2))
     store.append([HistoryRow("a.seq", T0 + i, T0, float(i), 0) for i in range(10)])
     store.flush()
-    with psycopg.connect(pg_own_cluster.url) as conn:
-        (landed,) = conn.execute(f"SELECT id FROM {schema_for('g')}.batches").fetchone()  # type: ignore[misc]
+    with psycopg.connect(pg_server.url) as conn:
+        (landed,) = conn.execute(f"SELECT id FROM {_schema(store)}.batches").fetchone()  # type: ignore[misc]
     # as if the COMMIT of that batch went through but the connection died before its reply came back
     from gateway.history.model import RowBatch
 
@@ -135,13 +143,13 @@ def test_a_batch_whose_commit_reply_was_lost_is_not_written_twice(pg_own_cluster
 
 
 def test_rows_the_database_refuses_are_dropped_counted_and_writing_goes_on(
-    pg_own_cluster: PgCluster, caplog: pytest.LogCaptureFixture
+    pg_server: PgServer, pg_store_factory: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = _store(pg_own_cluster)
+    store = pg_store_factory()
     store.append([HistoryRow("a.seq", T0, T0, 0.0, 0)])
     store.flush()
-    with psycopg.connect(pg_own_cluster.url, autocommit=True) as conn:  # a DBA's rule our rows break
-        conn.execute(f"ALTER TABLE {schema_for('g')}.samples ADD CONSTRAINT no_12345 CHECK (status <> 12345)")
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:  # a DBA's rule our rows break
+        conn.execute(f"ALTER TABLE {_schema(store)}.samples ADD CONSTRAINT no_12345 CHECK (status <> 12345)")
     store.writer.chunk_rows = 3
     store.append([HistoryRow("a.seq", T0 + i, T0, float(i), 12345 if i == 2 else 0) for i in range(1, 4)])
     store.append([HistoryRow("a.seq", T0 + i, T0, float(i), 0) for i in range(4, 7)])

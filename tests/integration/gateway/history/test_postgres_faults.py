@@ -174,10 +174,20 @@ def test_the_url_and_its_password_never_reach_a_log_or_an_error(
         wrong.read_raw("a.seq", 0, 1, limit=1)
     texts += [str(err.value), repr(wrong), repr(wrong.location()), str(wrong.location())]
     wrong.close()
-    malformed = open_reader(f"postgresql://twinbridge:{secret}@127.0.0.1:{pg_own_cluster.port}:5/history")
-    with pytest.raises(HistoryUnavailable) as err:
-        malformed.read_raw("a.seq", 0, 1, limit=1)
-    texts.append(str(err.value))
+    # malformed URLs: libpq's own messages quote them (a typo in the scheme makes it a key=value string)
+    for bad in (
+        f"postgresq://twinbridge:{secret}@127.0.0.1:{pg_own_cluster.port}/history",
+        f"postgresql://twinbridge:{secret}@127.0.0.1:{pg_own_cluster.port}:5/history",
+    ):
+        malformed = open_reader(bad)
+        with pytest.raises(HistoryUnavailable) as err:
+            malformed.read_raw("a.seq", 0, 1, limit=1)
+        texts.append(str(err.value))
+        logging.getLogger("test").warning("reader failed: %s", err.value)  # what a service would log
+        broken = PostgresHistoryStore(bad)
+        broken.flush()
+        texts.append(repr(broken))
+        broken.close()
     store = _store(pg_own_cluster)
     store.append([HistoryRow("a.seq", T0, T0, 1.0, 0)])
     store.flush()

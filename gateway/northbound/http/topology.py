@@ -71,11 +71,14 @@ class Topology:
             if a.location is not None:
                 self.assets_at.setdefault(a.location, []).append(a.id)
         self.points_at: dict[str, list[str]] = {}  # location id -> points there (own or inherited location)
+        self.points_of: dict[str, list[str]] = {}  # asset id -> its points
         for p in model.points.values():
+            self.points_of.setdefault(p.asset, []).append(p.id)
             where = self.point_location(p)
             if where is not None:
                 self.points_at.setdefault(where, []).append(p.id)
         self._reached: dict[str, frozenset[EntityKey]] = {}
+        self._fed_points: dict[str, frozenset[str]] = {}
 
     def _declarations(self) -> Iterable[tuple[TargetKind, str, tuple[Relation, ...]]]:
         m = self.model
@@ -150,21 +153,25 @@ class Topology:
             reached = self._reached[asset_id] = frozenset(seen)
         return reached
 
-    def points_fed_by(self, asset_id: str) -> set[str]:
+    def points_fed_by(self, asset_id: str) -> frozenset[str]:
         """Points fed by ``asset_id``: their asset or they themselves are reached through feeds, or they are
         located in a location so reached (or one under it: feeding a zone feeds its rooms). The feeder's own
         points are not fed by it, even when it stands in a room it feeds (unless a loop of feeds comes back)."""
-        reached = self.fed_by(asset_id)
-        places = {lid for kind, lid in reached if kind is TargetKind.LOCATION and lid in self.model.locations}
-        located = {pid for lid in places for pid in self.points_under(lid)}
-        itself = (TargetKind.ASSET, asset_id) in reached
-        return {
-            p.id
-            for p in self.model.points.values()
-            if (TargetKind.ASSET, p.asset) in reached
-            or (TargetKind.POINT, p.id) in reached
-            or (p.id in located and (p.asset != asset_id or itself))
-        }
+        fed = self._fed_points.get(asset_id)
+        if fed is None:
+            reached = self.fed_by(asset_id)
+            out: set[str] = set()
+            for kind, ident in reached:
+                if kind is TargetKind.ASSET:
+                    out.update(self.points_of.get(ident, ()))
+                elif kind is TargetKind.POINT:
+                    out.add(ident)
+                elif ident in self.model.locations:
+                    out.update(self.points_under(ident))
+            if (TargetKind.ASSET, asset_id) not in reached:
+                out.difference_update(self.points_of.get(asset_id, ()))
+            fed = self._fed_points[asset_id] = frozenset(out)
+        return fed
 
     def label(self, kind: TargetKind, ident: str) -> str | None:
         """The label of an entity of the twin; None when it is not (or no longer) there."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -66,12 +67,12 @@ def _subtree(api: Api, asset: str) -> set[str]:
     return {a.id for a in model.subtree(asset)}
 
 
-def _topology_filter(api: Api, location: str | None, fed_by: str | None) -> set[str] | None:
+def _topology_filter(api: Api, location: str | None, fed_by: str | None) -> AbstractSet[str] | None:
     """The points the location and fed_by filters keep (both: the points in both); None without them."""
     if location is None and fed_by is None:
         return None
     model, topo = api.view.model, api.topology()
-    keep: set[str] | None = None
+    keep: AbstractSet[str] | None = None
     if location is not None:
         present.require("location", location, model.locations)
         keep = set(topo.points_under(location))

@@ -65,6 +65,7 @@ class PgWriter:
         self._drop_logged = False
         self._committing = False
         self.lock = threading.Lock()  # one conversation at a time on the connection: flush chunks, upkeep steps
+        self._qlock = threading.Lock()  # the queue and its counters (append comes from another thread)
         # extra work inside each COPY's transaction, given each point's oldest row time (roll-ups' watermarks)
         self.on_commit: Callable[[psycopg.Connection, dict[int, int]], None] | None = None
 
@@ -73,8 +74,12 @@ class PgWriter:
         """Queue a batch; drop (and count) the oldest rows beyond ``buffer_limit``."""
         if not len(batch):
             return
-        self._queue.append(batch)
-        self.pending_rows += len(batch)
+        with self._qlock:
+            self._queue.append(batch)
+            self.pending_rows += len(batch)
+            self._trim()
+
+    def _trim(self) -> None:
         while self.pending_rows > self.buffer_limit and self._queue:
             oldest = self._queue[0]
             excess = self.pending_rows - self.buffer_limit
@@ -187,8 +192,10 @@ class PgWriter:
 
     def _requeue_inflight(self) -> None:
         if self._inflight is not None:
-            self._queue.extendleft(reversed(self._inflight[1]))
-            self._inflight = None
+            with self._qlock:
+                self._queue.extendleft(reversed(self._inflight[1]))
+                self._inflight = None
+                self._trim()
 
     def _refuse_inflight(self, exc: psycopg.Error) -> None:
         """The database refused a chunk for its content or our rights: drop it (counted) rather than retry forever."""
@@ -196,8 +203,9 @@ class PgWriter:
             raise exc
         count = sum(len(b) for b in self._inflight[1])
         self._inflight = None
-        self.pending_rows -= count
-        self.dropped_rows += count
+        with self._qlock:
+            self.pending_rows -= count
+            self.dropped_rows += count
         log.error("history database refused %d rows, dropped: %s", count, describe_error(exc, self._target))
 
     def _write_next(self, conn: psycopg.Connection) -> None:
@@ -206,15 +214,17 @@ class PgWriter:
         if self._inflight is None:
             chunk: list[RowBatch] = []
             rows = 0
-            while self._queue and (not chunk or rows + len(self._queue[0]) <= self.chunk_rows):
-                chunk.append(self._queue.popleft())
-                rows += len(chunk[-1])
+            with self._qlock:
+                while self._queue and (not chunk or rows + len(self._queue[0]) <= self.chunk_rows):
+                    chunk.append(self._queue.popleft())
+                    rows += len(chunk[-1])
             self._inflight = (uuid.uuid4(), chunk)
         batch_id, chunk = self._inflight
         count = self._copy(conn, batch_id, chunk)
         self._inflight = None
-        self.pending_rows -= count
-        self.written_rows += count
+        with self._qlock:
+            self.pending_rows -= count
+            self.written_rows += count
 
     def _copy(self, conn: psycopg.Connection, batch_id: uuid.UUID, chunk: list[RowBatch]) -> int:
         assert self.layout is not None
@@ -272,8 +282,9 @@ class PgWriter:
         ).fetchone()
         if landed:
             count = sum(len(b) for b in chunk)
-            self.pending_rows -= count
-            self.written_rows += count
+            with self._qlock:
+                self.pending_rows -= count
+                self.written_rows += count
             self._inflight = None
 
     def forget_partitions(self, starts: list[int]) -> None:

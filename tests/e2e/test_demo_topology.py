@@ -1,28 +1,34 @@
 """The demo's topology answers with the expected rows: over SPARQL (the queries of examples/queries.md), over REST
-(location and fed_by filters, relations and nameplates), and the machine's DI nameplate as discovery drafts it."""
+(location and fed_by filters, relations and nameplates), over OPC UA (Feeds references, a nameplate with its
+unit), and the machine's DI nameplate as discovery drafts it."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 import yaml
+from asyncua import Client, ua
 
 from adapters.opcua.discover import discover
 from gateway.demo_plant.machine import NAMEPLATE
-from gateway.demo_plant.runner import DEMO_MAPPING, Demo
+from gateway.demo_plant.runner import DEMO_MAPPING, Demo, Ports
 from gateway.units import CATALOG
 from tests.conftest import wait_for
+from tests.e2e.conftest import free_ports
 from tests.e2e.test_example_queries import queries_md
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SENSORS = ("hall-s1", "hall-s2", "office-s3")
 SENSOR_POINTS = {f"{s}.{p}" for s in SENSORS for p in ("temperature", "humidity", "co2", "setpoint")}
 QUDT_UNIT = "http://qudt.org/vocab/unit/"
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 def _query(marker: str) -> str:
@@ -54,16 +60,25 @@ async def _steady_rows(demo: Demo, query: str, points: list[str]) -> tuple[list[
     raise AssertionError("the values kept changing while the query ran")
 
 
-@pytest.fixture
-async def plant(demo: Demo) -> Demo:
-    """The demo with every MQTT sensor discovered and Good."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def plant() -> AsyncIterator[Demo]:
+    """One demo for the module (these tests only read), with every MQTT sensor discovered and Good."""
+    demo = Demo(Ports(*free_ports(5)))
+    try:
+        await demo.start()
+        await _settled(demo)
+        yield demo
+    finally:
+        await demo.stop()
+
+
+async def _settled(demo: Demo) -> None:
     twin = demo.gateway.twin  # type: ignore[union-attr]
     everything = [f"{s}.temperature" for s in SENSORS] + ["boiler1.supply_temp", "ahu1.supply_air_temp"]
     await wait_for(lambda: all(p in twin.states() for p in everything), timeout=20, what="sensors discovered")
     await wait_for(
         lambda: all(twin.state(p).status == "Good" for p in twin.states()), timeout=20, what="every point Good"
     )
-    return demo
 
 
 async def test_rooms_served_by_boiler1_with_their_temperatures(plant: Demo) -> None:
@@ -187,3 +202,24 @@ async def test_discovery_drafts_the_machines_nameplate_as_the_mapping_states_it(
     rated = stated.pop("rated_power")  # on the mapping only: the machine does not publish it
     assert machine["properties"] == stated and re.fullmatch(r"[\d.]+ kW", rated)
     assert stated["serial_number"] == NAMEPLATE["SerialNumber"] and stated["firmware"] == NAMEPLATE["SoftwareRevision"]
+
+
+async def test_opcua_client_follows_feeds_and_reads_the_nameplate(plant: Demo) -> None:
+    async with Client(f"opc.tcp://127.0.0.1:{plant.ports.opcua}/twinbridge", timeout=5) as c:
+        ns = await c.get_namespace_index("http://demo.twinbridge.local/opcua")
+        feeds = ua.NodeId("reftype:Feeds", ns)
+
+        async def fed_by(node: str) -> set[str]:
+            found = await c.get_node(ua.NodeId(node, ns)).get_referenced_nodes(feeds, ua.BrowseDirection.Forward)
+            return {str(n.nodeid.Identifier) for n in found}
+
+        assert await fed_by("boiler1") == {"ahu1", "location:workshop-room"}
+        assert await fed_by("ahu1") == {"location:hall-room", "location:office-room"}
+        hall = c.get_node(ua.NodeId("location:hall-room", ns))
+        here = await hall.get_referenced_nodes(ua.NodeId("reftype:HasLocation", ns), ua.BrowseDirection.Inverse)
+        assert {"hall-s1", "hall-s2", "hall-s1.temperature"} <= {str(n.nodeid.Identifier) for n in here}
+        machine = c.get_node(ua.NodeId("machine1", ns))
+        assert await (await machine.get_child(f"{ns}:SerialNumber")).read_value() == NAMEPLATE["SerialNumber"]
+        rated = await machine.get_child(f"{ns}:RatedPower")
+        unit = await (await rated.get_child("0:EngineeringUnits")).read_value()
+        assert (await rated.read_value(), unit.DisplayName.Text) == (7.5, "kW")

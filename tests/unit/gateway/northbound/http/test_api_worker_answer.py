@@ -13,6 +13,7 @@ import json
 import pyoxigraph as ox
 import pytest
 
+from gateway.northbound.http.history_functions import HistoryFunctions
 from gateway.northbound.http.query_worker import _answer
 
 MODEL, LIVE = "http://t/graph/model", "http://t/graph/live"
@@ -31,7 +32,8 @@ def store() -> ox.Store:
 
 def _ask(store: ox.Store, q: str, accept: list[str] | None = None, **kw: object) -> tuple[object, ...]:
     args = {"default_graphs": [], "named_graphs": [], "max_bytes": 1_000_000, **kw}
-    return _answer(store, 7, q, accept or [], args["default_graphs"], args["named_graphs"], args["max_bytes"])
+    history = HistoryFunctions(None, "http://t/")  # history off: these queries call no tbh: function
+    return _answer(store, history, 7, q, accept or [], args["default_graphs"], args["named_graphs"], args["max_bytes"])
 
 
 def _count(answer: tuple[object, ...]) -> int:

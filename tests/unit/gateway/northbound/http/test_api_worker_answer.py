@@ -114,7 +114,8 @@ def test_size_cap_stops_the_serializer_early() -> None:
         for i in range(200_000)
     )
     tracemalloc.start()
-    answer = _answer(big, 1, "SELECT * WHERE { ?s ?p ?o }", [], [], [], 100_000)
+    history = HistoryFunctions(None, "http://t/")
+    answer = _answer(big, history, 1, "SELECT * WHERE { ?s ?p ?o }", [], [], [], 100_000)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert answer[1] == "toolarge"

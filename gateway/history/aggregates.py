@@ -119,7 +119,11 @@ def compute(agg: Aggregate, s: Series, start_us: int, end_us: int, interval_us: 
             _with(_edge(agg, s, int(cuts[i]), int(cuts[i + 1])), _flags(i, starts, end_us, interval_us))
             for i in range(len(starts))
         ]
-    return [_with(r, _flags(i, starts, end_us, interval_us)) for i, r in enumerate(_plain(agg, s, cuts))]
+    results = _plain(agg, s, cuts)
+    last = len(results) - 1
+    if last >= 0 and _flags(last, starts, end_us, interval_us):
+        results[last] = _with(results[last], PARTIAL)
+    return results
 
 
 def _with(r: Result, flags: int) -> Result:
@@ -154,17 +158,14 @@ def _plain(agg: Aggregate, s: Series, cuts: I64) -> list[Result]:
             has = n_good > 0
             ufunc = np.minimum if agg is Aggregate.MINIMUM else np.maximum
             out[has] = ufunc.reduceat(vals, firsts[has])
-    results: list[Result] = []
-    for i in range(n):
-        ng, na = int(n_good[i]), int(n_all[i])
-        if agg is Aggregate.COUNT:
-            status = GOOD if na == 0 else GOOD if ng == na else UNCERTAIN_DATA_SUB_NORMAL
-            results.append((ng, status | CALCULATED, None))
-        elif ng == 0:
-            results.append((None, BAD_NO_DATA, None))
-        else:
-            results.append((float(out[i]), _status_of(ng, na) | CALCULATED, None))
-    return results
+    if agg is Aggregate.COUNT:
+        status = np.where((n_all == 0) | (n_good == n_all), GOOD, UNCERTAIN_DATA_SUB_NORMAL) | CALCULATED
+        values: list[HistoryValue] = n_good.tolist()
+    else:
+        status = np.where(n_good == n_all, GOOD, UNCERTAIN_DATA_SUB_NORMAL) | CALCULATED
+        status[n_good == 0] = BAD_NO_DATA
+        values = [None if g == 0 else v for v, g in zip(out.tolist(), n_good.tolist(), strict=True)]
+    return list(zip(values, status.tolist(), [None] * n, strict=True))
 
 
 def bound(s: Series, at_us: int) -> Result:

@@ -22,7 +22,6 @@ import numpy.typing as npt
 from gateway.history.model import HistoryValue
 
 I64 = npt.NDArray[np.int64]
-CHUNK = 128
 _VERSION = 1
 # value kinds, one byte per row
 K_NONE, K_FLOAT, K_INT, K_BOOL, K_OTHER = 0, 1, 2, 3, 4
@@ -30,65 +29,62 @@ _MAX_EXACT = 2**53
 
 
 # -- bit packing ------------------------------------------------------------------------------------------
-# Numbers of w bits are packed 64 // w to a 64-bit word (a few bits of a word may stay unused): shifting whole
-# arrays keeps packing vectorized, an order of magnitude faster in NumPy than a bit-exact stream.
+# Patched frame of reference: every number minus the column's minimum is packed with one width w, chosen so that
+# the bits saved outweigh storing the few numbers wider than w apart ("exceptions": their index and value), so a
+# gap in the timestamps or a step in the value does not widen the whole column. Numbers of w bits go 64 // w to
+# a 64-bit word: shifting whole arrays keeps packing vectorized (a few bits of a word may stay unused).
+_POW2 = np.array([1 << k for k in range(64)], dtype=np.uint64)
+_PACK_HEAD = struct.Struct("<IqBI")  # count, base, width, exceptions
+_EXCEPTION_BITS = 96  # an exception costs its 32-bit index and 64-bit value
+
+
 def _lanes(w: int) -> tuple[int, npt.NDArray[np.uint64]]:
     k = 64 // w
     return k, (np.arange(k, dtype=np.uint64) * np.uint64(w))
 
 
 def pack_ints(x: I64) -> bytes:
-    """Integers as: count, base (the minimum), one width byte per chunk of 128, then the packed chunks."""
+    """Integers as: count, base (the minimum), width, exception count, the packed words, then the exceptions."""
     n = len(x)
     if n == 0:
-        return struct.pack("<Iq", 0, 0)
+        return _PACK_HEAD.pack(0, 0, 0, 0)
     base = int(x.min())
     u = x.view(np.uint64) - np.uint64(base % 2**64)  # modular: right for any range that fits 64 bits
-    pad = (-n) % CHUNK
-    chunks = np.concatenate([u, np.zeros(pad, np.uint64)]).reshape(-1, CHUNK)
-    top = chunks.max(axis=1)
-    widths = np.zeros(len(top), np.uint8)
-    nz = top > 0
-    widths[nz] = np.floor(np.log2(top[nz].astype(np.float64))).astype(np.uint8) + 1
-    # log2 of a float can round at 2**k - 1: fix widths one too small
-    short = nz & (widths < 64) & (top >= (np.uint64(1) << np.minimum(widths, 63).astype(np.uint64)))
-    widths[short] += 1
-    np.minimum(widths, 64, out=widths)
-    parts = [struct.pack("<Iq", n, base), widths.tobytes()]
-    for w in np.unique(widths).tolist():
-        if w == 0:
-            continue
+    bits = np.searchsorted(_POW2, u, side="right")  # each number's bit length
+    counts = np.bincount(bits, minlength=65)
+    wider = n - np.cumsum(counts)  # how many numbers need more than w bits, for w = 0..64
+    w = int(np.argmin(np.arange(65) * n + wider * _EXCEPTION_BITS))
+    exc = np.flatnonzero(bits > w).astype(np.uint32)
+    parts = [_PACK_HEAD.pack(n, base, w, len(exc))]
+    if w:
         k, shifts = _lanes(w)
-        flat = chunks[widths == w].reshape(-1)
-        flat = np.concatenate([flat, np.zeros((-len(flat)) % k, np.uint64)]).reshape(-1, k)
-        parts.append(np.bitwise_or.reduce(flat << shifts, axis=1).tobytes())
+        low = u & np.uint64((1 << w) - 1) if w < 64 else u
+        lanes = np.concatenate([low, np.zeros((-n) % k, np.uint64)]).reshape(-1, k)
+        parts.append(np.bitwise_or.reduce(lanes << shifts, axis=1).tobytes())
+    if len(exc):
+        parts += [exc.tobytes(), u[exc].tobytes()]
     return b"".join(parts)
 
 
 def unpack_ints(buf: memoryview | bytes, offset: int = 0) -> tuple[I64, int]:
     """The integers ``pack_ints`` wrote at ``offset``, and the offset after them."""
-    n, base = struct.unpack_from("<Iq", buf, offset)
-    offset += 12
-    if n == 0:
-        return np.zeros(0, np.int64), offset
-    nchunks = (n + CHUNK - 1) // CHUNK
-    widths = np.frombuffer(buf, np.uint8, nchunks, offset)
-    offset += nchunks
-    out = np.zeros((nchunks, CHUNK), np.uint64)
-    for w in np.unique(widths).tolist():
-        if w == 0:
-            continue
-        sel = widths == w
-        count = int(sel.sum())
+    n, base, w, n_exc = _PACK_HEAD.unpack_from(buf, offset)
+    offset += _PACK_HEAD.size
+    if w == 0:
+        out = np.zeros(n, np.uint64)
+    else:
         k, shifts = _lanes(w)
-        nwords = -(-count * CHUNK // k)
+        nwords = -(-n // k)
         words = np.frombuffer(buf, np.uint64, nwords, offset)
         offset += 8 * nwords
         mask = np.uint64((1 << w) - 1) if w < 64 else np.uint64(2**64 - 1)
-        vals = ((words[:, None] >> shifts) & mask).reshape(-1)[: count * CHUNK]
-        out[sel] = vals.reshape(count, CHUNK)
-    flat = out.reshape(-1)[:n] + np.uint64(base % 2**64)
-    return flat.view(np.int64), offset
+        out = ((words[:, None] >> shifts) & mask).reshape(-1)[:n]
+    if n_exc:
+        idx = np.frombuffer(buf, np.uint32, n_exc, offset)
+        out = out.copy() if not out.flags.writeable else out
+        out[idx] = np.frombuffer(buf, np.uint64, n_exc, offset + 4 * n_exc)
+        offset += 12 * n_exc
+    return (out + np.uint64(base % 2**64)).view(np.int64), offset
 
 
 # -- column transforms ------------------------------------------------------------------------------------

@@ -74,6 +74,31 @@ def connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     return conn
 
 
+class _BlockCache:
+    """Decoded blocks by (id, rows, first, last time): a merge or a trim changes the key, so no stale entry is hit.
+
+    Readers ask for the same blocks in bursts (a trend's average, minimum and maximum; a page after a page).
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int, int, int], Columns] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, int, int]) -> Columns | None:
+        with self._lock:
+            cols = self._items.get(key)
+            if cols is not None:
+                self._items.move_to_end(key)
+            return cols
+
+    def put(self, key: tuple[int, int, int, int], cols: Columns) -> None:
+        with self._lock:
+            self._items[key] = cols
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class _SegmentCache:
     """Decoded segments by id, each with its rows grouped by point (segments never change once written)."""
 
@@ -114,6 +139,7 @@ class EmbeddedReader:
         self._local = threading.local()
         self._point_ids: dict[str, int] = {}
         self._segments = _SegmentCache()
+        self._blocks = _BlockCache()
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -121,6 +147,19 @@ class EmbeddedReader:
             conn = connect(self.path, read_only=True)
             self._local.conn = conn
         return conn
+
+    def _begin(self, conn: sqlite3.Connection) -> bool:
+        """Open a read transaction (one snapshot for the whole read); note whether any segment waits.
+
+        False (no transaction left open) while the writer has not created the tables yet: nothing to read.
+        """
+        conn.execute("BEGIN")
+        try:
+            self._local.segments = conn.execute("SELECT EXISTS (SELECT 1 FROM segment)").fetchone()[0] == 1
+        except sqlite3.OperationalError:
+            conn.execute("ROLLBACK")
+            return False
+        return True
 
     def _pid(self, conn: sqlite3.Connection, point: str) -> int | None:
         pid = self._point_ids.get(point)
@@ -135,12 +174,17 @@ class EmbeddedReader:
     def _range(self, conn: sqlite3.Connection, pid: int, start_us: int, end_us: int) -> Columns:
         """Every row of a point with ``start_us <= source_us < end_us``, sorted (inside a read transaction)."""
         parts: list[Columns] = []
-        for (data,) in conn.execute(
-            "SELECT data FROM block WHERE point = ? AND t0 >= ? AND t0 < ? AND t1 >= ? ORDER BY t0",
+        for key in conn.execute(
+            "SELECT id, n, t0, t1 FROM block WHERE point = ? AND t0 >= ? AND t0 < ? AND t1 >= ? ORDER BY t0",
             (pid, start_us - DAY_US, end_us, start_us),
-        ):
-            parts.append(decode_block(data))
-        parts.extend(self._segment_rows(conn, pid, start_us, end_us))
+        ).fetchall():
+            cols = self._blocks.get(key)
+            if cols is None:
+                cols = decode_block(conn.execute("SELECT data FROM block WHERE id = ?", (key[0],)).fetchone()[0])
+                self._blocks.put(key, cols)
+            parts.append(cols)
+        if getattr(self._local, "segments", True):
+            parts.extend(self._segment_rows(conn, pid, start_us, end_us))
         cols = sort_rows(concat(parts)) if parts else _empty()
         keep = (cols.source_us >= start_us) & (cols.source_us < end_us)
         return cols if keep.all() else cols.take(np.flatnonzero(keep))
@@ -187,7 +231,8 @@ class EmbeddedReader:
         if limit <= 0 or end_us <= start_us:
             return []
         conn = self._conn()
-        conn.execute("BEGIN")
+        if not self._begin(conn):
+            return []
         try:
             pid = self._pid(conn, point)
             cols = self._range(conn, pid, start_us, end_us) if pid is not None else _empty()
@@ -204,7 +249,8 @@ class EmbeddedReader:
     def read_at_time(self, point: str, times_us: Sequence[int]) -> list[HistoryRow | None]:
         """For each time, the latest row at or before it."""
         conn = self._conn()
-        conn.execute("BEGIN")
+        if not self._begin(conn):
+            return [None for _ in times_us]
         try:
             pid = self._pid(conn, point)
             found = [self._latest_before(conn, pid, t) if pid is not None else _empty() for t in times_us]
@@ -221,7 +267,9 @@ class EmbeddedReader:
         out: list[Bucket] = []
         starts = agg.interval_starts(start_us, end_us, interval_us).tolist()
         conn = self._conn()
-        conn.execute("BEGIN")
+        if not self._begin(conn):  # no tables yet: every point reads as unknown
+            empty = agg.compute(aggregate, series_of(_empty()), start_us, end_us, interval_us)
+            return [Bucket(p, s, v, st, at) for p in points for s, (v, st, at) in zip(starts, empty, strict=True)]
         try:
             for point in points:
                 pid = self._pid(conn, point)

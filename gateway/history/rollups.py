@@ -171,8 +171,46 @@ def read_rollups(
         )
     ]
     s = {c: np.concatenate([p[c] for p in parts]) for c in (*_INT_COLS, *_FLOAT_COLS)} if parts else None
-    starts = agg.interval_starts(start_us, end_us, interval_us)
-    return [_combine(aggregate, s, int(a), min(int(a) + interval_us, end_us), interval_us) for a in starts]
+    return combine(aggregate, s, start_us, end_us, interval_us)
+
+
+def _combine_all(
+    aggregate: Aggregate, s: Stats, starts: npt.NDArray[np.int64], end_us: int, interval_us: int
+) -> list[agg.Result]:
+    """Every interval's result at once (roll-up rows sorted by start, all within the range)."""
+    n = len(starts)
+    group = (s["start"] - starts[0]) // interval_us
+    n_all = np.bincount(group, weights=s["n_all"], minlength=n).astype(np.int64)
+    n_good = np.bincount(group, weights=s["n_good"], minlength=n).astype(np.int64)
+    partial = n > 0 and int(starts[-1]) + interval_us > end_us
+    if aggregate in (Aggregate.START, Aggregate.END):
+        out = []
+        firsts = np.searchsorted(group, np.arange(n), side="left")
+        lasts = np.searchsorted(group, np.arange(n), side="right") - 1
+        for i in range(n):
+            sel = np.arange(firsts[i], lasts[i] + 1)
+            out.append(_combine_one(aggregate, s, sel, int(starts[i]), int(starts[i]) + interval_us, interval_us))
+    else:
+        status = np.where(n_good == n_all, GOOD, UNCERTAIN_DATA_SUB_NORMAL) | CALCULATED
+        if aggregate is Aggregate.COUNT:
+            status[n_all == 0] = GOOD | CALCULATED
+            out = list(zip(n_good.tolist(), status.tolist(), [None] * n, strict=True))
+        else:
+            if aggregate is Aggregate.AVERAGE:
+                values = np.bincount(group, weights=s["sum"], minlength=n) / np.maximum(n_good, 1)
+            else:
+                col = s["min" if aggregate is Aggregate.MINIMUM else "max"]
+                fill = np.inf if aggregate is Aggregate.MINIMUM else -np.inf
+                values = np.full(n, fill)
+                ufunc = np.minimum if aggregate is Aggregate.MINIMUM else np.maximum
+                ufunc.at(values, group, np.where(np.isnan(col), fill, col))
+            status[n_good == 0] = BAD_NO_DATA
+            vals = [None if g == 0 else v for v, g in zip(values.tolist(), n_good.tolist(), strict=True)]
+            out = list(zip(vals, status.tolist(), [None] * n, strict=True))
+    if partial and out and not out[-1][1] & 0x80000000:
+        v, st, at = out[-1]
+        out[-1] = (v, st | PARTIAL, at)
+    return out
 
 
 def _level_covering(conn: sqlite3.Connection, pid: int, levels: list[int], start_us: int) -> int:
@@ -186,31 +224,39 @@ def _level_covering(conn: sqlite3.Connection, pid: int, levels: list[int], start
     return min(levels, key=lambda lvl: (earliest[lvl], -lvl))
 
 
-def _combine(aggregate: Aggregate, s: Stats | None, a: int, b: int, interval_us: int) -> agg.Result:
+def _combine_one(
+    aggregate: Aggregate, s: Stats | None, sel: npt.NDArray[np.intp], a: int, b: int, interval_us: int
+) -> agg.Result:
+    """One interval's result from the roll-up rows ``sel`` (Start and End; every aggregate of an empty range)."""
     flags = PARTIAL if b - a < interval_us else 0
-    if s is None:
-        sel = np.zeros(0, np.intp)
-    else:
-        lo, hi = np.searchsorted(s["start"], [a, b])
-        sel = np.arange(lo, hi)
     n_all = int(s["n_all"][sel].sum()) if s is not None else 0
     n_good = int(s["n_good"][sel].sum()) if s is not None else 0
     if aggregate is Aggregate.COUNT:
         status = GOOD if n_all in (0, n_good) else UNCERTAIN_DATA_SUB_NORMAL
         return (n_good, status | CALCULATED | flags, None)
-    if aggregate in (Aggregate.START, Aggregate.END):
-        if s is None or not len(sel):
-            return (None, BAD_NO_DATA, None)
-        j = int(sel[0] if aggregate is Aggregate.START else sel[-1])
-        p = "first" if aggregate is Aggregate.START else "last"
-        raw_status = int(s[p + "_s"][j])
-        status = raw_status if raw_status & 0x80000000 else raw_status | flags
-        return (_value(float(s[p + "_v"][j]), int(s[p + "_k"][j])), status, int(s[p + "_t"][j]))
-    if s is None or n_good == 0:
+    if s is None or not len(sel):
         return (None, BAD_NO_DATA, None)
-    status = (GOOD if n_good == n_all else UNCERTAIN_DATA_SUB_NORMAL) | CALCULATED | flags
-    if aggregate is Aggregate.AVERAGE:
-        return (float(s["sum"][sel].sum()) / n_good, status, None)
-    values = s["min" if aggregate is Aggregate.MINIMUM else "max"][sel]
-    values = values[~np.isnan(values)]
-    return (float(values.min() if aggregate is Aggregate.MINIMUM else values.max()), status, None)
+    if aggregate not in (Aggregate.START, Aggregate.END):
+        raise ValueError(f"{aggregate} is combined for all intervals at once")
+    j = int(sel[0] if aggregate is Aggregate.START else sel[-1])
+    p = "first" if aggregate is Aggregate.START else "last"
+    raw_status = int(s[p + "_s"][j])
+    status = raw_status if raw_status & 0x80000000 else raw_status | flags
+    return (_value(float(s[p + "_v"][j]), int(s[p + "_k"][j])), status, int(s[p + "_t"][j]))
+
+
+def combine(aggregate: Aggregate, s: Stats | None, start_us: int, end_us: int, interval_us: int) -> list[agg.Result]:
+    """Every interval of ``[start_us, end_us)`` from roll-up rows ``s`` sorted by start (any backend's rows)."""
+    starts = agg.interval_starts(start_us, end_us, interval_us)
+    if s is None or not len(s["start"]):
+        empty = np.zeros(0, np.intp)
+        return [
+            _combine_one(aggregate, None, empty, int(a), min(int(a) + interval_us, end_us), interval_us) for a in starts
+        ]
+    keep = (s["start"] >= start_us) & (s["start"] < end_us)
+    return _combine_all(aggregate, {c: v[keep] for c, v in s.items()}, starts, end_us, interval_us)
+
+
+def _combine(aggregate: Aggregate, s: Stats | None, a: int, b: int, interval_us: int) -> agg.Result:
+    """One interval ``[a, b)`` (kept for callers of the first version; ``combine`` does all intervals at once)."""
+    return combine(aggregate, s, a, b, max(interval_us, b - a))[0]

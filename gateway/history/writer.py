@@ -166,7 +166,7 @@ class Writer:
             for level in policy.rollups:
                 roll_up(self.maint, pid, level.interval_us, now_us)
             drop_expired(self.maint, pid, policy, now_us)
-        self.maint.execute("PRAGMA incremental_vacuum").fetchall()  # give freed pages back to the file system
+        self.maint.executescript("PRAGMA incremental_vacuum;")  # freed pages back to the file system (all of them)
 
     def close(self) -> None:
         if self.closed:

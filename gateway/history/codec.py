@@ -48,9 +48,13 @@ def pack_ints(x: I64) -> bytes:
     n = len(x)
     if n == 0:
         return _PACK_HEAD.pack(0, 0, 0, 0)
-    base = int(x.min())
+    base, top = int(x.min()), int(x.max())
+    if base == top:  # a constant column (statuses, kinds, a regular poll's times): the header says it all
+        return _PACK_HEAD.pack(n, base, 0, 0)
     u = x.view(np.uint64) - np.uint64(base % 2**64)  # modular: right for any range that fits 64 bits
-    bits = np.searchsorted(_POW2, u, side="right")  # each number's bit length
+    # each number's bit length: frexp's exponent is exact below 2**53
+    exact = top - base < 2**53
+    bits = np.frexp(u.astype(np.float64))[1] if exact else np.searchsorted(_POW2, u, side="right")
     counts = np.bincount(bits, minlength=65)
     wider = n - np.cumsum(counts)  # how many numbers need more than w bits, for w = 0..64
     w = int(np.argmin(np.arange(65) * n + wider * _EXCEPTION_BITS))

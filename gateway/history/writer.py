@@ -27,7 +27,7 @@ from gateway.history.codec import (
 from gateway.history.model import Retention, RowBatch
 
 DAY_US = 86_400_000_000
-BLOCK_MERGE_BELOW = 4096  # a day's newest block with fewer rows takes the next compaction's rows
+BLOCK_MERGE_BELOW = 1024  # a day's newest block with fewer rows takes the next compaction's rows (bounds rewrites)
 COMPACT_BATCH_ROWS = 1_000_000  # rows per compaction transaction (bounds memory, and how long a flush may wait)
 
 

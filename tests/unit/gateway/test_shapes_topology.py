@@ -93,8 +93,9 @@ def test_a_point_of_a_point_and_has_point_of_a_location() -> None:
         f"{stray} {B}isPointOf> <{BASE}point/ahu1.sat> .\n{BOILER} {B}hasPoint> {HALL} .\n",
     )
     assert got == [
-        "plant.yaml:6:5: location 'hall': brick:hasPoint must name a point",
-        "<twin>: point 'x.y': brick:isPointOf must name equipment, a location or a collection",
+        "plant.yaml:20:5: asset 'boiler1': brick:hasPoint must name a point (got location 'hall')",
+        "<twin>: point 'ahu1.sat': what a point belongs to (brick:isPointOf) must be equipment, a location or a "
+        "collection",
     ]
 
 

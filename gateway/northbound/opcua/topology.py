@@ -10,12 +10,8 @@
   direction finds it.
 - **Locations.** A ``Locations`` folder under the twin's root holds the location tree (``Organizes``), each
   location an Object typed by its first Brick class (``brick_Room``, a subtype of ``Location``).
-- **Properties.** Static properties of assets, points and locations are Properties (``HasProperty``,
-  ``PropertyType``): String, Boolean, Int64, Double, DateTime, or String[] for documents. A quantity (a value
-  with a unit) is a Double DataVariable of ``AnalogUnitType`` (``HasComponent``) with the ``EngineeringUnits``
-  points have, because a Property may not have Properties of its own (OPC 10000-3 §5.6.3). A relation to a
-  vocabulary term (``hasInputSubstance: brick:Natural_Gas``) has no node to point to: it is the String
-  Property ``InputSubstance = "Natural_Gas"``.
+- **Properties.** Static properties of assets, points and locations, and relations to vocabulary terms
+  (``InputSubstance = "Natural_Gas"``): gateway/northbound/opcua/properties.py.
 
 NodeIds (twin namespace): ``s=reftype:<name>``, ``s=folder:Locations``, ``s=location:<id>``,
 ``s=<owner>#<property>`` (owner: an asset or point id, or ``location:<id>``) and
@@ -24,36 +20,32 @@ NodeIds (twin namespace): ``s=reftype:<name>``, ``s=folder:Locations``, ``s=loca
 
 from __future__ import annotations
 
-import datetime
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from asyncua import ua
 from asyncua.server.address_space import AddressSpace
 
-from adapters.contract.model import Asset, Location, Point, Property, PropertyValue, Relation, TargetKind
+from adapters.contract.model import Asset, Location, Point, Property, Relation, TargetKind
 from gateway import classes
 from gateway.model import TwinModel
 from gateway.northbound.opcua.address_space import (
     NodeIds,
-    eu_information,
     node_item,
-    property_item,
     standard_id,
     type_item,
     type_name,
 )
 from gateway.northbound.opcua.fast_nodes import add_references_fast
+from gateway.northbound.opcua.properties import local_name, pascal, property_items
 
 log = logging.getLogger("twinbridge.opcua")
 
 HAS_LOCATION = classes.BRICK + "hasLocation"
 IS_LOCATION_OF = classes.BRICK + "isLocationOf"
 LOCATION_TYPE = "Location"
-_READ = ua.AccessLevel.CurrentRead.mask
-_UNIT_TYPES = (ua.ObjectIds.AnalogUnitType, ua.ObjectIds.BaseAnalogType)  # with EngineeringUnits / without
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +118,7 @@ class Topology:
                 rtype = self._reference_type(rel.predicate, rel.inverse, rel.name, rel.inverse_name, out)
                 self._plan(out, nodeid, rtype, self._target(rel), rel.predicate == rtype.active)
             if properties or terms:
-                out.nodes += _property_items(ids, nodeid, str(nodeid.Identifier), properties, terms, self._curie)
+                out.nodes += property_items(ids, nodeid, str(nodeid.Identifier), properties, terms, self._curie)
         return out
 
     def link(self, aspace: AddressSpace, batch: TopologyBatch) -> None:
@@ -159,7 +151,7 @@ class Topology:
         elif inverse == predicate:
             active, fwd, back = predicate, name, None
         else:
-            back_name = inverse_name or _pascal(_local(inverse))
+            back_name = inverse_name or pascal(local_name(inverse))
             active = _active_side(predicate, name, inverse, back_name)
             fwd, back = (name, back_name) if active == predicate else (back_name, name)
         fwd = self._unique_name(fwd, active)
@@ -322,100 +314,3 @@ def _inverse_of(name: str) -> str:
     if name.startswith("Has") and name[3:4].isupper():
         return f"Is{name[3:]}Of"
     return f"InverseOf{name}"
-
-
-def _local(iri: str) -> str:
-    return re.split(r"[#/:]", iri.rstrip("#/"))[-1]
-
-
-def _pascal(text: str) -> str:
-    """A BrowseName from a label: ``Rated power`` -> ``RatedPower``, ``serial_number`` -> ``SerialNumber``."""
-    name = "".join(w[:1].upper() + w[1:] for w in re.split(r"[\W_]+", text) if w)
-    return name or text
-
-
-# -- properties -----------------------------------------------------------------------------------------
-def _variant(value: PropertyValue) -> tuple[ua.Variant, int]:
-    """A property value as a Variant and its DataType."""
-    if isinstance(value, bool):
-        return ua.Variant(value, ua.VariantType.Boolean), ua.ObjectIds.Boolean
-    if isinstance(value, int):
-        return ua.Variant(value, ua.VariantType.Int64), ua.ObjectIds.Int64
-    if isinstance(value, float):
-        return ua.Variant(value, ua.VariantType.Double), ua.ObjectIds.Double
-    if isinstance(value, datetime.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-        return ua.Variant(moment, ua.VariantType.DateTime), ua.ObjectIds.DateTime
-    if isinstance(value, datetime.date):  # a day: its midnight UTC
-        moment = datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.UTC)
-        return ua.Variant(moment, ua.VariantType.DateTime), ua.ObjectIds.DateTime
-    if isinstance(value, tuple):
-        return ua.Variant(list(value), ua.VariantType.String, is_array=True), ua.ObjectIds.String
-    return ua.Variant(str(value), ua.VariantType.String), ua.ObjectIds.String
-
-
-def _property_items(
-    ids: NodeIds,
-    parent: ua.NodeId,
-    owner: str,
-    properties: Iterable[Property],
-    terms: dict[str, list[Relation]],
-    curie: Callable[[str], str],
-) -> list[ua.AddNodesItem]:
-    """Nodes for an owner's static properties and vocabulary-term relations (Description: the term's curie)."""
-    items: list[ua.AddNodesItem] = []
-    taken = {"EngineeringUnits", "EURange"}  # a point's own properties
-    for name, label, predicate, value, unit in _named(properties, terms):
-        if name in taken:
-            log.warning("%s: OPC UA property %s given twice (or a point's own): %s is not shown", owner, name, label)
-            continue
-        taken.add(name)
-        nodeid = ids.prop(owner, name)
-        description = curie(predicate)
-        if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
-            items += _quantity_items(ids, parent, nodeid, name, label, description, float(value), unit)
-            continue
-        variant, dtype = _variant(value)
-        items.append(property_item(nodeid, parent, name, ids.ns, variant, dtype, label=label, description=description))
-    return items
-
-
-def _named(
-    properties: Iterable[Property], terms: dict[str, list[Relation]]
-) -> Iterator[tuple[str, str, str, PropertyValue, str | None]]:
-    """(BrowseName, label, predicate, value, unit) of each property and each term relation."""
-    for p in properties:
-        yield _pascal(p.label or p.key), p.label or p.key, p.predicate, p.value, p.unit
-    for rel_name, rels in terms.items():
-        name = rel_name[3:] if rel_name.startswith("Has") and rel_name[3:4].isupper() else rel_name
-        values = tuple(_local(r.target) for r in rels)
-        yield name, name, rels[0].predicate, values[0] if len(values) == 1 else values, None
-
-
-def _quantity_items(
-    ids: NodeIds,
-    parent: ua.NodeId,
-    nodeid: ua.NodeId,
-    name: str,
-    label: str,
-    description: str,
-    value: float,
-    unit: str,
-) -> list[ua.AddNodesItem]:
-    """A Double AnalogUnitType DataVariable with the EngineeringUnits a point of that unit has."""
-    eu = eu_information(unit)
-    attrs = ua.VariableAttributes()
-    attrs.DisplayName = ua.LocalizedText(label)
-    attrs.Description = ua.LocalizedText(description)
-    attrs.DataType = standard_id(ua.ObjectIds.Double)
-    attrs.ValueRank = ua.ValueRank.Scalar
-    attrs.Value = ua.Variant(value, ua.VariantType.Double)
-    attrs.AccessLevel = attrs.UserAccessLevel = _READ
-    attrs.Historizing = False
-    typedef = standard_id(_UNIT_TYPES[0] if eu is not None else _UNIT_TYPES[1])
-    var = ua.NodeClass.Variable
-    items = [node_item(nodeid, parent, ua.ObjectIds.HasComponent, name, ids.ns, var, attrs, typedef)]
-    if eu is not None:
-        eu_id = ids.prop(str(nodeid.Identifier), "EngineeringUnits")
-        items.append(property_item(eu_id, nodeid, "EngineeringUnits", 0, ua.Variant(eu), ua.ObjectIds.EUInformation))
-    return items

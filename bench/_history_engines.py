@@ -73,6 +73,7 @@ class Embedded:
         self.store = EmbeddedStore(self.dir)
 
     def ingest(self, d: Dataset, sl: slice) -> None:
+        self.end_us = d.t0 + d.days * DAY
         batch = RowBatch(
             [d.names[i] for i in d.point[sl].tolist()],
             array("q", d.source_us[sl].tobytes()),
@@ -85,6 +86,7 @@ class Embedded:
 
     def finish(self) -> None:
         self.store.compact(0, force=True)
+        self.store.apply_retention(self.end_us + DAY)  # every day has ended: consolidate each point-day
         conn = self.store._writer.maint
         conn.executescript("PRAGMA incremental_vacuum;")  # execute() would free one page only
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -72,7 +72,7 @@ def rollup_row(engine: Embedded | Postgres, d: Dataset, reps: int) -> list[objec
     store = engine.store
     store.configure({}, Retention(None, (Rollup(HOUR, None),)))
     t = time.perf_counter()
-    store.apply_retention(d.t0 + d.days * DAY)
+    store.apply_retention(d.t0 + (d.days + 2) * DAY)  # later than finish()'s upkeep (at most one per 10 min)
     rollup_s = time.perf_counter() - t
     qs = queries(engine, d, reps)
     return [
@@ -84,11 +84,43 @@ def rollup_row(engine: Embedded | Postgres, d: Dataset, reps: int) -> list[objec
     ]
 
 
+def column_bytes(engine: Embedded) -> str:
+    """Where the embedded store's bytes go, per sample: each column of a sample of blocks, packed as stored."""
+    import random as rnd
+
+    import numpy as np
+
+    from gateway.history import codec
+
+    conn = engine.store._writer.maint
+    ids = [r[0] for r in conn.execute("SELECT id FROM block").fetchall()]
+    total = dict.fromkeys(("source time", "server time", "value", "status+kind", "headers"), 0)
+    rows = 0
+    for bid in rnd.Random(1).sample(ids, min(300, len(ids))):
+        data = conn.execute("SELECT data FROM block WHERE id = ?", (bid,)).fetchone()[0]
+        c = codec.decode_block(data)
+        dec = codec._decimals(c.numbers)
+        ints = dec[1] if dec is not None else c.numbers.view(np.int64)
+        parts = {
+            "source time": len(codec.pack_ints(codec._times(c.source_us)[3])),
+            "server time": len(codec.pack_ints(c.server_us - c.source_us)),
+            "value": len(codec.pack_ints(np.diff(ints))),
+            "status+kind": len(codec.pack_ints(c.status.astype(np.int64)))
+            + len(codec.pack_ints(c.kinds.astype(np.int64))),
+        }
+        parts["headers"] = len(data) + 40 - sum(parts.values())  # + about 40 bytes of SQLite row and index
+        for k, v in parts.items():
+            total[k] += v
+        rows += len(c)
+    return ", ".join(f"{k} {v / rows:.2f}" for k, v in total.items())
+
+
 def engines(quick: bool) -> None:
     n, points = (1_000_000, 500) if quick else (20_000_000, 5_000)
     reps = 30 if quick else 60
     d = dataset(n, points)
     rows: list[list[object]] = []
+    breakdown = ""
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
         for cls in ENGINES:
             root = Path(tmp) / cls.__name__
@@ -99,6 +131,8 @@ def engines(quick: bool) -> None:
                 rows.append([cls.name, f"not installed ({exc.name})", "", "", "", "", ""])
                 continue
             rows.append(row)
+            if isinstance(engine, Embedded):
+                breakdown = column_bytes(engine)
             if isinstance(engine, Embedded | Postgres):
                 rows.append(rollup_row(engine, d, reps))
             engine.close()
@@ -120,6 +154,7 @@ def engines(quick: bool) -> None:
             rows,
         )
     )
+    print(f"embedded store, bytes per sample by column: {breakdown}")
 
 
 def main(argv: list[str]) -> int:

@@ -12,25 +12,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from array import array
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 from adapters.contract.sample import PointState
 from adapters.contract.status import quality_class, status_code
 from gateway.config.history import HistoryPolicy
-from gateway.history.model import HistoryStore, HistoryValue, Retention, Rollup, RowBatch, us_of
+from gateway.history.model import HistoryStore, HistoryValue, Retention, Rollup, RowBatch
 
 log = logging.getLogger("twinbridge.history")
 _CLASS_CODES = {"Good": 0, "Uncertain": 0x40000000, "Bad": 0x80000000}
 _UNSET = object()
+_CODES: dict[str, int] = {"Good": 0}  # filled by code_of
 
 
-def code_of(name: str, _cache: dict[str, int] = {}) -> int:  # noqa: B006 (a deliberate memo)
+def code_of(name: str) -> int:
     """The numeric StatusCode of a status name (an unknown name keeps its class)."""
-    code = _cache.get(name)
+    code = _CODES.get(name)
     if code is None:
         code = status_code(name)
-        code = _cache[name] = code if code is not None else _CLASS_CODES[quality_class(name)]
+        code = _CODES[name] = code if code is not None else _CLASS_CODES[quality_class(name)]
     return code
 
 
@@ -66,8 +70,8 @@ class Recorder:
         self.flush_interval = flush_interval
         self.upkeep_interval = upkeep_interval
         self.clock = clock
-        self._batch = RowBatch()
-        self._lock = threading.Lock()
+        # appended on the loop, taken by the flusher: deque appends and pops are atomic, no lock needed
+        self._rows: deque[tuple[str, int, int, HistoryValue, int]] = deque()
         self._last: dict[str, _Last] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -83,7 +87,7 @@ class Recorder:
 
     # -- the twin's side (event loop) ---------------------------------------------------------------------
     def on_state(self, state: PointState) -> None:
-        """Record one applied state if its point's policy wants it."""
+        """Record one applied state if its point's policy wants it (on the loop: a few dict and list operations)."""
         point = state.point
         policy = self.policies.get(point, _UNSET)
         if policy is _UNSET:  # a point discovered at run time
@@ -91,20 +95,22 @@ class Recorder:
         if policy is None:
             return
         assert isinstance(policy, HistoryPolicy)
-        status = code_of(state.status)
+        status = _CODES.get(state.status)
+        if status is None:
+            status = code_of(state.status)
         fault = state.quality_ts is not None  # the sample carried no value: the twin kept the last one
         value = None if fault else state.value
         when = state.quality_ts if fault else state.source_ts
-        source_us = us_of(when) if when is not None else 0
-        last = self._last.get(point)
-        if last is not None and last.status == status and self._suppressed(policy, last, value, source_us):
-            self.skipped += 1
-            return
-        self._last[point] = _Last(value, status, source_us)
-        server_us = us_of(state.gateway_ts) if state.gateway_ts is not None else source_us
-        with self._lock:
-            self._batch.add(point, source_us or server_us, server_us, value, status)
-        self.recorded += 1
+        source_us = round(when.timestamp() * 1e6) if when is not None else 0
+        if policy.mode != "all":
+            last = self._last.get(point)
+            if last is not None and last.status == status and self._suppressed(policy, last, value, source_us):
+                self.skipped += 1
+                return
+            self._last[point] = _Last(value, status, source_us)
+        gateway_ts = state.gateway_ts
+        server_us = round(gateway_ts.timestamp() * 1e6) if gateway_ts is not None else source_us
+        self._rows.append((point, source_us or server_us, server_us, value, status))
 
     @staticmethod
     def _suppressed(policy: HistoryPolicy, last: _Last, value: HistoryValue, source_us: int) -> bool:
@@ -130,25 +136,25 @@ class Recorder:
 
     def flush(self) -> int:
         """Write what is batched now (from any thread but the loop); returns the rows written."""
-        with self._lock:
-            batch, self._batch = self._batch, RowBatch()
-        if not len(batch):
+        queue = self._rows
+        rows = [queue.popleft() for _ in range(len(queue))]
+        if not rows:
             return 0
+        points, source_us, server_us, values, status = (list(map(itemgetter(k), rows)) for k in range(5))
+        batch = RowBatch(points, array("q", source_us), array("q", server_us), values, array("I", status))
         t0 = time.perf_counter()
         try:
             self.store.append_batch(batch)
             self.store.flush()
         except Exception:
             self.flush_errors += 1
-            log.exception("writing %d history rows failed; they are kept for the next flush", len(batch))
-            with self._lock:  # put them back in front, so order is kept
-                batch_now, self._batch = self._batch, batch
-                for row in batch_now.rows():
-                    batch.add(row.point, row.source_us, row.server_us, row.value, row.status)
+            log.exception("writing %d history rows failed; they are kept for the next flush", len(rows))
+            self._rows.extendleft(reversed(rows))  # back in front, so order is kept
             return 0
         self.flushes += 1
+        self.recorded += len(rows)
         self.max_flush_seconds = max(self.max_flush_seconds, time.perf_counter() - t0)
-        return len(batch)
+        return len(rows)
 
     def upkeep(self) -> None:
         """Roll-ups, retention and compaction now (the clock says when 'now' is)."""

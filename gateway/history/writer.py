@@ -27,7 +27,10 @@ from gateway.history.codec import (
 from gateway.history.model import Retention, RowBatch
 
 DAY_US = 86_400_000_000
-BLOCK_MERGE_BELOW = 1024  # a day's newest block with fewer rows takes the next compaction's rows (bounds rewrites)
+BLOCK_MERGE_BELOW = 64  # a day's newest block with fewer rows takes the next compaction's rows (slow points)
+BLOCK_MAX = 16_384  # rows per block once a day is consolidated (a point-day of 1 Hz samples: 6 blocks)
+CONSOLIDATE_DAYS = 7  # ended days looked at for consolidation (older late rows stay in their own blocks)
+AGE_EVERY_US = 600_000_000  # roll-ups and retention at most every 10 minutes of store time (compaction every upkeep)
 COMPACT_BATCH_ROWS = 1_000_000  # rows per compaction transaction (bounds memory, and how long a flush may wait)
 
 
@@ -46,6 +49,7 @@ class Writer:
         self.retention: dict[str, Retention] = {}
         self.default = Retention()
         self.closed = False
+        self.aged_us = -(2**62)  # store time of the last roll-up and retention pass
 
     def add(self, batch: RowBatch) -> None:
         if len(batch):
@@ -73,7 +77,7 @@ class Writer:
         try:
             for name in new:
                 self.ids[name] = int(conn.execute("INSERT INTO point(name) VALUES (?)", (name,)).lastrowid or 0)
-            ids = np.fromiter((self.ids[n] for n in names), np.uint32, len(names))
+            ids = np.array(list(map(self.ids.__getitem__, names)), np.uint32)
             conn.execute(
                 "INSERT INTO segment(t_min, t_max, n, data) VALUES (?, ?, ?, ?)",
                 (int(cols.source_us.min()), int(cols.source_us.max()), len(names), encode_segment(ids, cols)),
@@ -139,11 +143,12 @@ class Writer:
         """Rows of one point and day: merged into that day's newest block while it is small, else a new block."""
         conn = self.maint
         last = conn.execute(
-            "SELECT id, n, data FROM block WHERE point = ? AND t0 >= ? AND t0 < ? ORDER BY t0 DESC LIMIT 1",
+            "SELECT id, n FROM block WHERE point = ? AND t0 >= ? AND t0 < ? ORDER BY t0 DESC LIMIT 1",
             (pid, day * DAY_US, (day + 1) * DAY_US),
         ).fetchone()
         if last is not None and last[1] < BLOCK_MERGE_BELOW:
-            rows = sort_rows(concat([decode_block(last[2]), rows]))
+            data = conn.execute("SELECT data FROM block WHERE id = ?", (last[0],)).fetchone()[0]
+            rows = sort_rows(concat([decode_block(data), rows]))
             conn.execute(
                 "UPDATE block SET t0 = ?, t1 = ?, n = ?, data = ? WHERE id = ?",
                 (int(rows.source_us[0]), int(rows.source_us[-1]), len(rows), encode_block(rows), last[0]),
@@ -154,6 +159,44 @@ class Writer:
             (pid, int(rows.source_us[0]), int(rows.source_us[-1]), len(rows), encode_block(rows)),
         )
 
+    def consolidate(self, now_us: int) -> int:
+        """Merge each ended day's blocks of a point into as few as hold its rows (blocks of up to BLOCK_MAX rows).
+
+        During the day a compaction writes one block per point (rewriting only blocks under BLOCK_MERGE_BELOW
+        rows), so each row is encoded about once there; merging the day once it has ended gives the small,
+        few blocks that reads and disk want. Returns the point-days merged.
+        """
+        today = now_us // DAY_US
+        groups = self.maint.execute(
+            "SELECT point, t0 / ? AS day FROM block WHERE t0 >= ? AND t0 < ? GROUP BY point, day "
+            "HAVING count(*) > (sum(n) + ? - 1) / ?",
+            (DAY_US, (today - CONSOLIDATE_DAYS) * DAY_US, today * DAY_US, BLOCK_MAX, BLOCK_MAX),
+        ).fetchall()
+        for pid, day in groups:
+            self._merge_day(pid, day)
+        return len(groups)
+
+    def _merge_day(self, pid: int, day: int) -> None:
+        conn = self.maint
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            blocks = conn.execute(
+                "SELECT id, data FROM block WHERE point = ? AND t0 >= ? AND t0 < ?",
+                (pid, day * DAY_US, (day + 1) * DAY_US),
+            ).fetchall()
+            rows = sort_rows(concat([decode_block(data) for _, data in blocks]))
+            conn.executemany("DELETE FROM block WHERE id = ?", [(bid,) for bid, _ in blocks])
+            for lo in range(0, len(rows), BLOCK_MAX):
+                part = rows.take(slice(lo, lo + BLOCK_MAX))
+                conn.execute(
+                    "INSERT INTO block(point, t0, t1, n, data) VALUES (?, ?, ?, ?, ?)",
+                    (pid, int(part.source_us[0]), int(part.source_us[-1]), len(part), encode_block(part)),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
     # -- roll-ups and retention -------------------------------------------------------------------------------
     def upkeep(self, now_us: int) -> None:
         """Compact everything, compute due roll-ups, then drop what has expired."""
@@ -161,6 +204,10 @@ class Writer:
         from gateway.history.rollups import roll_up
 
         self.compact(now_us, force=True)
+        if now_us - self.aged_us < AGE_EVERY_US:
+            return
+        self.aged_us = now_us
+        self.consolidate(now_us)
         for name, pid in list(self.ids.items()):
             policy = self.retention.get(name, self.default)
             for level in policy.rollups:

@@ -41,3 +41,19 @@ def test_a_reader_on_a_store_whose_tables_do_not_exist_yet_reads_nothing(tmp_pat
     assert len(reader.read_raw("p", 0, 10, limit=5)) == 1
     store.close()
     reader.close()
+
+
+def test_an_ended_day_is_consolidated_into_one_block_and_freed_pages_go_back(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "h")
+    written = [HistoryRow("p", T0 + k * 60 * S, T0 + k * 60 * S, float(k), 0) for k in range(1440)]
+    for lo in range(0, 1440, 120):  # twelve compactions during the day: twelve blocks
+        store.append(written[lo : lo + 120])
+        store.compact(T0, force=True)
+    conn = sqlite3.connect(tmp_path / "h" / FILE)
+    assert conn.execute("SELECT count(*) FROM block").fetchone() == (12,)
+    store.apply_retention(T0 + 86_400 * S + S)  # the day has ended
+    assert conn.execute("SELECT count(*), sum(n) FROM block").fetchone() == (1, 1440)
+    assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
+    assert store.read_raw("p", T0, T0 + 86_400 * S, limit=2000) == written
+    conn.close()
+    store.close()

@@ -39,3 +39,17 @@ def test_history_goes_next_to_the_twin_store_or_to_a_temporary_folder(tmp_path: 
     assert temp.is_dir() and "temporary" in history.describe()
     history.stop()
     assert not temp.exists()
+
+
+def test_mode_off_everywhere_means_no_store_at_all(tmp_path: Path) -> None:
+    from gateway.history.service import History
+
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "twin: {history: {mode: off}}\nsources: [{id: s, kind: sim}]\n"
+        "assets: [{id: a, source: s, points: [{id: t, unit: DEG_C, address: {signal: sine}}]}]\n"
+    )
+    history = History(load_mappings([mapping], env={}))
+    assert not history.enabled and history.describe() == "history: off"
+    mapping.write_text(mapping.read_text().replace("signal: sine}", "signal: sine}, history: {mode: all}"))
+    assert History(load_mappings([mapping], env={})).enabled

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from asyncua import Client, ua
 
-from adapters.contract.model import Asset, AssetLevel, DataType, Point, PointKind, Relation, TargetKind
+from adapters.contract.model import (
+    Asset,
+    AssetLevel,
+    DataType,
+    Location,
+    Point,
+    PointKind,
+    Property,
+    Relation,
+    TargetKind,
+)
 from adapters.sim.config import SimAddress
 from gateway.runtime import Gateway
 from tests.conftest import wait_for
@@ -75,14 +85,16 @@ async def test_a_rooms_has_location_inverse_lists_its_sensors(ua_client: Client)
 
 async def test_what_is_added_at_run_time_is_placed_and_related(ua_client: Client, plant: Gateway) -> None:
     ns = await ns_of(ua_client)
+    store = Location("hq-f2-store", (BRICK + "Storage_Room",), "Store", parent="hq-f2")
     hood = Asset(
         "hood1",
         AssetLevel.EQUIPMENT,
         (BRICK + "Exhaust_Fan",),
         "Fume hood",
         parent="hall",
-        location="hq-f2-lab",
+        location="hq-f2-store",
         relations=(Relation(BRICK + "feeds", "outside", TargetKind.LOCATION, "Feeds", BRICK + "isFedBy", "IsFedBy"),),
+        properties=(Property("manufacturer", "http://schema.org/manufacturer", "Waldner", "Manufacturer"),),
     )
     fan = Point(
         "hood1.speed",
@@ -93,12 +105,16 @@ async def test_what_is_added_at_run_time_is_placed_and_related(ua_client: Client
         SimAddress(signal="constant", initial=1.0),
         "Fan speed",
     )
-    plant.twin.add([hood], [fan])
+    plant.twin.add([hood], [fan], [store])
     hood_node = ua.NodeId("hood1", ns)
     await wait_for(lambda: hood_node in plant.services["opcua"].server.iserver.aspace)  # type: ignore[attr-defined]
-    lab = await browse(
-        ua_client, ua.NodeId("location:hq-f2-lab", ns), ua.NodeId("reftype:HasLocation", ns), ua.BrowseDirection.Inverse
-    )
-    assert {"hood1", "hood1.speed"} <= ids(lab)
+    floor = await browse(ua_client, ua.NodeId("location:hq-f2", ns), ORGANIZES, ua.BrowseDirection.Forward)
+    assert ids(floor) == {"location:hq-f2-lab", "location:hq-f2-store"}
+    room_type = await ua_client.get_node(ua.NodeId("location:hq-f2-store", ns)).read_type_definition()
+    assert room_type == ua.NodeId("type:brick_Storage_Room", ns)
+    store_node, has_location = ua.NodeId("location:hq-f2-store", ns), ua.NodeId("reftype:HasLocation", ns)
+    here = await browse(ua_client, store_node, has_location, ua.BrowseDirection.Inverse)
+    assert ids(here) == {"hood1", "hood1.speed"}
     fed = await browse(ua_client, hood_node, ua.NodeId("reftype:Feeds", ns), ua.BrowseDirection.Forward)
     assert ids(fed) == {"location:outside"}
+    assert await ua_client.get_node(ua.NodeId("hood1#Manufacturer", ns)).read_value() == "Waldner"

@@ -105,8 +105,8 @@ def test_the_switch_turns_the_standard_terms_off_and_keeps_tb_values() -> None:
     assert answers(twin, SOSA_ONLY) == {} and answers(twin, BRICK_ONLY) == {}
     for term in ("http://www.w3.org/ns/sosa/hasSimpleResult", "https://brickschema.org/schema/Brick#lastKnownValue"):
         assert not list(twin.store.quads_for_pattern(None, ox.NamedNode(term), None))
-    rows = twin.query_sync("SELECT (COUNT(*) AS ?n) WHERE { ?p <https://w3id.org/twinbridge#value> ?v }")
-    assert int(next(rows)["n"].value) == len(VALUES)
+    [row] = list(twin.query_sync("SELECT (COUNT(*) AS ?n) WHERE { ?p <https://w3id.org/twinbridge#value> ?v }"))
+    assert int(row["n"].value) == len(VALUES)
 
 
 def _changed_lines(update: str) -> tuple[list[str], list[str]]:

@@ -259,12 +259,6 @@ def test_reference_shape_reported_on_its_point(drop: str, add: str, expected: st
 @pytest.mark.parametrize(
     ("drop", "add", "expected"),
     [
-        (
-            "",
-            f"{ASSET} <https://brickschema.org/schema/Brick#isPartOf> <{BASE}asset/x> .\n"
-            f"{ASSET} <https://brickschema.org/schema/Brick#isPartOf> <{BASE}asset/y> .\n",
-            "an asset has at most one parent",
-        ),
         (r"asset/a> <http://www.w3.org/2000/01/rdf-schema#label>", "", "an asset has exactly one label"),
         (
             r"asset/a> <http://www.w3.org/2000/01/rdf-schema#label>",

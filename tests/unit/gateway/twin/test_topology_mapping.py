@@ -77,3 +77,22 @@ def test_a_topology_mapping_validates_and_answers() -> None:
         "brick:ratedPowerOutput [ a qudt:QuantityValue ; qudt:numericValue 40.0e0 ; qudt:hasUnit ?u ] . "
         '?t tb:id "team-a" ; ex:maintains ?b . ?b ex:maintainedBy ?t }'
     )
+
+
+def test_a_part_with_two_wholes_loads_and_conforms() -> None:
+    """Brick lets a part have several wholes: a room of its floor is part of an HVAC zone too, and a pump part of
+    its boiler (the tree parent) and of the hot water system; the loader and the SHACL check agree on it."""
+    extra = MAPPING.replace(
+        "  - {id: office, type: room, parent: hq-f1}\n",
+        "  - {id: office, type: room, parent: hq-f1, relations: {isPartOf: zone1}}\n"
+        "  - {id: zone1, type: zone, parent: hq-f1}\n",
+    ) + (
+        "  - {id: hws, type: brick:Hot_Water_System, label: Hot water system}\n"
+        "  - {id: pump1, type: brick:Pump, parent: boiler1, relations: {isPartOf: hws}}\n"
+    )
+    model = load_mappings(["plant.yaml"], texts={"plant.yaml": extra})
+    assert [str(e) for e in check_model(model)] == []
+    twin = Twin(model)
+    wholes = 'SELECT ?id WHERE {{ ?x tb:id "{}" ; brick:isPartOf ?w . ?w tb:id ?id }}'
+    assert {r[0].value for r in twin.query_sync(P + wholes.format("pump1"))} == {"boiler1", "hws"}
+    assert {r[0].value for r in twin.query_sync(P + wholes.format("office"))} == {"hq-f1", "zone1"}

@@ -236,7 +236,10 @@ async def test_types_levels_units_and_ranges(gw: Gateway) -> None:
         assert (rng.Low, rng.High) == (0.0, 50.0)
         # a writable point is CurrentRead|CurrentWrite for the operator's session too (UserAccessLevel)
         ual = await c.get_node(await nid(c, "pump.flow")).read_attribute(ua.AttributeIds.UserAccessLevel)
-        assert ual.Value.Value == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask
+        assert (
+            ual.Value.Value
+            == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask | ua.AccessLevel.HistoryRead.mask
+        )
 
 
 async def test_brick_types_are_subtypes_of_their_level_and_kind(gw: Gateway) -> None:

@@ -62,8 +62,10 @@ async def test_browse_matches_the_mapping(url: str, gateway: Gateway) -> None:
         sp = c.get_node(ua.NodeId("boiler1.sp", ns))
         ro = (await temp.read_attribute(ua.AttributeIds.AccessLevel)).Value.Value
         rw = (await sp.read_attribute(ua.AttributeIds.AccessLevel)).Value.Value
-        assert ro == ua.AccessLevel.CurrentRead.mask
-        assert rw == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask
+        assert ro == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.HistoryRead.mask  # history is on by default
+        assert (
+            rw == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask | ua.AccessLevel.HistoryRead.mask
+        )
         assert await c.get_node(ua.NodeId("boiler1.count", ns)).read_data_type() == ua.NodeId(ua.ObjectIds.UInt32)
 
 

@@ -48,8 +48,13 @@ async def test_address_space_matches_the_mapping(url: str) -> None:
         assert await c.get_node(ua.NodeId("boiler1.count", ns)).read_data_type() == ua.NodeId(ua.ObjectIds.UInt32)
         al_ro = await temp.read_attribute(ua.AttributeIds.AccessLevel)
         al_rw = await c.get_node(ua.NodeId("boiler1.sp", ns)).read_attribute(ua.AttributeIds.AccessLevel)
-        assert al_ro.Value.Value == ua.AccessLevel.CurrentRead.mask
-        assert al_rw.Value.Value == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask
+        assert (
+            al_ro.Value.Value == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.HistoryRead.mask
+        )  # history is on by default
+        assert (
+            al_rw.Value.Value
+            == ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask | ua.AccessLevel.HistoryRead.mask
+        )
         assert (await c.get_node(ua.NodeId("type:Setpoint", ns)).read_node_class()) == ua.NodeClass.VariableType
 
 

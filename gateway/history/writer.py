@@ -114,24 +114,32 @@ class Writer:
             yield batch
 
     def _compact_segments(self, seg_ids: list[int]) -> int:
+        """Segments into blocks: decoded and encoded outside the write lock, written in one short transaction.
+
+        Reading without the lock is safe: segments never change, and blocks change only on this thread.
+        """
         conn = self.maint
+        ids_parts, col_parts = [], []
+        marks = ",".join("?" * len(seg_ids))
+        for (data,) in conn.execute(f"SELECT data FROM segment WHERE id IN ({marks}) ORDER BY id", seg_ids):
+            ids, cols = decode_segment(data)
+            ids_parts.append(ids)
+            col_parts.append(cols)
+        ids = np.concatenate(ids_parts)
+        cols = concat(col_parts)
+        day = cols.source_us // DAY_US
+        order = np.lexsort((cols.server_us, cols.source_us, day, ids))
+        ids, day, cols = ids[order], day[order], cols.take(order)
+        key_change = np.flatnonzero((np.diff(ids) != 0) | (np.diff(day) != 0)) + 1
+        bounds = np.concatenate([[0], key_change, [len(ids)]])
+        updates: list[tuple[int, int, int, bytes, int]] = []
+        inserts: list[tuple[int, int, int, int, bytes]] = []
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            self._plan_block(int(ids[lo]), int(day[lo]), cols.take(slice(lo, hi)), updates, inserts)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            ids_parts, col_parts = [], []
-            marks = ",".join("?" * len(seg_ids))
-            for (data,) in conn.execute(f"SELECT data FROM segment WHERE id IN ({marks}) ORDER BY id", seg_ids):
-                ids, cols = decode_segment(data)
-                ids_parts.append(ids)
-                col_parts.append(cols)
-            ids = np.concatenate(ids_parts)
-            cols = concat(col_parts)
-            day = cols.source_us // DAY_US
-            order = np.lexsort((cols.server_us, cols.source_us, day, ids))
-            ids, day, cols = ids[order], day[order], cols.take(order)
-            key_change = np.flatnonzero((np.diff(ids) != 0) | (np.diff(day) != 0)) + 1
-            bounds = np.concatenate([[0], key_change, [len(ids)]])
-            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-                self._put_block(int(ids[lo]), int(day[lo]), cols.take(slice(lo, hi)))
+            conn.executemany("UPDATE block SET t0 = ?, t1 = ?, n = ?, data = ? WHERE id = ?", updates)
+            conn.executemany("INSERT INTO block(point, t0, t1, n, data) VALUES (?, ?, ?, ?, ?)", inserts)
             conn.execute(f"DELETE FROM segment WHERE id IN ({marks})", seg_ids)
             conn.execute("COMMIT")
         except BaseException:
@@ -139,7 +147,14 @@ class Writer:
             raise
         return len(ids)
 
-    def _put_block(self, pid: int, day: int, rows: Columns) -> None:
+    def _plan_block(
+        self,
+        pid: int,
+        day: int,
+        rows: Columns,
+        updates: list[tuple[int, int, int, bytes, int]],
+        inserts: list[tuple[int, int, int, int, bytes]],
+    ) -> None:
         """Rows of one point and day: merged into that day's newest block while it is small, else a new block."""
         conn = self.maint
         last = conn.execute(
@@ -149,15 +164,9 @@ class Writer:
         if last is not None and last[1] < BLOCK_MERGE_BELOW:
             data = conn.execute("SELECT data FROM block WHERE id = ?", (last[0],)).fetchone()[0]
             rows = sort_rows(concat([decode_block(data), rows]))
-            conn.execute(
-                "UPDATE block SET t0 = ?, t1 = ?, n = ?, data = ? WHERE id = ?",
-                (int(rows.source_us[0]), int(rows.source_us[-1]), len(rows), encode_block(rows), last[0]),
-            )
+            updates.append((int(rows.source_us[0]), int(rows.source_us[-1]), len(rows), encode_block(rows), last[0]))
             return
-        conn.execute(
-            "INSERT INTO block(point, t0, t1, n, data) VALUES (?, ?, ?, ?, ?)",
-            (pid, int(rows.source_us[0]), int(rows.source_us[-1]), len(rows), encode_block(rows)),
-        )
+        inserts.append((pid, int(rows.source_us[0]), int(rows.source_us[-1]), len(rows), encode_block(rows)))
 
     def consolidate(self, now_us: int) -> int:
         """Merge each ended day's blocks of a point into as few as hold its rows (blocks of up to BLOCK_MAX rows).
@@ -177,21 +186,20 @@ class Writer:
         return len(groups)
 
     def _merge_day(self, pid: int, day: int) -> None:
-        conn = self.maint
+        conn = self.maint  # read and encode first, then a short write (blocks change only on this thread)
+        blocks = conn.execute(
+            "SELECT id, data FROM block WHERE point = ? AND t0 >= ? AND t0 < ?",
+            (pid, day * DAY_US, (day + 1) * DAY_US),
+        ).fetchall()
+        rows = sort_rows(concat([decode_block(data) for _, data in blocks]))
+        inserts = []
+        for lo in range(0, len(rows), BLOCK_MAX):
+            part = rows.take(slice(lo, lo + BLOCK_MAX))
+            inserts.append((pid, int(part.source_us[0]), int(part.source_us[-1]), len(part), encode_block(part)))
         conn.execute("BEGIN IMMEDIATE")
         try:
-            blocks = conn.execute(
-                "SELECT id, data FROM block WHERE point = ? AND t0 >= ? AND t0 < ?",
-                (pid, day * DAY_US, (day + 1) * DAY_US),
-            ).fetchall()
-            rows = sort_rows(concat([decode_block(data) for _, data in blocks]))
             conn.executemany("DELETE FROM block WHERE id = ?", [(bid,) for bid, _ in blocks])
-            for lo in range(0, len(rows), BLOCK_MAX):
-                part = rows.take(slice(lo, lo + BLOCK_MAX))
-                conn.execute(
-                    "INSERT INTO block(point, t0, t1, n, data) VALUES (?, ?, ?, ?, ?)",
-                    (pid, int(part.source_us[0]), int(part.source_us[-1]), len(part), encode_block(part)),
-                )
+            conn.executemany("INSERT INTO block(point, t0, t1, n, data) VALUES (?, ?, ?, ?, ?)", inserts)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

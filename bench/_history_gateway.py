@@ -1,10 +1,10 @@
 """What history costs the running gateway: CPU per ingested sample with history on and off, in one run.
 
 The gateway is the whole path (sim adapters under their supervisors, pipeline, twin, live flushes) on a
-synthetic plant; history on records every sample (mode all) into the embedded store with a 1 s flush and a
-upkeep (compaction, roll-ups) falling inside each run. Runs alternate off/on/off/on so drift on a shared machine hits both; the
-CPU time is the whole process's (every thread, the recorder's included). Also reported: the longest the
-event loop was held by history (the recorder's per-sample call is on the loop; writes are not).
+synthetic plant; history on records every sample (mode all) into the embedded store with a 1 s flush and an
+upkeep (compaction, roll-ups) falling inside each run. Runs alternate off/on/off/on so drift on a shared machine
+hits both; the CPU time is the whole process's (every thread, the recorder's included). Also reported: the
+longest flush (on the writer thread; the event loop only appends a tuple per sample).
 """
 
 from __future__ import annotations

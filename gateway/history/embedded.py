@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from gateway.history import aggregates as agg
+from gateway.history.caches import BlockCache, SegmentCache
 from gateway.history.codec import (
     K_BOOL,
     K_FLOAT,
@@ -29,7 +28,6 @@ from gateway.history.codec import (
     Columns,
     concat,
     decode_block,
-    decode_segment,
     sort_rows,
 )
 from gateway.history.model import (
@@ -40,6 +38,7 @@ from gateway.history.model import (
     RowBatch,
     StoreLocation,
 )
+from gateway.history.retention import kept_from
 
 DAY_US = 86_400_000_000
 FILE = "history.sqlite"
@@ -56,6 +55,8 @@ CREATE TABLE IF NOT EXISTS rollup(id INTEGER PRIMARY KEY, point INTEGER NOT NULL
 CREATE INDEX IF NOT EXISTS rollup_point_t0 ON rollup(point, interval_us, t0);
 CREATE TABLE IF NOT EXISTS watermark(point INTEGER NOT NULL, interval_us INTEGER NOT NULL,
     done_us INTEGER NOT NULL, PRIMARY KEY(point, interval_us)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kept(point INTEGER NOT NULL, interval_us INTEGER NOT NULL,
+    from_us INTEGER NOT NULL, PRIMARY KEY(point, interval_us)) WITHOUT ROWID;
 """
 _BOUND_PAD_US = 3_600_000_000  # how far around an interval Interpolative/TimeAverage look for bounds, at least
 
@@ -74,61 +75,6 @@ def connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     return conn
 
 
-class _BlockCache:
-    """Decoded blocks by (id, rows, first, last time): a merge or a trim changes the key, so no stale entry is hit.
-
-    Readers ask for the same blocks in bursts (a trend's average, minimum and maximum; a page after a page).
-    """
-
-    def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[int, int, int, int], Columns] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[int, int, int, int]) -> Columns | None:
-        with self._lock:
-            cols = self._items.get(key)
-            if cols is not None:
-                self._items.move_to_end(key)
-            return cols
-
-    def put(self, key: tuple[int, int, int, int], cols: Columns) -> None:
-        with self._lock:
-            self._items[key] = cols
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-class _SegmentCache:
-    """Decoded segments by id, each with its rows grouped by point (segments never change once written)."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[int, tuple[npt.NDArray[np.uint32], npt.NDArray[np.intp], Columns]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def rows(self, seg_id: int, data: bytes | None, pid: int) -> Columns:
-        with self._lock:
-            item = self._items.get(seg_id)
-            if item is not None:
-                self._items.move_to_end(seg_id)
-        if item is None:
-            assert data is not None
-            ids, cols = decode_segment(data)
-            order = np.argsort(ids, kind="stable")
-            item = (ids[order], order, cols)
-            with self._lock:
-                self._items[seg_id] = item
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-        ids_sorted, order, cols = item
-        lo, hi = np.searchsorted(ids_sorted, [pid, pid + 1])
-        return cols.take(order[lo:hi])
-
-    def __contains__(self, seg_id: int) -> bool:
-        return seg_id in self._items
-
-
 class EmbeddedReader:
     """Read-only access to an embedded store, from any thread or process."""
 
@@ -138,8 +84,8 @@ class EmbeddedReader:
         self._read_only = read_only
         self._local = threading.local()
         self._point_ids: dict[str, int] = {}
-        self._segments = _SegmentCache()
-        self._blocks = _BlockCache()
+        self._segments = SegmentCache()
+        self._blocks = BlockCache()
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -173,6 +119,11 @@ class EmbeddedReader:
     # -- reading rows -------------------------------------------------------------------------------------
     def _range(self, conn: sqlite3.Connection, pid: int, start_us: int, end_us: int) -> Columns:
         """Every row of a point with ``start_us <= source_us < end_us``, sorted (inside a read transaction)."""
+        cut = kept_from(conn, pid)
+        if cut is not None:  # rows before the retention cut are gone, even where their block is not yet
+            start_us = max(start_us, cut)
+            if end_us <= start_us:
+                return _empty()
         parts: list[Columns] = []
         for key in conn.execute(
             "SELECT id, n, t0, t1 FROM block WHERE point = ? AND t0 >= ? AND t0 < ? AND t1 >= ? ORDER BY t0",

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.history import aggregates as agg
-from gateway.history.codec import K_BOOL, K_FLOAT, K_INT, Columns, decode_block
+from gateway.history.codec import K_BOOL, K_FLOAT, K_INT, Columns, concat, decode_block, sort_rows
 from gateway.history.model import (
     BAD_NO_DATA,
     CALCULATED,
@@ -28,6 +28,7 @@ from gateway.history.model import (
     Aggregate,
     HistoryValue,
 )
+from gateway.history.retention import kept_from
 
 DAY_US = 86_400_000_000
 _INT_COLS = ("start", "n_all", "n_good", "first_t", "last_t", "first_k", "last_k", "first_s", "last_s")
@@ -94,43 +95,56 @@ def decode_stats(data: bytes) -> Stats:
     return out
 
 
-def roll_up(conn: sqlite3.Connection, pid: int, interval_us: int, now_us: int) -> None:
-    """Compute the point's ended, not yet computed intervals of one roll-up level (one transaction)."""
+RollupWrite = tuple[tuple[int, int, int, int, int, bytes] | None, tuple[int, int, int]]
+
+
+def plan_roll_up(conn: sqlite3.Connection, pid: int, interval_us: int, now_us: int) -> RollupWrite | None:
+    """The point's ended, not yet computed intervals of one level: (roll-up row or None, new watermark).
+
+    Reads without a lock (blocks change only on the upkeep thread); the caller writes the result.
+    """
     due = (now_us // interval_us) * interval_us
-    row = conn.execute("SELECT done_us FROM watermark WHERE point = ? AND interval_us = ?", (pid, interval_us))
-    found = row.fetchone()
+    found = conn.execute(
+        "SELECT done_us FROM watermark WHERE point = ? AND interval_us = ?", (pid, interval_us)
+    ).fetchone()
     if found is not None:
         done = int(found[0])
     else:
         first = conn.execute("SELECT min(t0) FROM block WHERE point = ?", (pid,)).fetchone()[0]
         if first is None:
-            return
+            return None
         done = (int(first) // interval_us) * interval_us
     if done >= due:
+        return None
+    parts = [
+        decode_block(data)
+        for (data,) in conn.execute(
+            "SELECT data FROM block WHERE point = ? AND t0 >= ? AND t0 < ? AND t1 >= ? ORDER BY t0",
+            (pid, done - DAY_US, due, done),
+        )
+    ]
+    row = None
+    if parts:
+        cols = sort_rows(concat(parts))
+        keep = np.flatnonzero((cols.source_us >= done) & (cols.source_us < due))
+        if len(keep):
+            s = stats(cols.take(keep), np.array([done], np.int64), interval_us)
+            row = (pid, interval_us, int(s["start"][0]), int(s["start"][-1]), len(s["start"]), encode_stats(s))
+    return row, (pid, interval_us, due)
+
+
+def write_roll_ups(conn: sqlite3.Connection, writes: list[RollupWrite]) -> None:
+    """Store planned roll-ups and their watermarks in one transaction."""
+    if not writes:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        parts = [
-            decode_block(data)
-            for (data,) in conn.execute(
-                "SELECT data FROM block WHERE point = ? AND t0 >= ? AND t0 < ? AND t1 >= ? ORDER BY t0",
-                (pid, done - DAY_US, due, done),
-            )
-        ]
-        if parts:
-            from gateway.history.codec import concat, sort_rows
-
-            cols = sort_rows(concat(parts))
-            keep = np.flatnonzero((cols.source_us >= done) & (cols.source_us < due))
-            if len(keep):
-                cols = cols.take(keep)
-                s = stats(cols, np.array([done], np.int64), interval_us)
-                conn.execute(
-                    "INSERT INTO rollup(point, interval_us, t0, t1, n, data) VALUES (?, ?, ?, ?, ?, ?)",
-                    (pid, interval_us, int(s["start"][0]), int(s["start"][-1]), len(s["start"]), encode_stats(s)),
-                )
-        conn.execute(
-            "INSERT OR REPLACE INTO watermark(point, interval_us, done_us) VALUES (?, ?, ?)", (pid, interval_us, due)
+        conn.executemany(
+            "INSERT INTO rollup(point, interval_us, t0, t1, n, data) VALUES (?, ?, ?, ?, ?, ?)",
+            [row for row, _ in writes if row is not None],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO watermark(point, interval_us, done_us) VALUES (?, ?, ?)", [w for _, w in writes]
         )
         conn.execute("COMMIT")
     except BaseException:
@@ -171,6 +185,10 @@ def read_rollups(
         )
     ]
     s = {c: np.concatenate([p[c] for p in parts]) for c in (*_INT_COLS, *_FLOAT_COLS)} if parts else None
+    cut = kept_from(conn, pid, level)
+    if s is not None and cut is not None:  # roll-up rows whose interval ended before the cut are gone
+        visible = s["start"] + level > cut
+        s = {c: v[visible] for c, v in s.items()}
     return combine(aggregate, s, start_us, end_us, interval_us)
 
 
@@ -218,6 +236,9 @@ def _level_covering(conn: sqlite3.Connection, pid: int, levels: list[int], start
     earliest: dict[int, int] = {}
     for lvl in levels:
         first = conn.execute("SELECT min(t0) FROM rollup WHERE point = ? AND interval_us = ?", (pid, lvl)).fetchone()[0]
+        cut = kept_from(conn, pid, lvl)
+        if first is not None and cut is not None:
+            first = max(first, cut - cut % lvl)  # the first interval the cut left whole or in part
         if first is not None and first <= start_us:
             return lvl
         earliest[lvl] = first if first is not None else 2**63

@@ -209,18 +209,25 @@ class Writer:
     def upkeep(self, now_us: int) -> None:
         """Compact everything, compute due roll-ups, then drop what has expired."""
         from gateway.history.retention import drop_expired
-        from gateway.history.rollups import roll_up
+        from gateway.history.rollups import plan_roll_up, write_roll_ups
 
         self.compact(now_us, force=True)
         if now_us - self.aged_us < AGE_EVERY_US:
             return
         self.aged_us = now_us
         self.consolidate(now_us)
-        for name, pid in list(self.ids.items()):
-            policy = self.retention.get(name, self.default)
+        policies = [(pid, self.retention.get(name, self.default)) for name, pid in list(self.ids.items())]
+        writes = []
+        for pid, policy in policies:  # computed without a lock, written together
             for level in policy.rollups:
-                roll_up(self.maint, pid, level.interval_us, now_us)
-            drop_expired(self.maint, pid, policy, now_us)
+                planned = plan_roll_up(self.maint, pid, level.interval_us, now_us)
+                if planned is not None:
+                    writes.append(planned)
+                if len(writes) >= 1000:
+                    write_roll_ups(self.maint, writes)
+                    writes = []
+        write_roll_ups(self.maint, writes)
+        drop_expired(self.maint, policies, now_us)
         self.maint.executescript("PRAGMA incremental_vacuum;")  # freed pages back to the file system (all of them)
 
     def close(self) -> None:

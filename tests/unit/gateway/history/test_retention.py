@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,8 @@ def test_roll_ups_are_computed_when_intervals_end_and_outlive_the_raw_rows(store
     assert early[0].value == pytest.approx(sum(k / 6 for k in range(360)) / 360)
     store.apply_retention(T0 + 3 * DAY + 30 * S)  # raw now keeps only the last day
     assert store.read_raw("p", T0, T0 + DAY, limit=10) == []
+    with sqlite3.connect(store.path) as conn:  # the expired days' blocks are gone from the file, not just hidden
+        assert conn.execute("SELECT count(*), min(t0) FROM block").fetchone() == (1, T0 + 2 * DAY)
     late = store.read_processed(["p"], T0, T0 + HOUR, HOUR, Aggregate.AVERAGE)
     assert late[0].value == pytest.approx(early[0].value) and late[0].status == GOOD | CALCULATED
     minutes = store.read_processed(["p"], T0 + 10 * MIN, T0 + 13 * MIN, MIN, Aggregate.COUNT)

@@ -4,8 +4,10 @@ Each roll-up row holds, for one point and one interval with raw rows: how many r
 the sum, minimum and maximum of the Good values, and the first and last row (time, value, kind, status). That
 is enough to answer Average, Minimum, Maximum, Count, Start and End for any interval that is a multiple of the
 roll-up's (Part 13 status rules as for raw rows), long after the raw rows are gone. TimeAverage and
-Interpolative need the raw rows around each interval: they read raw. A roll-up is computed once, when its
-interval has ended (``start + interval <= now``); rows arriving later for it are in raw only.
+Interpolative need the raw rows around each interval: they read raw. A roll-up is computed once, SETTLE_US
+after its interval has ended (``start + interval + SETTLE_US <= now``), so rows still on their way (the last
+flush interval, a device's buffered clock) are in it; rows arriving later than that are in raw only. Reads use a
+level only up to its watermark and read raw beyond, so the delay never hides data.
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ def decode_stats(data: bytes) -> Stats:
     return out
 
 
+# How long after an interval ends its roll-up waits for late rows: far above the flush interval (1 s) and the
+# source-to-gateway lag of polled devices, small beside raw retention (days), which answers reads meanwhile.
+SETTLE_US = 120_000_000
+
 RollupWrite = tuple[tuple[int, int, int, int, int, bytes] | None, tuple[int, int, int]]
 
 
@@ -103,7 +109,7 @@ def plan_roll_up(conn: sqlite3.Connection, pid: int, interval_us: int, now_us: i
 
     Reads without a lock (blocks change only on the upkeep thread); the caller writes the result.
     """
-    due = (now_us // interval_us) * interval_us
+    due = ((now_us - SETTLE_US) // interval_us) * interval_us
     found = conn.execute(
         "SELECT done_us FROM watermark WHERE point = ? AND interval_us = ?", (pid, interval_us)
     ).fetchone()

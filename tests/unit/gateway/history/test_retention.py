@@ -73,3 +73,20 @@ def test_raw_rows_are_kept_until_every_roll_up_has_seen_them(tmp_path: Path) -> 
     rows = s.read_raw("p", T0, T0 + 3 * HOUR, limit=1000)
     assert rows[0].source_us == T0 + HOUR and len(rows) == 60
     s.close()
+
+
+def test_a_row_flushed_just_after_its_interval_ended_is_in_the_roll_up(tmp_path: Path) -> None:
+    """The last flush interval's rows reach the store after their minute has ended: the roll-up waits for them."""
+    s = EmbeddedStore(tmp_path / "h")
+    s.configure({}, Retention(None, (Rollup(MIN, None),)))
+    s.append([HistoryRow("p", T0 + k * S, T0 + k * S, 1.0, 0) for k in range(59)])  # seconds 0..58 of minute 0
+    s.flush()
+    s.apply_retention(T0 + MIN + S // 2)  # an upkeep just after the minute ended
+    s.append([HistoryRow("p", T0 + 59 * S + S // 2, T0 + MIN + S, 1.0, 0)])  # second 59.5, flushed at 61 s
+    s.flush()
+    s.apply_retention(T0 + 20 * MIN)  # the next ageing pass (roll-ups run at most every 10 minutes)
+    with sqlite3.connect(s.path) as conn:
+        assert conn.execute("SELECT count(*) FROM rollup").fetchone()[0] >= 1  # the minute was rolled up
+    count = s.read_processed(["p"], T0, T0 + MIN, MIN, Aggregate.COUNT)
+    assert [b.value for b in count] == [60]  # from the roll-up, with the late row
+    s.close()

@@ -20,6 +20,7 @@ from adapters.registry import get_adapter
 from gateway.config.assets import asset, build_assets, top_level_point
 from gateway.config.context import Ctx
 from gateway.config.errors import ConfigError
+from gateway.config.history import fragment_history
 from gateway.config.points import build_points
 from gateway.config.profiles import ProfileLibrary
 from gateway.config.topology import resolve_relations
@@ -77,6 +78,8 @@ def build_fragment(
     assets = build_assets(ctx)
     points = build_points(ctx)
     resolve_relations(ctx, assets, points, {})
+    if running is not None and not probe:  # what the history records of them (read by the recorder and services)
+        running.history.update(fragment_history(ctx, points, running))
     # a profile that failed to load is reported by the library, not by the asset naming it
     ctx.errors.extend(e for e in profiles.errors if Path(e.file).stem in named)
     return list(assets.values()), list(points.values()), ctx.errors

@@ -10,6 +10,7 @@ Every bad value is an error at its file:line (docs/history.md).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from adapters.contract.config import StrictModel
+from adapters.contract.model import Point
 from adapters.contract.types import Duration
 from gateway.config.context import Ctx
 from gateway.config.envvars import checked
@@ -157,6 +159,36 @@ def resolve_history(ctx: Ctx, model: TwinModel, docs: list[Marked]) -> dict[str,
         chain += [assets.get(a) for a in _asset_chain(ctx, asset_id)]
         chain.append(_profile_level(ctx, asset_id, profiles, errors))
         chain += [sources.get(point.source), twin]
+        out[pid] = _merge([lvl for lvl in chain if lvl is not None], errors)
+    ctx.errors.extend(_unique(errors))
+    return out
+
+
+def fragment_history(ctx: Ctx, points: Mapping[str, Point], running: TwinModel) -> dict[str, HistoryPolicy | None]:
+    """The policies of a run-time fragment's points: their own history:, their (discovered) assets', their
+    profile's, their source's and the running twin's; errors are appended to ``ctx.errors``.
+
+    Assets of the mapping above a discovered asset do not take part (their specs are not kept at run time)."""
+    errors: list[ConfigError] = []
+    unplaced = Marked(f"twin of {running.settings.name}", None)
+    twin = _Level(TwinHistorySpec.model_validate(running.settings.history or {}), unplaced, ("twin", "history"))
+    out: dict[str, HistoryPolicy | None] = {}
+    profiles: dict[str, _Level | None] = {}
+    for ps in ctx.point_sources:
+        asset_id = ps.spec.get("asset") or ps.asset
+        pid = f"{asset_id}.{ps.spec.get('id')}"
+        point = points.get(pid)
+        if point is None or pid in out:
+            continue
+        chain = [_level(ps.spec.get("history"), ps.doc, (*ps.path, "history"), errors)]
+        for aid in _asset_chain(ctx, asset_id):
+            spec, doc, path = ctx.asset_specs[aid]
+            chain.append(_level(spec.history, doc, (*path, "history"), errors))
+        chain.append(_profile_level(ctx, asset_id, profiles, errors))
+        source = running.sources.get(point.source)
+        if source is not None and source.history is not None:
+            chain.append(_level(source.history, unplaced, ("sources", point.source, "history"), errors))
+        chain.append(twin)
         out[pid] = _merge([lvl for lvl in chain if lvl is not None], errors)
     ctx.errors.extend(_unique(errors))
     return out

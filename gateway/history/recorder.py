@@ -65,7 +65,9 @@ class Recorder:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
-        self.policies: dict[str, HistoryPolicy | None] = dict(policies)
+        # the model's, read live: the loader adds the policies of points discovered at run time before they run
+        self.policies = policies
+        self._resolved: dict[str, HistoryPolicy | None] = {}
         self.default = default
         self.flush_interval = flush_interval
         self.upkeep_interval = upkeep_interval
@@ -89,9 +91,9 @@ class Recorder:
     def on_state(self, state: PointState) -> None:
         """Record one applied state if its point's policy wants it (on the loop: a few dict and list operations)."""
         point = state.point
-        policy = self.policies.get(point, _UNSET)
-        if policy is _UNSET:  # a point discovered at run time
-            policy = self.policies[point] = self.default
+        policy = self._resolved.get(point, _UNSET)
+        if policy is _UNSET:  # first sample of the point: its policy, or the twin's for one nobody resolved
+            policy = self._resolved[point] = self.policies.get(point, self.default)
         if policy is None:
             return
         assert isinstance(policy, HistoryPolicy)

@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.history import twin_default
 from gateway.history.model import HistoryReader, reader_of
 
 if TYPE_CHECKING:
@@ -29,7 +30,9 @@ def _mode(policy: Any) -> str | None:
 
 def is_recorded(view: TwinView, point_id: str) -> bool:
     """Whether the point's samples are recorded (a resolved policy whose mode is not ``off``)."""
-    policy = view.model.history.get(point_id)
+    history = view.model.history
+    # a point no policy was resolved for (added at run time by other means) follows the twin's, as the recorder does
+    policy = history[point_id] if point_id in history else twin_default(view.model.settings)
     return policy is not None and str(getattr(_mode(policy), "value", _mode(policy))) != "off"
 
 

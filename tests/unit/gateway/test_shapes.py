@@ -8,7 +8,6 @@ materialized N-Triples, so every shape in ontology/shapes.ttl is exercised by at
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -358,7 +357,8 @@ def test_live_value_fits_declared_datatype(declared: str, literal: str, fits: bo
 # -- speed and the shipped files ---------------------------------------------------------------------------
 
 
-def test_thousand_points_check_in_a_few_seconds() -> None:
+def test_a_thousand_points_conform() -> None:
+    """How long the check takes is measured by ``python -m bench shacl``, not here."""
     points = [
         make_point(f"eq{i // 10}.p{i}", kind=PointKind.SETPOINT, writable=True, min=0, max=100)
         if i % 2
@@ -366,10 +366,7 @@ def test_thousand_points_check_in_a_few_seconds() -> None:
         for i in range(1000)
     ]
     model = make_model(points)
-    t0 = time.perf_counter()
     assert messages(model) == []
-    # ~1.3 s on the dev machine (was ~45 s with sh:sparql constraints); generous for slow CI runners
-    assert time.perf_counter() - t0 < 10
 
 
 REQUIRED_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

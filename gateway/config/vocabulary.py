@@ -65,8 +65,12 @@ class Vocabulary:
 
     def compact(self, iri: str) -> str:
         """The curie of an IRI under the longest matching prefix, else the IRI."""
-        best = max((p for p, ns in self.all_prefixes().items() if iri.startswith(ns)), key=len, default=None)
-        return f"{best}:{iri[len(self.all_prefixes()[best]) :]}" if best else iri
+        prefixes = self.all_prefixes()
+        # the longest namespace wins (ex: http://x/ and exa: http://x/a/ -> exa:b), not the longest prefix name
+        best = max(
+            (p for p, ns in prefixes.items() if iri.startswith(ns)), key=lambda p: len(prefixes[p]), default=None
+        )
+        return f"{best}:{iri[len(prefixes[best]) :]}" if best else iri
 
     def relation(self, name: str) -> RelationType:
         """The relation a mapping names: ``feeds``, ``controls``, ``brick:feeds``, a declared ``ex:...``."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway import relations
+from gateway.config.vocabulary import Vocabulary
 from tests.unit.gateway.config.conftest import Errors, Load
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -116,3 +117,10 @@ def test_shipped_relation_tables_are_what_the_script_derives(tmp_path: Path) -> 
     for name in ("brick-relations.tsv", "brick-substances.tsv"):
         shipped = (ROOT / "ontology" / name).read_text(encoding="utf-8")
         assert (tmp_path / name).read_text(encoding="utf-8") == shipped, name
+
+
+def test_compact_uses_the_longest_namespace_not_the_longest_prefix_name() -> None:
+    vocab = Vocabulary(prefixes={"example": "http://x.test/", "ex": "http://x.test/plant#"})
+    assert vocab.compact("http://x.test/plant#maintainedBy") == "ex:maintainedBy"
+    assert vocab.compact("http://x.test/other") == "example:other"
+    assert vocab.compact("http://elsewhere.test/a") == "http://elsewhere.test/a"

@@ -42,7 +42,7 @@ class Column:
     value_type: ValueType = "string"
 
 
-def _media_types(header: str) -> list[str]:
+def media_types(header: str) -> list[str]:
     """The media types of an Accept header, most preferred first (q=0 dropped)."""
     ranked = []
     for i, part in enumerate(header.split(",")):
@@ -61,7 +61,7 @@ def _media_types(header: str) -> list[str]:
 
 def pick_format(explicit: str | None, accept_header: str) -> str:
     """``json``, ``csv`` or ``arrow``: the ``format`` parameter first, else the Accept header's preference."""
-    accept = _media_types(accept_header)
+    accept = media_types(accept_header)
     if explicit is not None:
         if explicit not in MEDIA:
             raise ApiError(400, f"unknown format '{explicit}'; use format=json, csv or arrow")

@@ -12,26 +12,14 @@ from fastapi.responses import Response
 from gateway.northbound.http.deps import Api, ReaderDep
 from gateway.northbound.http.errors import ApiError
 from gateway.northbound.http.guard import UPDATE_REFUSED
+from gateway.northbound.http.history_formats import media_types
 from gateway.northbound.http.query_worker import QueryTimeout
 
 router = APIRouter(tags=["sparql"])
 
 
 def _accept(request: Request) -> list[str]:
-    header = request.headers.get("accept", "")
-    items = []
-    for i, part in enumerate(header.split(",")):
-        mime, *params = [p.strip() for p in part.split(";")]
-        q = 1.0
-        for p in params:
-            if p.startswith("q="):
-                try:
-                    q = float(p[2:])
-                except ValueError:
-                    q = 0.0
-        if mime and q > 0:
-            items.append((-q, i, mime.lower()))
-    return [m for _, _, m in sorted(items)]
+    return media_types(request.headers.get("accept", ""))
 
 
 def _service_description(base: str) -> str:

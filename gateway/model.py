@@ -62,6 +62,8 @@ class TwinModel:
     history: dict[str, Any] = field(default_factory=dict)
     # the mapping's prefixes: and relation_types: (gateway.config.vocabulary.Vocabulary), for run-time fragments
     vocabulary: Any = None
+    # derived points' expressions, alarm rules and anomaly detectors (gateway.rules.spec.AnalyticsModel; None: none)
+    analytics: Any = None
 
     def location_of(self, entity_id: str) -> str | None:
         """Where an asset or point is: its own ``location``, else (a point) its asset's; None when nowhere."""

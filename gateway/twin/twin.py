@@ -235,6 +235,18 @@ class Twin:
             except Exception:
                 log.exception("update listener failed")
 
+    def update_graph(self, update: str) -> None:
+        """Apply a SPARQL update to a side graph (alarms, annotations) in order with the live flushes.
+
+        The twin's own graphs are rebuilt from the mapping and the live table, so an update naming them is refused.
+        """
+        ids = self.ids
+        for own in (ids.graph_model, ids.graph_live, ids.graph_ontology):
+            if f"<{own}>" in update:
+                raise ValueError(f"side-graph updates may not touch the twin's own graph <{own}>")
+        with self._flush_lock:
+            self._update(update)
+
     def flush(self) -> int:
         """Write changed live values to the graph now; returns how many points were written.
 

@@ -93,6 +93,8 @@ class TwinView:
         # through gateway.history.model.reader_of(view) / location_of(view).
         self.history: Any = None
         self.history_location: Any = None
+        # Set by the runtime when the mapping has analytics: the AlarmService (gateway.analytics.model.alarms_of).
+        self.analytics: Any = None
 
     # -- the model ------------------------------------------------------------------------------------
     @property
@@ -136,6 +138,10 @@ class TwinView:
     def flush(self) -> int:
         """Write changed live values to the graph now (any thread)."""
         return self._twin.flush()
+
+    def update_graph(self, update: str) -> None:
+        """Apply a SPARQL update to a side graph of the twin (alarms, annotations), never the model or live graph."""
+        self._twin.update_graph(update)
 
     def held_updates(self) -> AbstractContextManager[Callable[[], bytes]]:
         """Hold graph updates while a replica starts; yields the N-Quads dump the next update follows."""

@@ -52,13 +52,14 @@ PREFIXES: dict[str, str] = {
 class TwinIRIs:
     """Instance IRIs under a twin's base IRI."""
 
-    __slots__ = ("base", "graph_live", "graph_model", "graph_ontology")
+    __slots__ = ("base", "graph_alarms", "graph_live", "graph_model", "graph_ontology")
 
     def __init__(self, base: str) -> None:
         self.base = base
         self.graph_model = base + "graph/model"
         self.graph_live = base + "graph/live"
         self.graph_ontology = base + "graph/ontology"
+        self.graph_alarms = base + "graph/alarms"  # active alarm conditions (gateway.analytics)
 
     def asset(self, aid: str) -> str:
         """IRI of an asset."""

@@ -77,7 +77,7 @@ class AlarmEvent:
 
 @dataclass(frozen=True, slots=True)
 class AlarmOutcome:
-    """The result of an operator action: ``status`` is an OPC UA status name (``Good``, ``BadConditionAlreadyShelved``...)."""
+    """An operator action's result: ``status`` is an OPC UA status name (``Good``, ``BadConditionAlreadyShelved``)."""
 
     status: str
     reason: str | None = None

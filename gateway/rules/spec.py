@@ -27,7 +27,9 @@ class DerivedAddress(Address):
 
     ref_class: ClassVar[str] = TB + "DerivedReference"
     expr: str | None = None
-    aggregate: str | None = None  # a short description of the aggregate ("sum of brick:Electric_Power_Sensor under hall")
+    aggregate: str | None = (
+        None  # a short description of the aggregate ("sum of brick:Electric_Power_Sensor under hall")
+    )
 
     def writable(self) -> bool:
         return False

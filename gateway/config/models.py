@@ -69,6 +69,10 @@ class PointSpec(StrictModel):
     location: Id | None = Field(None, description="id of the location the point is in (else its asset's)")
     relations: Relations = Field({}, description="relation name -> target id(s) (docs/mapping-topology.md)")
     properties: dict[str, Any] = Field({}, description="static properties: key -> value (docs/mapping-topology.md)")
+    expr: str | None = Field(None, description="a derived point: its expression (docs/analytics.md)")
+    aggregate: dict[str, Any] | None = Field(None, description="a derived point over a selection (docs/analytics.md)")
+    alarms: list[dict[str, Any]] | None = Field(None, description="alarm rules on this point (docs/analytics.md)")
+    anomaly: bool | dict[str, Any] | None = Field(None, description="an anomaly detector on this point")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -147,3 +151,6 @@ class MappingFile(StrictModel):
     locations: list[dict[str, Any]] = []
     assets: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []
+    analytics: dict[str, Any] | None = Field(None, description="analytics settings (docs/analytics.md)")
+    alarms: list[dict[str, Any]] = Field([], description="class alarm rules: select: + one rule (docs/analytics.md)")
+    anomaly: list[dict[str, Any]] = Field([], description="class anomaly detectors: select: + detector settings")

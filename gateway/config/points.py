@@ -22,6 +22,7 @@ from gateway.config.profiles import merged_address
 from gateway.config.quantities import unit_misfits
 from gateway.config.validation import pydantic_errors
 from gateway.config.yamlmarks import Path_
+from gateway.rules.spec import DERIVED_SOURCE, DerivedAddress
 
 
 class _Report:
@@ -68,6 +69,8 @@ def build_point(ctx: Ctx, ps: PointSource) -> Point | None:
     unit = _unit(spec, point_classes, err)
     _range(spec, err)
     transform = _transform(spec, unit, err)
+    if spec.expr is not None or spec.aggregate is not None:
+        return _derived(ctx, ps, spec, unit, point_classes, transform, before)
     source_id = _source(ctx, ps, spec, asset_id, err)
     if source_id is None:
         return None
@@ -105,6 +108,63 @@ def build_point(ctx: Ctx, ps: PointSource) -> Point | None:
     for msg in adapter.check_point(src, point):
         err(("address",), msg)
     return point if len(ctx.errors) == before else None
+
+
+def _derived(
+    ctx: Ctx, ps: PointSource, spec: PointSpec, unit: str | None, point_classes: list[str], t: Transform, before: int
+) -> Point | None:
+    """A point computed by analytics (``expr:`` or ``aggregate:``): fed by the virtual source, never written."""
+    err = _Report(ctx, ps)
+    asset_id = spec.asset or ps.asset
+    if spec.expr is not None and spec.aggregate is not None:
+        err(("aggregate",), "a derived point has expr: or aggregate:, not both: remove one")
+    for key in ("address", "source"):  # the profile's shared address: is not the point's own
+        if ps.spec.get(key) is not None:
+            err((key,), f"a derived point (expr:/aggregate:) is computed, so it has no {key}: remove it")
+    if spec.writable:
+        err(("writable",), "a derived point is computed and cannot be written: remove writable: true")
+    aggregate = derived_description(spec.aggregate) if spec.aggregate is not None else None
+    location, properties = point_topology(ctx, ps, spec, f"{asset_id}.{spec.id}")
+    if len(ctx.errors) > before:
+        return None
+    return Point(
+        id=f"{asset_id}.{spec.id}",
+        asset=asset_id,
+        kind=spec.type,
+        datatype=spec.datatype,
+        source=DERIVED_SOURCE,
+        address=DerivedAddress(expr=spec.expr, aggregate=aggregate),
+        label=spec.label or spec.id,
+        classes=tuple(point_classes),
+        unit=unit,
+        description=spec.description,
+        min=spec.min,
+        max=spec.max,
+        transform=t,
+        location=location,
+        properties=properties,
+        origin=origin(ps.doc, ps.path),
+    )
+
+
+def derived_description(aggregate: dict[str, object]) -> str:
+    """``sum of brick:Electric_Power_Sensor under hall`` (the RDF's tb:aggregate; checked by config/analytics)."""
+    parts = []
+    for function, selector in aggregate.items():
+        if not isinstance(selector, dict):
+            parts.append(f"{function} of {selector}")
+            continue
+        words = [str(function), "of"]
+        cls = selector.get("class")
+        words.append(" or ".join(map(str, cls)) if isinstance(cls, list) else str(cls or "points"))
+        if selector.get("under"):
+            words.append(f"under {selector['under']}")
+        if selector.get("points"):
+            words.append(", ".join(map(str, selector["points"])))
+        if selector.get("sparql"):
+            words.append("selected by SPARQL")
+        parts.append(" ".join(words))
+    return "; ".join(parts)
 
 
 def _spec(ctx: Ctx, ps: PointSource) -> PointSpec | None:

@@ -13,6 +13,7 @@ from gateway.config.envvars import checked
 from gateway.config.errors import ConfigError
 from gateway.config.profiles import ProfileView
 from gateway.config.yamlmarks import Marked, Path_
+from gateway.rules.spec import DERIVED_SOURCE
 
 
 def source(ctx: Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
@@ -33,6 +34,11 @@ def source(ctx: Ctx, doc: Marked, path: Path_, raw: dict[str, Any]) -> None:
         ctx.follow.failed("source", raw.get("id"), own)  # its points would only say "unknown source"
         return
     where = origin(doc, path)
+    if cfg.id == DERIVED_SOURCE:
+        reserved = doc.error((*path, "id"), f"source id '{cfg.id}' is reserved for derived points: rename the source")
+        ctx.errors.append(reserved)
+        ctx.follow.failed("source", cfg.id, [reserved])
+        return
     if cfg.id in ctx.sources:
         ctx.errors.append(
             doc.error((*path, "id"), f"duplicate source id '{cfg.id}' (first defined at {ctx.source_origins[cfg.id]})")

@@ -1,0 +1,217 @@
+"""The analytics service the runtime runs beside history: state folder, journal, selections and the engines.
+
+``Gateway`` builds ``Analytics(model)``, registers ``on_state`` as a twin state listener, and at start hands it
+``apply`` (twin.apply, for derived values and anomaly scores) and ``add_points`` (run-time score points, source
+``analytics``). Each engine is built by a small factory (``build(ctx) -> engine | None``) so one part missing or
+failing to build never stops the others or the gateway. What must survive a restart lives in the state folder
+(``analytics.state``, else ``<twin.store>-analytics``, else a temporary folder removed at stop).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.contract.model import Point
+from adapters.contract.sample import PointState, Sample
+from gateway.analytics.context import AnalyticsContext, Engine
+from gateway.analytics.selectors import Selections
+from gateway.analytics.state import StateStore
+from gateway.history.model import location_of
+from gateway.model import TwinModel
+from gateway.rules.spec import DERIVED_SOURCE
+
+log = logging.getLogger("twinbridge.analytics")
+
+# Engines by name, in the order they hear states and start: derived values first (alarms may watch them).
+ENGINE_MODULES = (
+    ("derived", "gateway.analytics.derived"),
+    ("alarms", "gateway.analytics.alarms"),
+    ("anomaly", "gateway.analytics.anomaly"),
+)
+
+
+def _optional_module(name: str) -> Any:
+    """The module, or None when it does not exist (a part not built yet); other import errors propagate."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            return None
+        raise
+
+
+class Analytics:
+    """Derived points, alarms and anomaly detection of one gateway; started after history, stopped before it."""
+
+    def __init__(self, model: TwinModel) -> None:
+        self.model = model
+        self.spec = model.analytics
+        self.enabled = self.spec is not None and not self.spec.empty()
+        self.engines: dict[str, Engine] = {}
+        self.state: StateStore | None = None
+        self.journal: Any = None
+        self.selections: Selections | None = None
+        self.context: AnalyticsContext | None = None
+        self.failures: dict[str, str] = {}  # engine -> why it did not start
+        self._listeners: tuple[Callable[[PointState], None], ...] = ()
+        self._temp: str | None = None
+
+    # -- where state lives ----------------------------------------------------------------------------
+    def folder(self) -> Path:
+        """The state folder (a temporary one is made on first use when nothing says where)."""
+        if self.spec is not None and self.spec.settings.state:
+            return Path(self.spec.settings.state)
+        if self.model.settings.store is not None:
+            return Path(str(self.model.settings.store).rstrip("/") + "-analytics")
+        if self._temp is None:
+            self._temp = tempfile.mkdtemp(prefix="twinbridge-analytics-")
+            log.info(
+                "analytics state in a temporary folder %s: it will not survive a restart "
+                "(set analytics.state or twin.store)",
+                self._temp,
+            )
+        return Path(self._temp)
+
+    def describe(self) -> str:
+        """One line for the start-up summary."""
+        if not self.enabled or self.spec is None:
+            return "analytics: off"
+        s = self.spec
+        parts = [
+            f"{len(s.derived)} derived point(s)",
+            f"{sum(len(r) for r in s.alarms.values()) + len(s.class_alarms)} alarm rule(s)",
+            f"{len(s.anomaly) + len(s.class_anomaly)} detector(s)",
+        ]
+        where = "temporary folder" if self._temp is not None else str(self.folder())
+        return f"analytics: {', '.join(parts)}; state in {where}"
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def start(
+        self, view: Any, apply: Callable[[Sample], Any], add_points: Callable[[Sequence[Point]], list[Point]]
+    ) -> None:
+        """Open the state store and journal, build and start the engines, and hand services the alarms."""
+        if not self.enabled or self.spec is None or self.context is not None:
+            return
+        folder = self.folder()
+        self.state = StateStore(folder)
+        self.journal = self._open_journal(view, folder)
+        self.selections = Selections(view)
+        ctx = AnalyticsContext(
+            model=self.model,
+            spec=self.spec,
+            view=view,
+            apply=apply,
+            add_points=add_points,
+            state=self.state,
+            journal=self.journal,
+            selections=self.selections,
+        )
+        self.context = ctx
+        for name, module_name in ENGINE_MODULES:
+            engine = self._build(name, module_name, ctx)
+            if engine is None:
+                continue
+            if name == "alarms":
+                ctx.alarms = engine
+                view.analytics = engine
+            try:
+                await engine.start()
+            except Exception as exc:
+                log.exception("analytics: the %s engine did not start", name)
+                self.failures[name] = f"{type(exc).__name__}: {exc}"
+                if name == "alarms":
+                    ctx.alarms = view.analytics = None
+                continue
+            self.engines[name] = engine
+        self._listeners = tuple(e.on_state for e in self.engines.values())
+
+    def _build(self, name: str, module_name: str, ctx: AnalyticsContext) -> Engine | None:
+        module = _optional_module(module_name)
+        if module is None or not hasattr(module, "build"):
+            log.warning("analytics: no %s engine in this build (%s.build missing)", name, module_name)
+            return None
+        try:
+            engine: Engine | None = module.build(ctx)
+        except Exception as exc:
+            log.exception("analytics: building the %s engine failed", name)
+            self.failures[name] = f"{type(exc).__name__}: {exc}"
+            return None
+        return engine
+
+    @staticmethod
+    def _open_journal(view: Any, folder: Path) -> Any:
+        module = _optional_module("gateway.analytics.journal")
+        if module is None:
+            return None  # the journal (alarm transitions) is not part of this build
+        try:
+            return module.open_journal(location_of(view), folder)
+        except Exception:
+            log.exception("analytics: opening the alarm journal failed; transitions are not recorded")
+            return None
+
+    def on_state(self, state: PointState) -> None:
+        """The twin's listener: every applied state, to every running engine (each keeps it cheap)."""
+        for listener in self._listeners:
+            listener(state)
+
+    async def stop(self, view: Any = None) -> None:
+        """Stop the engines (they save their state), close the journal and the store; idempotent."""
+        self._listeners = ()
+        for name in reversed(list(self.engines)):
+            try:
+                await self.engines[name].stop()
+            except Exception:
+                log.exception("analytics: stopping the %s engine failed", name)
+        self.engines.clear()
+        if self.selections is not None:
+            self.selections.close()
+            self.selections = None
+        if view is not None and self.context is not None and view.analytics is self.context.alarms:
+            view.analytics = None
+        self.context = None
+        if self.journal is not None:
+            try:
+                self.journal.close()
+            except Exception:
+                log.exception("analytics: closing the journal failed")
+            self.journal = None
+        if self.state is not None:
+            self.state.close()
+            self.state = None
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
+
+    # -- health ---------------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """The ``analytics`` entry of the sources' health (``SourceHealth`` fields): state and counters."""
+        counters: dict[str, Any] = {}
+        for name, engine in self.engines.items():
+            stats = getattr(engine, "stats", None)
+            if callable(stats):
+                try:
+                    counters.update({f"{name}_{k}": v for k, v in stats().items()})
+                except Exception:
+                    log.exception("analytics: the %s engine's counters failed", name)
+        if self.selections is not None:
+            counters["selection_errors"] = self.selections.errors
+        running = self.context is not None
+        error = "; ".join(f"{k}: {v}" for k, v in self.failures.items()) or None
+        points = sum(1 for p in self.model.points.values() if p.source == DERIVED_SOURCE)
+        return {
+            "id": DERIVED_SOURCE,
+            "kind": DERIVED_SOURCE,
+            "label": "Analytics (derived points, alarms, anomaly detection)",
+            "endpoint": None,
+            "state": "connected" if running else "stopped",
+            "last_error": error,
+            "points": points,
+            "counters": counters,
+            "details": {"engines": sorted(self.engines), "state_folder": str(self.folder()) if running else None},
+        }

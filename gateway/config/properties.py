@@ -232,6 +232,12 @@ def _quantity(key: str, raw: Any, std: PropertyKey | None) -> tuple[float, str]:
     return float(number), u.name
 
 
+def parse_quantity(key: str, raw: Any) -> tuple[float, str]:
+    """The number and QUDT unit name of ``40 kW``, ``40 KiloW`` or ``{value: 40, unit: KiloW}``; a
+    ``ValueError`` says what to write instead (used for alarm thresholds too)."""
+    return _quantity(key, raw, None)
+
+
 def _examples(names: Iterable[str]) -> str:
     out = []
     for n in names:

@@ -61,7 +61,9 @@ def test_events_go_to_alarm_events_in_the_gateway_schema_and_read_back(
     assert n == 4 and not (tmp_path / "alarm-journal.sqlite").exists()
 
 
-def test_beside_a_history_store_of_the_same_gateway(pg_store_factory: object, pg_server: PgServer, tmp_path: Path) -> None:
+def test_beside_a_history_store_of_the_same_gateway(
+    pg_store_factory: object, pg_server: PgServer, tmp_path: Path
+) -> None:
     name = f"alarms_{uuid.uuid4().hex[:10]}"
     store = pg_store_factory(name)  # type: ignore[operator]
     store.flush()  # the history store registers its schema first

@@ -45,7 +45,10 @@ def snapshot(alarm_id: str = "boiler1.supply_temp/limit", **changes: object) -> 
 
 
 def event(
-    seconds: float, transition: Transition = Transition.ACTIVATED, alarm_id: str = "boiler1.supply_temp/limit", **kw: object
+    seconds: float,
+    transition: Transition = Transition.ACTIVATED,
+    alarm_id: str = "boiler1.supply_temp/limit",
+    **kw: object,
 ) -> AlarmEvent:
     t = T0 + timedelta(seconds=seconds)
     return AlarmEvent(snapshot(alarm_id, changed_at=t), transition, t, **kw)  # type: ignore[arg-type]

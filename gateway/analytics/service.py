@@ -132,7 +132,12 @@ class Analytics:
         self._listeners = tuple(e.on_state for e in self.engines.values())
 
     def _build(self, name: str, module_name: str, ctx: AnalyticsContext) -> Engine | None:
-        module = _optional_module(module_name)
+        try:
+            module = _optional_module(module_name)
+        except Exception as exc:  # a part that does not import (a dependency missing) must not stop the others
+            log.exception("analytics: the %s engine does not import", name)
+            self.failures[name] = f"{type(exc).__name__}: {exc}"
+            return None
         if module is None or not hasattr(module, "build"):
             log.warning("analytics: no %s engine in this build (%s.build missing)", name, module_name)
             return None

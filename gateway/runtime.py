@@ -15,6 +15,7 @@ from adapters.contract.model import Asset, Point
 from adapters.contract.sample import Value
 from adapters.contract.status import NO_COMMUNICATION
 from gateway import units
+from gateway.analytics.service import Analytics
 from gateway.config.fragments import FragmentDiscovery
 from gateway.config.loader import load_mappings
 from gateway.config.profiles import ProfileView
@@ -24,6 +25,7 @@ from gateway.ingest.supervisor import SourceSupervisor
 from gateway.metrics import GatewayMetrics
 from gateway.model import TwinModel
 from gateway.northbound.registry import Service, service_specs
+from gateway.rules.spec import DERIVED_SOURCE
 from gateway.twin.twin import Twin
 from gateway.twin.view import SourceHealth, TwinView
 
@@ -39,6 +41,7 @@ class Gateway:
         self.supervisors: dict[str, SourceSupervisor] = {
             sid: SourceSupervisor(cfg, model, self.twin, self.pipeline, self._context)
             for sid, cfg in model.sources.items()
+            if cfg.kind != DERIVED_SOURCE  # derived points are fed by analytics, not an adapter
         }
         self.services: dict[str, Service] = {}
         self.metrics = GatewayMetrics()
@@ -48,6 +51,9 @@ class Gateway:
         self.twin.set_writer(self._route_write)
         self.history = History(model)  # the recorder hears every applied state (docs/history.md)
         self.twin.add_state_listener(self.history.on_state)
+        self.analytics = Analytics(model)  # derived points, alarms, anomaly detection (docs/analytics.md)
+        if self.analytics.enabled:
+            self.twin.add_state_listener(self.analytics.on_state)
         self._flusher: asyncio.Task[None] | None = None
         self.started = False
 
@@ -61,6 +67,9 @@ class Gateway:
         """Start adapters, the live-value flusher and (optionally) the northbound services."""
         self.twin.reopen()  # after a stop(): the same on-disk store, not an empty in-memory one
         self.history.start(self.view)
+        await self.analytics.start(
+            self.view, apply=self.twin.apply, add_points=lambda pts: self.discover(DERIVED_SOURCE, [], pts)
+        )
         self._flusher = asyncio.create_task(
             self.twin.run_flusher(self.model.settings.flush_interval), name="twin-flusher"
         )
@@ -95,6 +104,7 @@ class Gateway:
                 self.log.exception("stopping service %s failed", name)
         self.services.clear()
         await asyncio.gather(*(sup.stop() for sup in self.supervisors.values()))
+        await self.analytics.stop(self.view)
         await asyncio.to_thread(self.history.stop, self.view)  # the last flush, off the loop
         if self._flusher is not None:
             self._flusher.cancel()
@@ -119,7 +129,10 @@ class Gateway:
 
     def source_health(self) -> dict[str, SourceHealth]:
         """Every source's state and counters, as plain snapshots (what services and metrics read)."""
-        return {sid: SourceHealth(**sup.info()) for sid, sup in self.supervisors.items()}
+        health = {sid: SourceHealth(**sup.info()) for sid, sup in self.supervisors.items()}
+        if self.analytics.enabled:
+            health[DERIVED_SOURCE] = SourceHealth(**self.analytics.health())
+        return health
 
     def _context(self, source: SourceConfig) -> AdapterContext:
         files = self.model.files
@@ -201,4 +214,5 @@ class Gateway:
         store = m.settings.store or "in memory"
         lines.append(f"  graph store: {store}")
         lines.append(f"  {self.history.describe()}")
+        lines.append(f"  {self.analytics.describe()}")
         return lines

@@ -161,6 +161,8 @@ class ClassRule:
 
 
 DetectorName = Literal["seasonal", "hst"]
+# Each detector's default score threshold (DetectorSpec.threshold None), tuned on labelled series (docs/analytics.md)
+ANOMALY_THRESHOLDS: Mapping[str, float] = {"seasonal": 0.8, "hst": 0.9}
 
 
 @dataclass(frozen=True, slots=True)

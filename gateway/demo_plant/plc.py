@@ -3,7 +3,8 @@
 It runs the boiler and the air handling unit the boiler's hot water feeds.
 Holding registers (zero-based): 0 supply temperature int16 x0.1 °C, 1 return temperature int16 x0.1 °C,
 2-3 flow float32 m³/h (ABCD), 4-5 energy uint32 Wh (a 40 kW burner: ~11 Wh/s),
-10 supply setpoint int16 x0.1 °C (writable), 20 AHU supply air temperature int16 x0.1 °C.
+10 supply setpoint int16 x0.1 °C (writable), 20 AHU supply air temperature int16 x0.1 °C,
+30 fault command uint16 (writable: 0 none, 1 stuck supply sensor, 2 drift, 3 spikes, 4 pump failure; faults.py).
 Coils: 0 pump running (cycles every 20 s), 1 boiler enable (writable), 2 AHU supply fan running (writable: a
 stopped fan leaves the supply air at the plant room's temperature).
 """
@@ -21,6 +22,9 @@ from typing import Any
 from pymodbus.datastore import ModbusServerContext
 from pymodbus.server import ModbusTcpServer
 
+from gateway.demo_plant.faults import COOLING_TIME, ROOM_TEMPERATURE, FaultInjector
+
+FAULT_REGISTER = 30  # holding register of the fault command
 _TABLES = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 6: "holding", 16: "holding", 4: "input"}
 
 
@@ -70,6 +74,7 @@ class BoilerPlc:
         self._supply_air = 18.0
         self._energy = 12_500_000.0  # Wh: counts visibly (a kWh counter would tick every 90 s)
         self._supply = 65.0
+        self.faults = FaultInjector()
         self.paused = False
 
     async def start(self) -> None:
@@ -92,17 +97,28 @@ class BoilerPlc:
         self.paused = True
 
     def tick(self, t: float, dt: float) -> None:
-        """One step of the plant: the supply temperature follows the setpoint while the boiler is enabled."""
+        """One step of the plant: the supply temperature follows the setpoint while the boiler is enabled.
+
+        A commanded fault (holding 30) distorts the supply sensor's reading or stops the pump (see faults.py).
+        """
         mem = self.memory
         setpoint = struct.unpack(">h", struct.pack(">H", mem.get("holding", 10)[0]))[0] / 10
-        enabled = bool(mem.get("coil", 1)[0])
-        target = setpoint if enabled else 20.0
-        self._supply += (target - self._supply) * min(1.0, dt / 20) + self._rng.gauss(0, 0.05)
-        ret = self._supply - 12 - 2 * math.sin(t / 30)
-        pump = int(t // 10) % 2 == 0
+        faults = self.faults
+        faults.command(mem.get("holding", FAULT_REGISTER)[0], t, self._supply)
+        # no circulation: the burner's flow interlock stops it and the stagnant water cools slowly
+        enabled = bool(mem.get("coil", 1)[0]) and not faults.pump_failed
+        target = setpoint if enabled else ROOM_TEMPERATURE
+        lag = COOLING_TIME if faults.pump_failed else 20.0
+        self._supply += (target - self._supply) * min(1.0, dt / lag) + self._rng.gauss(0, 0.05)
+        spread = 12 + 2 * math.sin(t / 30)
+        if faults.pump_failed:  # supply and return water settle towards one temperature
+            spread *= math.exp(-(t - faults.since) / COOLING_TIME)
+        ret = self._supply - spread
+        pump = int(t // 10) % 2 == 0 and not faults.pump_failed
         flow = (3.2 + 0.2 * math.sin(t / 7)) if pump else 0.0
         self._energy += (40_000.0 if enabled else 0.0) * dt / 3600
-        mem.set("holding", 0, _int16(self._supply * 10), _int16(ret * 10))
+        reading = faults.supply_reading(t, self._supply)
+        mem.set("holding", 0, _int16(reading * 10), _int16(ret * 10))
         mem.set("holding", 2, *struct.unpack(">HH", struct.pack(">f", flow)))
         mem.set("holding", 4, *struct.unpack(">HH", struct.pack(">I", int(self._energy))))
         mem.set("coil", 0, int(pump))

@@ -32,6 +32,7 @@ log = logging.getLogger("twinbridge.analytics")
 ENGINE_MODULES = (
     ("derived", "gateway.analytics.derived"),
     ("alarms", "gateway.analytics.alarms"),
+    ("alarm_graph", "gateway.analytics.alarm_graph"),  # active alarms as RDF; needs the alarm engine
     ("anomaly", "gateway.analytics.anomaly"),
 )
 

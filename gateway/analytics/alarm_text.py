@@ -113,11 +113,12 @@ class Feed:
         """The next events, waiting for at least one; ``[]`` on timeout or when closed."""
         if self.closed and self._queue.empty():
             return []
-        try:
-            first = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return []
-        items = [first, *self._queue.drain()]
+        items = self._queue.drain()
+        if not items:
+            try:
+                items = [await asyncio.wait_for(self._queue.get(), timeout), *self._queue.drain()]
+            except TimeoutError:
+                return []
         return [e for e in items if e is not None]
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from adapters.contract.config import SourceConfig
 from adapters.contract.discovery import Discovered
 from adapters.contract.model import Asset, Point
 from adapters.registry import get_adapter
+from gateway.config.analytics import fragment_analytics
 from gateway.config.assets import asset, build_assets, top_level_point
 from gateway.config.context import Ctx
 from gateway.config.errors import ConfigError
@@ -80,6 +81,9 @@ def build_fragment(
     resolve_relations(ctx, assets, points, {})
     if running is not None and not probe:  # what the history records of them (read by the recorder and services)
         running.history.update(fragment_history(ctx, points, running))
+    if running is not None:  # their profile's expr:, alarms:, anomaly: (score points join the fragment)
+        for score in fragment_analytics(ctx, points, assets, running, keep=not probe):
+            points[score.id] = score
     # a profile that failed to load is reported by the library, not by the asset naming it
     ctx.errors.extend(e for e in profiles.errors if Path(e.file).stem in named)
     return list(assets.values()), list(points.values()), ctx.errors

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from gateway.config.analytics import resolve_analytics, wants_derived_source
 from gateway.config.assets import asset, build_assets, top_level_point
 from gateway.config.context import Ctx
 from gateway.config.envvars import checked, unset_report
@@ -29,6 +30,7 @@ from gateway.config.vocabulary import collect_vocabulary
 from gateway.config.yamlmarks import Marked, load_yaml
 from gateway.model import TwinModel, TwinSettings
 from gateway.northbound.registry import service_specs
+from gateway.rules.spec import DERIVED_SOURCE, derived_source
 
 
 def load_mappings(
@@ -77,6 +79,10 @@ def load_mappings(
     model.vocabulary = ctx.vocabulary
     check_sources(ctx, model.points)
     model.history = resolve_history(ctx, model, marked)  # each point's history policy (gateway/config/history.py)
+    # derived points' expressions, alarm rules, anomaly detectors (gateway/config/analytics.py; None: none)
+    model.analytics = resolve_analytics(ctx, model, marked, texts)
+    if wants_derived_source(ctx, model.analytics):
+        model.sources[DERIVED_SOURCE] = derived_source()
     unset = unset_report(marked, as_notes=notes is not None)
     (ctx.errors if notes is None else notes).extend(unset)
     if ctx.errors:

@@ -17,7 +17,7 @@ from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.deps import ApiMetrics, ApiState
 from gateway.northbound.http.limits import BodyLimit
 from gateway.northbound.http.query_worker import QueryWorker
-from gateway.northbound.http.routes import assets, locations, points, sparql, stream, system
+from gateway.northbound.http.routes import alarms, assets, locations, points, sparql, stream, system
 from gateway.northbound.http.routes.history import router as history_router
 
 if TYPE_CHECKING:
@@ -89,5 +89,6 @@ def create_app(view: TwinView, config: HttpApiConfig) -> FastAPI:
     for r in (sparql.router, points.router, assets.router, locations.router, system.router, stream.router):
         app.include_router(r)
     app.include_router(history_router)  # /points/{id}/history, /history (docs/history.md)
+    app.include_router(alarms.router)  # /alarms (docs/analytics.md)
     docs_ui.install(app)
     return app

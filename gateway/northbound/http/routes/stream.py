@@ -1,4 +1,8 @@
-"""/stream: server-sent events of point changes, filtered; a slow client gets the newest state per point."""
+"""/stream: server-sent events of point changes, filtered; a slow client gets the newest state per point.
+
+With analytics in the mapping, alarm transitions come on the same stream as ``event: alarm`` (the alarms of
+the chosen points when filtered; docs/analytics.md).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,30 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from adapters.contract.sample import PointState
+from gateway.analytics.model import AlarmEvent, AlarmFeed, alarms_of
+from gateway.northbound.http.alarm_schemas import event_json
 from gateway.northbound.http.deps import Api, ReaderDep
 from gateway.northbound.http.errors import ApiError
+from gateway.twin.events import Subscription
 
 router = APIRouter(tags=["stream"])
+
+
+async def _next(sub: Subscription, feed: AlarmFeed | None, timeout: float) -> tuple[list[PointState], list[AlarmEvent]]:
+    """The next point changes or alarm events, whichever come first (both when both are there)."""
+    if feed is None:
+        return await sub.get(timeout=timeout), []
+    changes, alarms = asyncio.ensure_future(sub.get(timeout)), asyncio.ensure_future(feed.get(timeout))
+    try:
+        await asyncio.wait((changes, alarms), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (changes, alarms):
+            task.cancel()  # a no-op for the finished one; both gets give up nothing when cancelled while waiting
+        await asyncio.gather(changes, alarms, return_exceptions=True)
+    got_changes = changes.result() if changes.done() and not changes.cancelled() else []
+    got_alarms = alarms.result() if alarms.done() and not alarms.cancelled() else []
+    return got_changes, got_alarms
 
 
 @router.get(
@@ -44,16 +68,22 @@ async def stream(
         chosen &= wanted
     filtered = bool(asset or type or points)
     sub = api.view.subscribe(chosen if filtered else None, maxsize=api.config.stream_queue)
+    alarms = alarms_of(api.view)
+    feed = alarms.subscribe(maxsize=api.config.stream_queue) if alarms is not None else None
     api.metrics.stream_clients.inc()
 
     async def events() -> AsyncIterator[bytes]:
         try:
             yield b": connected\n\n"
             while not await request.is_disconnected():
-                batch = await sub.get(timeout=15)
-                if not batch:
+                batch, alarm_events = await _next(sub, feed, 15)
+                if not batch and not alarm_events:
                     yield b": keep-alive\n\n"
                     continue
+                for e in alarm_events:
+                    if not filtered or e.alarm.point in chosen:
+                        text = json.dumps(event_json(e), default=lambda t: t.isoformat())
+                        yield f"event: alarm\ndata: {text}\n\n".encode()
                 for s in batch:
                     data = {
                         "point": s.point,
@@ -71,6 +101,8 @@ async def stream(
             pass
         finally:
             sub.close()
+            if feed is not None:
+                feed.close()
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -26,6 +26,7 @@ from gateway.northbound.opcua.address_space import (
     type_items,
     variant_type,
 )
+from gateway.northbound.opcua.alarms import ServerAlarms
 from gateway.northbound.opcua.config import OpcUaServerConfig
 from gateway.northbound.opcua.fast_nodes import build_nodes, paused_gc
 from gateway.northbound.opcua.history_nodes import ServerHistory
@@ -97,6 +98,7 @@ class OpcUaServer:
         self._task: asyncio.Task[None] | None = None
         self.build_seconds = 0.0
         self.history: ServerHistory | None = None  # HistoryRead, when the twin records history
+        self.alarms: ServerAlarms | None = None  # Alarms & Conditions, when the twin has alarms
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -138,6 +140,7 @@ class OpcUaServer:
         self.build_seconds = time.perf_counter() - t0
         self.history = await ServerHistory.install(server, twin, self.ids)
         self._install_write_hook()
+        self.alarms = await ServerAlarms.install(server, twin, self.ids, self.users)
         for state in list(twin.states().values()):
             await self._push(state)
         try:
@@ -164,6 +167,9 @@ class OpcUaServer:
         return cert, key
 
     async def stop(self) -> None:
+        if self.alarms is not None:
+            await self.alarms.stop()
+            self.alarms = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -228,6 +234,8 @@ class OpcUaServer:
         self._build(assets, points)
         if self.history is not None:
             self.history.mark(points)
+        if self.alarms is not None:
+            self.alarms.on_model(assets)
         for p in points:
             asyncio.get_running_loop().create_task(self._push(self.view.state(p.id)))
 

@@ -44,6 +44,7 @@ class Gateway:
             if cfg.kind != DERIVED_SOURCE  # derived points are fed by analytics, not an adapter
         }
         self.services: dict[str, Service] = {}
+        self.analytics = Analytics(model)  # derived points, alarms, anomaly detection (docs/analytics.md)
         self.metrics = GatewayMetrics()
         # What services get instead of this object: the twin's public face plus each source's health.
         self.view = TwinView(self.twin, self.source_health, self.metrics.registry)
@@ -51,7 +52,6 @@ class Gateway:
         self.twin.set_writer(self._route_write)
         self.history = History(model)  # the recorder hears every applied state (docs/history.md)
         self.twin.add_state_listener(self.history.on_state)
-        self.analytics = Analytics(model)  # derived points, alarms, anomaly detection (docs/analytics.md)
         if self.analytics.enabled:
             self.twin.add_state_listener(self.analytics.on_state)
         self._flusher: asyncio.Task[None] | None = None

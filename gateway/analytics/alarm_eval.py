@@ -72,7 +72,18 @@ def difference(th: Threshold | None, unit: str | None) -> float | None:
 class Evaluator:
     """Shared delay handling; subclasses compute the wanted level in ``feed``."""
 
-    __slots__ = ("cond", "level", "off_delay", "on_delay", "pending", "pending_since", "pending_value", "shown", "sink")
+    __slots__ = (
+        "cond",
+        "level",
+        "off_delay",
+        "on_delay",
+        "pending",
+        "pending_since",
+        "pending_value",
+        "shown",
+        "sink",
+        "suppressed",
+    )
     suppressible = True  # a Bad point suppresses the condition
     ticking = False  # needs a tick even without a pending change (stale, quality)
 
@@ -80,6 +91,7 @@ class Evaluator:
         self.cond = cond
         self.sink = sink
         self.level = 0
+        self.suppressed = False  # mirrors the condition's, read on every state
         self.shown = 1  # the level messages quote (the last active one, so a cleared High quotes the high limit)
         self.pending = NO_PENDING
         self.pending_since = 0.0
@@ -114,12 +126,16 @@ class Evaluator:
             self.feed(state, now)
 
     def bad(self, state: PointState, now: float) -> bool:
-        """Handle a Bad state; True when it is one (evaluation skipped)."""
+        """Handle a Bad state, or the first good one after it; True when it is Bad (evaluation skipped).
+
+        Callers test ``state.quality is BAD or self.suppressed`` first, so a good state costs nothing here."""
         if state.quality is not BAD:
-            if self.cond.suppressed:
+            if self.suppressed:
+                self.suppressed = False
                 self.sink.suppression(self, False, now)
             return False
-        if state.status != WAITING and not self.cond.suppressed:
+        if state.status != WAITING and not self.suppressed:
+            self.suppressed = True
             self.sink.suppression(self, True, now)
         return True
 

@@ -36,7 +36,7 @@ def _number(v: Any) -> bool:
 class LimitEvaluator(Evaluator):
     """HH/H/L/LL: active above high (strictly) until the value falls to high - deadband; mirrored for lows."""
 
-    __slots__ = ("db", "h", "hh", "ll", "lo")
+    __slots__ = ("bottom", "db", "h", "hh", "ll", "lo", "top")
 
     def __init__(self, cond: Condition, sink: Sink, point: Point) -> None:
         super().__init__(cond, sink)
@@ -48,6 +48,7 @@ class LimitEvaluator(Evaluator):
         self.lo = -inf if lo is None else lo
         self.ll = -inf if ll is None else ll
         self.db = difference(r.deadband, u) or 0.0
+        self.top, self.bottom = min(self.h, self.hh), max(self.lo, self.ll)
 
     def level_name(self, level: int) -> str | None:
         return LEVEL_NAMES.get(level)
@@ -57,19 +58,26 @@ class LimitEvaluator(Evaluator):
         return v if v is not None and math.isfinite(v) else None
 
     def feed(self, state: PointState, now: float) -> None:
-        if self.bad(state, now):
+        if (state.quality is BAD or self.suppressed) and self.bad(state, now):
             return
         v = state.value
-        if not _number(v):
+        if type(v) is not float and type(v) is not int:
             return
-        cur, db = self.level, self.db
-        if v > (self.hh - db if cur == 2 else self.hh):  # type: ignore[operator]
+        cur = self.level
+        if cur == 0 and self.bottom <= v <= self.top:  # the common case: normal and staying so (NaN: no)
+            if self.pending != NO_PENDING:
+                self.propose(0, v, now)
+            return
+        if math.isnan(v):
+            return
+        db = self.db
+        if v > (self.hh - db if cur == 2 else self.hh):
             target = 2
-        elif v > (self.h - db if cur >= 1 else self.h):  # type: ignore[operator]
+        elif v > (self.h - db if cur >= 1 else self.h):
             target = 1
-        elif v < (self.ll + db if cur == -2 else self.ll):  # type: ignore[operator]
+        elif v < (self.ll + db if cur == -2 else self.ll):
             target = -2
-        elif v < (self.lo + db if cur <= -1 else self.lo):  # type: ignore[operator]
+        elif v < (self.lo + db if cur <= -1 else self.lo):
             target = -1
         else:
             target = 0
@@ -124,7 +132,7 @@ class DeviationEvaluator(LimitEvaluator):
             if state.quality is BAD:
                 self.bad(state, now)
             return
-        if self.bad(state, now):
+        if (state.quality is BAD or self.suppressed) and self.bad(state, now):
             return
         v = state.value
         if not _number(v):
@@ -150,7 +158,7 @@ class DiscreteEvaluator(Evaluator):
         self.values = cond.rule.values
 
     def feed(self, state: PointState, now: float) -> None:
-        if self.bad(state, now):
+        if (state.quality is BAD or self.suppressed) and self.bad(state, now):
             return
         target = 1 if state.value in self.values else 0
         if target != self.level or self.pending != NO_PENDING:
@@ -176,7 +184,7 @@ class RateEvaluator(Evaluator):
         return self.max_per_s * (self.cond.rule.rate_per or 1.0)
 
     def feed(self, state: PointState, now: float) -> None:
-        if self.bad(state, now):
+        if (state.quality is BAD or self.suppressed) and self.bad(state, now):
             return
         v = state.value
         if not _number(v):
@@ -207,7 +215,7 @@ class ThresholdEvaluator(Evaluator):
         return self.threshold
 
     def feed(self, state: PointState, now: float) -> None:
-        if self.bad(state, now):
+        if (state.quality is BAD or self.suppressed) and self.bad(state, now):
             return
         v = state.value
         if not _number(v):

@@ -152,7 +152,7 @@ class AlarmEngine:
                     del self._by_point[pid]
         self._ticking.discard(ev)
         self._waiting.discard(ev)
-        ev.level, ev.pending = 0, NO_PENDING
+        ev.level, ev.pending, ev.suppressed = 0, NO_PENDING, False
 
     # -- the ingest path ----------------------------------------------------------------------------
     def on_state(self, state: PointState) -> None:

@@ -42,9 +42,12 @@ def expr_error(exc: ExprError, text: str, place: Place, lines: Lines) -> ConfigE
     if exc.position is None or mark is None:
         return error
     line, col = mark
-    source = lines(place.doc.file)
-    row = source[line - 1] if source is not None and 0 < line <= len(source) else ""
+    source = lines(place.doc.file) or []
+    row = source[line - 1] if 0 < line <= len(source) else ""
     start = col - 1 + (1 if row[col - 1 : col] in ("'", '"') else 0)
+    if row[col - 1 : col] in ("|", ">") and line < len(source):  # a block scalar: the text starts below
+        line, row = line + 1, source[line]
+        start = len(row) - len(row.lstrip())
     head = text[: exc.position]
     if row[start : start + len(head)] == head and "\n" not in head:
         return ConfigError(error.file, line, start + exc.position + 1, error.path, error.message)

@@ -70,9 +70,9 @@ class PointSpec(StrictModel):
     relations: Relations = Field({}, description="relation name -> target id(s) (docs/mapping-topology.md)")
     properties: dict[str, Any] = Field({}, description="static properties: key -> value (docs/mapping-topology.md)")
     expr: str | None = Field(None, description="a derived point: its expression (docs/analytics.md)")
-    aggregate: dict[str, Any] | None = Field(None, description="a derived point over a selection (docs/analytics.md)")
-    alarms: list[dict[str, Any]] | None = Field(None, description="alarm rules on this point (docs/analytics.md)")
-    anomaly: bool | dict[str, Any] | None = Field(None, description="an anomaly detector on this point")
+    aggregate: Any = Field(None, description="a derived point over a selection (docs/analytics.md)")
+    alarms: Any = Field(None, description="alarm rules on this point (docs/analytics.md)")
+    anomaly: Any = Field(None, description="an anomaly detector on this point (true or settings)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -152,5 +152,5 @@ class MappingFile(StrictModel):
     assets: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []
     analytics: dict[str, Any] | None = Field(None, description="analytics settings (docs/analytics.md)")
-    alarms: list[dict[str, Any]] = Field([], description="class alarm rules: select: + one rule (docs/analytics.md)")
-    anomaly: list[dict[str, Any]] = Field([], description="class anomaly detectors: select: + detector settings")
+    alarms: list[Any] = Field([], description="class alarm rules: select: + one rule (docs/analytics.md)")
+    anomaly: list[Any] = Field([], description="class anomaly detectors: select: + detector settings")

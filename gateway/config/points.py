@@ -147,8 +147,10 @@ def _derived(
     )
 
 
-def derived_description(aggregate: dict[str, object]) -> str:
+def derived_description(aggregate: object) -> str:
     """``sum of brick:Electric_Power_Sensor under hall`` (the RDF's tb:aggregate; checked by config/analytics)."""
+    if not isinstance(aggregate, dict):
+        return str(aggregate)
     parts = []
     for function, selector in aggregate.items():
         if not isinstance(selector, dict):

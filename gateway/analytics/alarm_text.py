@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.contract.polling import DropOldestQueue
+from gateway.analytics.conditions import Condition
 from gateway.analytics.model import AlarmEvent
 from gateway.rules.spec import AlarmKind
 from gateway.units import get_unit
@@ -91,6 +92,24 @@ def message(
         "state": state,
     }
     return render(text, fields)
+
+
+def condition_message(cond: Condition, limit: float | None, model: Any) -> str:
+    """A condition's message now (``model``: the TwinModel, for labels)."""
+    point = model.points.get(cond.point)
+    asset = model.assets.get(cond.asset)
+    return message(
+        cond.rule.message,
+        cond.rule.kind,
+        asset=cond.asset,
+        asset_label=asset.label if asset is not None else cond.asset,
+        point=cond.point,
+        label=point.label if point is not None else cond.point,
+        value=cond.value,
+        unit=cond.unit,
+        limit=limit,
+        state=cond.limit_state or ("Active" if cond.active else "Normal"),
+    )
 
 
 class Feed:

@@ -24,7 +24,7 @@ from adapters.contract.polling import LogOnce
 from adapters.contract.sample import PointState
 from gateway.analytics.alarm_eval import NO_PENDING, Evaluator, RuleError
 from gateway.analytics.alarm_rules import make_evaluator
-from gateway.analytics.alarm_text import Feed, message
+from gateway.analytics.alarm_text import Feed, condition_message
 from gateway.analytics.conditions import Condition
 from gateway.analytics.context import AnalyticsContext
 from gateway.analytics.model import AlarmEvent, AlarmOutcome, AlarmSnapshot, Transition
@@ -85,8 +85,17 @@ class AlarmEngine:
         if sel is None:  # no selection service (tests, embedding): listed points only
             ids: set[str] = set(cr.selector.points)
         else:
-            ids = set(await sel.resolve(cr.selector))
-            sel.watch(cr.selector, lambda added, rule=cr.rule: [self.add_rules(p, (rule,)) for p in sorted(added)])
+
+            def added(ids: set[str], rule: AlarmRule = cr.rule) -> None:
+                for pid in sorted(ids):
+                    self.add_rules(pid, (rule,))
+
+            try:  # the points matching now, and a call for those that start matching at run time
+                ids = set(await sel.watch(cr.selector, added))
+            except Exception as exc:  # a SPARQL selection that cannot run: this rule only
+                self.skipped += 1
+                log.error("class alarm rule %s (%s) not applied: %s", cr.rule.name, cr.selector.describe(), exc)
+                return
         for pid in sorted(ids):
             self.add_rules(pid, (cr.rule,))
 
@@ -262,22 +271,7 @@ class AlarmEngine:
         self._dirty.add(cond.id)
 
     def _message(self, cond: Condition, ev: Evaluator) -> str:
-        model = self.ctx.model
-        point = model.points.get(cond.point)
-        asset = model.assets.get(cond.asset)
-        state = cond.limit_state or ("Active" if cond.active else "Normal")
-        return message(
-            cond.rule.message,
-            cond.rule.kind,
-            asset=cond.asset,
-            asset_label=asset.label if asset is not None else cond.asset,
-            point=cond.point,
-            label=point.label if point is not None else cond.point,
-            value=cond.value,
-            unit=cond.unit,
-            limit=ev.limit(ev.shown),
-            state=state,
-        )
+        return condition_message(cond, ev.limit(ev.shown), self.ctx.model)
 
     # -- AlarmService ---------------------------------------------------------------------------------
     def alarms(self) -> list[AlarmSnapshot]:

@@ -57,11 +57,9 @@ class FakeSelections:
         self.ids = ids
         self.watchers: list[Any] = []
 
-    async def resolve(self, selector: Any) -> set[str]:
-        return set(self.ids)
-
-    def watch(self, selector: Any, cb: Any) -> None:
+    async def watch(self, selector: Any, cb: Any) -> set[str]:
         self.watchers.append(cb)
+        return set(self.ids)
 
     def added(self, ids: set[str]) -> None:
         for cb in self.watchers:

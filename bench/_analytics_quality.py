@@ -17,6 +17,7 @@ detector also gets to learn from; the first 15 % are not scored for either). Run
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import sys
 from collections.abc import Sequence
@@ -99,7 +100,7 @@ def evaluate(series: Labelled, detector: str, flags: Sequence[bool]) -> Outcome:
 
 def static_flags(values: Sequence[float]) -> list[bool]:
     """The baseline: outside mean ± 3 sd of the first ``LEARN`` share."""
-    head = [v for v in values[: max(2, int(len(values) * LEARN))] if v == v]
+    head = [v for v in values[: max(2, int(len(values) * LEARN))] if not math.isnan(v)]
     mean, sd = statistics.fmean(head), statistics.pstdev(head)
     return [not (mean - 3 * sd <= v <= mean + 3 * sd) for v in values]
 
@@ -126,11 +127,11 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
+    return "-" if x is None else f"{x:.{digits}f}"
 
 
 def _delay(delays: Sequence[float]) -> str:
-    return "–" if not delays else f"{statistics.median(delays) / 60:.0f} min"
+    return "-" if not delays else f"{statistics.median(delays) / 60:.0f} min"
 
 
 def quality_table(quick: bool = False, detectors: Sequence[str] = ("seasonal",)) -> list[list[str]]:

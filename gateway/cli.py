@@ -1,4 +1,4 @@
-"""The ``twinbridge`` command: run, validate, graph."""
+"""The ``twinbridge`` command: run, validate, graph, and the tools (discover, trust, hash, anomaly replay)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway import __version__
+from gateway.analytics.anomaly import cli as anomaly_cli
 from gateway.config.errors import ConfigError, ConfigErrors
 from gateway.northbound import credentials
 from gateway.northbound.opcua import trust_cli
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("args", nargs=argparse.REMAINDER, help="the discoverer's own arguments (try: discover opcua -h)")
     trust_cli.add_parser(sub)
     credentials.add_parser(sub)
+    anomaly_cli.add_parser(sub)
     # --log-level after the command too; SUPPRESS keeps the value given before it when not repeated after it
     for cmd in sub.choices.values():
         cmd.add_argument("--log-level", choices=LOG_LEVELS, default=argparse.SUPPRESS, help="as before the command")
@@ -233,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": cmd_demo,
         "trust": trust_cli.cmd_trust,
         "hash": credentials.cmd_hash,
+        "anomaly": anomaly_cli.cmd_anomaly,
     }[args.command]
     return handler(args)
 

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 from river import anomaly, compose, preprocessing
 
+from gateway.rules.spec import ANOMALY_THRESHOLDS
+
 STATE_VERSION = 1
 
 
@@ -22,10 +24,16 @@ class HalfSpaceTreesDetector:
     """river's HalfSpaceTrees behind the detector interface."""
 
     name: ClassVar[str] = "hst"
-    default_threshold: ClassVar[float] = 0.9
+    default_threshold: ClassVar[float] = ANOMALY_THRESHOLDS["hst"]
 
     def __init__(
-        self, season: float | None = 86_400.0, *, n_trees: int = 10, height: int = 8, window_size: int = 250, seed: int = 42
+        self,
+        season: float | None = 86_400.0,
+        *,
+        n_trees: int = 10,
+        height: int = 8,
+        window_size: int = 250,
+        seed: int = 42,
     ) -> None:
         self.season = season
         self.config = {"n_trees": n_trees, "height": height, "window_size": window_size, "seed": seed}
@@ -46,7 +54,7 @@ class HalfSpaceTreesDetector:
         out = [0.0] * len(values)
         model, season = self.model, self.season
         for i, (t, x) in enumerate(zip(times, values, strict=True)):
-            if x != x or x in (math.inf, -math.inf):
+            if not math.isfinite(x):
                 continue
             features = {"value": x}
             if season:
@@ -71,7 +79,7 @@ class HalfSpaceTreesDetector:
             raise ValueError(f"not a {cls.name} state of version {STATE_VERSION}")
         try:
             det = cls(state["season"], **state["config"])
-            det.model = pickle.loads(base64.b64decode(state["model"]))  # noqa: S301 - the gateway's own state file
+            det.model = pickle.loads(base64.b64decode(state["model"]))  # the gateway's own state file
         except (KeyError, TypeError, pickle.UnpicklingError, EOFError) as exc:
             raise ValueError(f"unreadable {cls.name} state: {exc}") from exc
         return det

@@ -103,7 +103,7 @@ def replay(detector: Detector, series: Series, batch: int = 10_000) -> list[floa
     for i in range(0, len(series.values), batch):
         times, values = series.times[i : i + batch], series.values[i : i + batch]
         part = detector.score(times, values)
-        scores.extend(s if v == v else math.nan for s, v in zip(part, values, strict=True))
+        scores.extend(math.nan if math.isnan(v) else s for s, v in zip(part, values, strict=True))
     return scores
 
 
@@ -111,7 +111,7 @@ def format_scores(series: Series, scores: list[float], threshold: float) -> list
     """``timestamp,value,score,anomaly`` lines (anomaly 1 when the score is above the threshold)."""
     lines = ["timestamp,value,score,anomaly"]
     for stamp, value, score in zip(series.stamps, series.values, scores, strict=True):
-        if value != value:
+        if math.isnan(value):
             lines.append(f"{stamp},,,")
             continue
         lines.append(f"{stamp},{value!r},{score:.6f},{1 if score > threshold else 0}")

@@ -211,7 +211,7 @@ class StaleEvaluator(Evaluator):
 class QualityEvaluator(Evaluator):
     """Active when the point has been Bad for ``bad_for`` seconds; clears at the first state that is not Bad."""
 
-    __slots__ = ("bad_for", "bad_since")
+    __slots__ = ("bad_for", "bad_since", "status")
     suppressible = False
     ticking = True
 
@@ -219,6 +219,7 @@ class QualityEvaluator(Evaluator):
         super().__init__(cond, sink)
         self.bad_for = cond.rule.bad_for or 0.0
         self.bad_since: float | None = None
+        self.status = ""  # the Bad status the condition reports as its value
 
     def limit(self, level: int) -> float | None:
         return self.bad_for
@@ -228,6 +229,7 @@ class QualityEvaluator(Evaluator):
 
     def feed(self, state: PointState, now: float) -> None:
         if state.quality is BAD:
+            self.status = state.status
             if self.bad_since is None:
                 self.bad_since = now
                 if self.bad_for <= 0 and not self.level:
@@ -240,5 +242,5 @@ class QualityEvaluator(Evaluator):
     def tick(self, now: float) -> bool:
         since = self.bad_since
         if since is not None and not self.level and now - since >= self.bad_for:
-            self.commit(1, self.cond.value, now)
+            self.commit(1, self.status, now)
         return True

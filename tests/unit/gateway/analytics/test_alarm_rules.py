@@ -134,7 +134,10 @@ async def test_quality_bad_for_longer_than_a_time(tmp_path: Path) -> None:
     h.tick(30.0)
     assert h.transitions() == [("boiler1.temp/limit", T.SUPPRESSED)]
     h.tick(31.0)
-    assert h.transitions() == [("boiler1.temp/quality", T.ACTIVATED)]
+    [activated] = h.events()
+    assert (activated.alarm.id, activated.transition) == ("boiler1.temp/quality", T.ACTIVATED)
+    assert activated.alarm.value == "BadNotConnected"
+    assert activated.alarm.message == "Boiler 1: Supply temperature Bad for 60 s"
     h.push("temp", 90.0)
     assert h.transitions() == [
         ("boiler1.temp/quality", T.CLEARED),

@@ -97,16 +97,10 @@ def _finish(r: Typed, target: PointInfo, end: int) -> Callable[[Env], bool | int
     fn = r.fn
     if r.const:
         value = fn(None) * k + c  # type: ignore[arg-type]
-        base: Fn = lambda env: value  # noqa: E731
-    elif c == 0.0 and k == 1.0:
-        base = fn
-    elif c == 0.0:
-        base = lambda env: fn(env) * k  # noqa: E731
-    else:
-        base = lambda env: fn(env) * k + c  # noqa: E731
+        fn, k, c = (lambda env: value), 1.0, 0.0
     if kind.value in _INTEGER:
-        return lambda env: round(base(env))
-    return _finite(base)
+        return lambda env: round(fn(env) * k + c)
+    return _finite(fn, k, c)
 
 
 def _exact(x: float) -> Fraction:
@@ -116,14 +110,39 @@ def _exact(x: float) -> Fraction:
     return g if abs(g - f) <= abs(f) * Fraction(1, 10**15) else f
 
 
-def _finite(base: Fn) -> Callable[[Env], float]:
-    def evaluate(env: Env) -> float:
-        x = base(env)
-        if x - x != 0:  # inf or nan: an input was not finite, or the result overflowed
-            raise ValueError(f"the result is not a finite number ({x})")
+def _finite(fn: Fn, k: float, c: float) -> Callable[[Env], float]:
+    """The closure with the conversion into the target unit, refusing inf and nan (an input was not finite,
+    or the result overflowed); one frame, since it runs for every evaluation."""
+
+    def bad(x: float) -> ValueError:
+        return ValueError(f"the result is not a finite number ({x})")
+
+    if k == 1.0 and c == 0.0:
+
+        def plain(env: Env) -> float:
+            x = fn(env)
+            if x - x != 0:
+                raise bad(x)
+            return x
+
+        return plain
+    if c == 0.0:
+
+        def scaled(env: Env) -> float:
+            x = fn(env) * k
+            if x - x != 0:
+                raise bad(x)
+            return x
+
+        return scaled
+
+    def shifted(env: Env) -> float:
+        x = fn(env) * k + c
+        if x - x != 0:
+            raise bad(x)
         return x
 
-    return evaluate
+    return shifted
 
 
 def _mismatch(r: Typed, want: Typed, unit: str | None) -> str:

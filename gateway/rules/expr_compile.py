@@ -348,9 +348,13 @@ def power(n: p.Binary, a: Typed, b: Typed) -> Typed:
         f = dims.power_factors(x.factors, e)
         if d is None:
             raise ExprError(f"{describe(a)} to the power {e:g} has a fractional dimension", n.pos)
+        scale = _power_of(x.scale, e)
+        if scale is None:  # the scale cannot be raised on its own: apply it at run time
+            x = replace(x, fn=convert(x, 1.0, 0.0), scale=1.0, point=None)
+            scale = 1.0
         fx = x.fn
         node = Typed(
-            lambda env: math.pow(fx(env), e), n.pos, dims=d, scale=x.scale**e, factors=f or {},
+            lambda env: math.pow(fx(env), e), n.pos, dims=d, scale=scale, factors=f or {},
             const=x.const, bare=a.bare and b.bare, words=f"({x.words})^{e:g}" if x.words else "",
         )  # fmt: skip
         return maybe_fold(node)
@@ -358,3 +362,11 @@ def power(n: p.Binary, a: Typed, b: Typed) -> Typed:
         raise ExprError(f"{describe(a)} needs a constant exponent (e.g. x^2)", b.pos)
     fx, fy, sx = x.fn, convert(absolute(b), 1.0, 0.0), x.scale
     return Typed(lambda env: math.pow(fx(env) * sx, fy(env)), n.pos)
+
+
+def _power_of(scale: float, e: float) -> float | None:
+    try:
+        out = scale**e
+    except (OverflowError, ZeroDivisionError):
+        return None
+    return out if isinstance(out, float) and out != 0 and math.isfinite(out) else None

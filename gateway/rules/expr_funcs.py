@@ -97,7 +97,7 @@ def if_(c: Compiler, n: p.Call) -> Typed:
         chosen = a if cond.value() else b
         return replace(ref, fn=fa if chosen is a else fb, pos=n.pos, point=None, const=chosen.const)
     fn: Fn = lambda env: fa(env) if fc(env) else fb(env)  # noqa: E731
-    return replace(ref, fn=fn, pos=n.pos, point=None, const=False, bare=False)
+    return replace(ref, fn=fn, pos=n.pos, point=None, const=False, bare=a.bare and b.bare)
 
 
 def extreme(c: Compiler, n: p.Call) -> Typed:
@@ -129,12 +129,12 @@ def window(c: Compiler, n: p.Call) -> Typed:
     _arity(n, 1 if name in ("rate", "integral", "last_change") else 2, 1 if name == "last_change" else 2)
     target = n.args[0]
     if not isinstance(target, p.Ref):
-        raise ExprError(f"{name}() works over a point's past values: {_USAGE[name]}", target.pos)
+        raise ExprError(f"{name}() works over a point's past values: {_USAGE[name]}", p.start(target))
     seconds: float | None = None
     if len(n.args) == 2:
         d = n.args[1]
         if not isinstance(d, p.Duration):
-            raise ExprError(f"the window of {name}() is a duration such as 30s, 15min, 1h or 2d", d.pos)
+            raise ExprError(f"the window of {name}() is a duration such as 30s, 15min, 1h or 2d", p.start(d))
         if d.seconds <= 0:
             raise ExprError("a window must be longer than 0s", d.pos)
         seconds = d.seconds

@@ -134,7 +134,8 @@ def tokenize(text: str) -> list[Token]:
             inner = text[i + 1 : end]
             if not inner.strip():
                 raise ExprError("empty " + ("unit" if c == "[" else "point id") + f" in {c}{close}", i)
-            out.append(Token("unit" if c == "[" else "ref", inner.strip(), i + 1 + (len(inner) - len(inner.lstrip()))))
+            start = i + 1 + len(inner) - len(inner.lstrip()) if c == "[" else i  # a unit's errors point inside
+            out.append(Token("unit" if c == "[" else "ref", inner.strip(), start))
             i = end + 1
             continue
         m = _NAME.match(text, i)
@@ -306,6 +307,13 @@ class _Parser:
             self.expect(")")
             return Call(t.pos, t.text, tuple(args))
         return Ref(t.pos, t.text, bare="." not in t.text)
+
+
+def start(node: Node) -> int:
+    """Where a sub-expression begins (a binary node's ``pos`` is its operator's)."""
+    while isinstance(node, Binary):
+        node = node.left
+    return node.pos
 
 
 def parse(text: str) -> Node:

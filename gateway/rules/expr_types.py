@@ -107,11 +107,14 @@ def si(node: Typed) -> Any:
 
 def adopt(bare: Typed, other: Typed, *, absolute: bool) -> Typed:
     """A bare number read in ``other``'s unit: absolute in comparisons (``t > 50`` is 50 °C), a difference
-    in ``+``/``-`` (``t + 2`` adds 2 K)."""
+    in ``+``/``-`` (``t + 2`` adds 2 K). It may be computed (``if(on, 100, 0)``): its scale multiplies."""
     scale, offset, level = natural(other)
     if not absolute:
         offset, level = 0.0, 0.0
-    return constant(si(bare), bare.pos, other, scale=scale, offset=offset, level=level)
+    return replace(
+        bare, dims=other.dims, scale=bare.scale * scale, offset=bare.offset * scale + offset, level=level,
+        factors=other.factors, words=other.words, bare=False,
+    )  # fmt: skip
 
 
 def convert(node: Typed, scale: float, offset: float) -> Fn:

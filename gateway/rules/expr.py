@@ -15,9 +15,9 @@ from fractions import Fraction
 from adapters.contract.model import DataType
 from gateway import units
 from gateway.rules import dims
-from gateway.rules.expr_compile import Compiler, PointInfo, WindowKey, unit_meaning
+from gateway.rules.expr_compile import Compiler, unit_meaning
 from gateway.rules.expr_parse import ExprError, parse
-from gateway.rules.expr_types import Env, Fn, Typed, adopt, describe
+from gateway.rules.expr_types import Env, Fn, PointInfo, Typed, WindowKey, adopt, describe
 from gateway.rules.expr_units import parse_unit_expression
 
 __all__ = [

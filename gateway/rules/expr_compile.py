@@ -9,7 +9,7 @@ import difflib
 import math
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from adapters.contract.model import DataType
@@ -17,28 +17,21 @@ from gateway import units
 from gateway.rules import dims
 from gateway.rules import expr_parse as p
 from gateway.rules.expr_parse import ExprError
-from gateway.rules.expr_types import Fn, Typed, absolute, adopt, constant, convert, describe, fold, positive, si
+from gateway.rules.expr_types import (
+    Fn,
+    PointInfo,
+    Typed,
+    WindowKey,
+    absolute,
+    adopt,
+    constant,
+    convert,
+    describe,
+    fold,
+    positive,
+    si,
+)
 from gateway.rules.expr_units import parse_unit
-
-
-@dataclass(frozen=True, slots=True)
-class PointInfo:
-    """What an expression needs to know of a point."""
-
-    id: str
-    unit: str | None
-    datatype: DataType
-
-
-@dataclass(frozen=True, slots=True)
-class WindowKey:
-    """A window function over a point: ``avg``/``min``/``max``/``delta`` with seconds, ``rate``/``integral`` with
-    seconds or None (integral: running total since start; rate: between the last two values), ``last_change``."""
-
-    function: str
-    point: str
-    seconds: float | None
-
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,

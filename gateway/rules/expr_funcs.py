@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from gateway.rules import dims
 from gateway.rules import expr_parse as p
-from gateway.rules.expr_compile import WindowKey, maybe_fold, unit_meaning
+from gateway.rules.expr_compile import maybe_fold, unit_meaning
 from gateway.rules.expr_parse import ExprError
-from gateway.rules.expr_types import Fn, Typed, absolute, convert, describe, natural, positive, si
+from gateway.rules.expr_types import Fn, Typed, WindowKey, absolute, convert, describe, natural, positive, si
 
 if TYPE_CHECKING:
     from gateway.rules.expr_compile import Compiler

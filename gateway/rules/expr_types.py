@@ -16,9 +16,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from adapters.contract.model import DataType
 from gateway import units
 from gateway.rules import dims
 from gateway.rules.expr_parse import ExprError
+
+
+@dataclass(frozen=True, slots=True)
+class PointInfo:
+    """What an expression needs to know of a point."""
+
+    id: str
+    unit: str | None
+    datatype: DataType
+
+
+@dataclass(frozen=True, slots=True)
+class WindowKey:
+    """A window function over a point: ``avg``/``min``/``max``/``delta`` with seconds, ``rate``/``integral`` with
+    seconds or None (integral: running total since start; rate: between the last two values), ``last_change``."""
+
+    function: str
+    point: str
+    seconds: float | None
 
 
 class Env(Protocol):
@@ -28,7 +48,7 @@ class Env(Protocol):
         """A point's engineering value in its own unit; raises MissingValue when it has none yet."""
         ...
 
-    def window(self, key: Any) -> float:
+    def window(self, key: WindowKey) -> float:
         """A window function's value over a point (rate: unit/s, integral: unit*s, last_change: s)."""
         ...
 

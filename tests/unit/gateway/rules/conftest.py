@@ -51,6 +51,7 @@ def infos() -> dict[str, PointInfo]:
     out = {f"boiler1.{name}": PointInfo(f"boiler1.{name}", unit, dt) for name, (unit, dt, _) in POINTS.items()}
     out["boiler2.flow"] = PointInfo("boiler2.flow", "L-PER-SEC", DataType.DOUBLE)
     out["hall-2.meter-7.power"] = PointInfo("hall-2.meter-7.power", "KiloW", DataType.DOUBLE)
+    out["site_power"] = PointInfo("site_power", "KiloW", DataType.DOUBLE)  # an id without an asset part
     return out
 
 
@@ -59,6 +60,7 @@ def env() -> FakeEnv:
     values: dict[str, Any] = {f"boiler1.{name}": v for name, (_, _, v) in POINTS.items()}
     values["boiler2.flow"] = 1.0
     values["hall-2.meter-7.power"] = 3.0
+    values["site_power"] = 5.0
     return FakeEnv(values)
 
 

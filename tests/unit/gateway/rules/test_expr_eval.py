@@ -73,6 +73,7 @@ def test_logic_short_circuits_like_python(compile_: Compile, env: FakeEnv) -> No
         ("boiler2.flow", "M3-PER-HR", 3.6),
         ("{hall-2.meter-7.power} + burner_power", "KiloW", 253.0),
         ("{boiler1.flow}", "M3-PER-HR", 10.0),
+        ("site_power + burner_power", "KiloW", 255.0),  # no sibling site_power: the point with that id
     ],
 )
 def test_arithmetic_and_functions(

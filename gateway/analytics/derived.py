@@ -151,7 +151,8 @@ class DerivedEngine:
             members = self.aggregates[pid].members if pid in self.aggregates else self.inputs[pid]
             for dep in members:
                 dependents.setdefault(dep, []).append(pid)
-        for p in self.windows.points():
+        self._windowed = frozenset(self.windows.points())
+        for p in self._windowed:
             dependents.setdefault(p, [])
         self.rank, self.dependents = rank, dependents
 
@@ -216,14 +217,18 @@ class DerivedEngine:
     # -- the hot path ---------------------------------------------------------------------------------
     def on_state(self, state: PointState) -> None:
         """An applied state: feed windows, mark dependents dirty, schedule a pass (cheap: no evaluation here)."""
-        deps = self.dependents.get(state.point)
+        point = state.point
+        deps = self.dependents.get(point)
         if deps is None:
             return
-        self.windows.feed(state.point, _time_of(state), state.value, state.quality is Quality.BAD)
+        if point in self._windowed:
+            self.windows.feed(point, _time_of(state), state.value, state.quality is Quality.BAD)
+        dirty = self._dirty
         for pid in deps:
-            self._mark(pid)
-            if self._tick_only:
-                self._tick_only.discard(pid)
+            if pid not in dirty:
+                self._mark(pid)
+        if self._tick_only:
+            self._tick_only.difference_update(deps)
 
     def _mark(self, pid: str) -> None:
         if pid in self._dirty:

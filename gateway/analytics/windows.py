@@ -31,7 +31,7 @@ class SeriesWindow:
     """The samples of one point whose held value overlaps the last ``seconds`` (avg, min, max, integral, delta,
     windowed rate). ``track_min``/``track_max`` keep monotonic deques only when an expression asks for them."""
 
-    __slots__ = ("_area", "_expired", "_max", "_min", "_samples", "_seq", "seconds")
+    __slots__ = ("_area", "_expired", "_max", "_min", "_monos", "_samples", "_seq", "seconds")
 
     def __init__(self, seconds: float, *, track_min: bool = False, track_max: bool = False) -> None:
         self.seconds = float(seconds)
@@ -41,6 +41,7 @@ class SeriesWindow:
         self._expired = 0
         self._min: deque[tuple[float, int]] | None = deque() if track_min else None
         self._max: deque[tuple[float, int]] | None = deque() if track_max else None
+        self._monos = tuple(m for m in (self._min, self._max) if m is not None)
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -70,19 +71,16 @@ class SeriesWindow:
     def _expire(self, start: float) -> None:
         """Drop samples whose held value ended before ``start`` (keep the one holding at ``start``)."""
         samples = self._samples
-        dropped = False
+        if len(samples) < 2 or samples[1][0] > start:
+            return
         while len(samples) >= 2 and samples[1][0] <= start:
             t0, v0, _ = samples.popleft()
             self._area -= v0 * (samples[0][0] - t0)
             self._expired += 1
-            dropped = True
-        if not dropped:
-            return
         first_seq = samples[0][2]
-        for mono in (self._min, self._max):
-            if mono is not None:
-                while mono and mono[0][1] < first_seq:
-                    mono.popleft()
+        for mono in self._monos:
+            while mono and mono[0][1] < first_seq:
+                mono.popleft()
         if self._expired > len(samples) + 64:  # re-add now and then: subtractions drift
             self._expired = 0
             self._area = sum(a[1] * (b[0] - a[0]) for a, b in zip(samples, list(samples)[1:], strict=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -84,6 +85,9 @@ def alarm_json(s: AlarmSnapshot) -> dict[str, Any]:
     out["event_id"] = s.event_id.hex()
     if not isinstance(s.value, bool | int | float | str | type(None)):
         out["value"] = str(s.value)
+    elif isinstance(s.value, float) and not math.isfinite(s.value):
+        out["value"] = str(s.value)  # JSON has no NaN or infinity: "nan", "inf" as text
+
     return out
 
 

@@ -401,3 +401,36 @@ async def test_conditions_are_browsable_from_their_asset_and_the_event_tree_reac
         site = c.get_node(await nid(c, "works"))
         assert asset in await site.get_referenced_nodes(refs=Ids.HasNotifier)
         assert ua.EventNotifier.SubscribeToEvents in await asset.read_event_notifier()
+
+
+async def test_a_condition_first_seen_at_run_time_gets_a_node_and_condition_refresh2_replays_one_item(
+    plant: Plant,
+) -> None:
+    stale = "boiler.temp/stale"
+    async with client(endpoint(plant.gw)) as c:
+        seen = Events()
+        sub = await c.create_subscription(20, seen)
+        types = [Ids.AlarmConditionType, Ids.RefreshStartEventType, Ids.RefreshEndEventType]
+        await sub.subscribe_events(Ids.Server, types)
+        on_boiler = await sub.subscribe_events(await nid(c, "boiler"), types)
+        cond = c.get_node(await nid(c, f"alarm:{stale}"))
+        assert cond not in await c.get_node(await nid(c, "boiler")).get_children(refs=Ids.HasComponent)
+        # a class rule matching a point at run time: the service reports a condition the server never saw
+        plant.alarms.state[stale] = dataclasses.replace(_normal(stale, "boiler.temp", "stale"), kind="stale")
+        a = plant.alarms.emit(stale, Transition.ACTIVATED, active=True, acked=False, confirmed=False)
+        await wait_for(lambda: len([e for e in seen.events if e.EventId == a.event_id]) == 2, what="both items")
+        assert seen.field(a.event_id, "EventType") == ua.NodeId(Ids.AlarmConditionType)
+        assert seen.field(a.event_id, "NodeId") == cond.nodeid
+        assert cond in await c.get_node(await nid(c, "boiler")).get_children(refs=Ids.HasComponent)
+        seen.events.clear()
+        refresh2 = ua.NodeId(Ids.ConditionType_ConditionRefresh2)
+        args = (ua.Variant(sub.subscription_id, ua.VariantType.UInt32), ua.Variant(on_boiler, ua.VariantType.UInt32))
+        assert (await _call(c, ua.NodeId(Ids.ConditionType), refresh2, *args)).is_good()
+        end = ua.NodeId(Ids.RefreshEndEventType)
+        await wait_for(lambda: any(e.EventType == end for e in seen.events), what="RefreshEndEvent")
+        retained = {i for i, s in plant.alarms.state.items() if s.retain}
+        replayed = [e.NodeId for e in seen.events[1:-1]]
+        ns = await c.get_namespace_index("http://t6.local/opcua")
+        assert sorted(replayed) == sorted(ua.NodeId(f"alarm:{i}", ns) for i in retained)  # once each: one item
+        assert seen.events[0].EventType == ua.NodeId(Ids.RefreshStartEventType) and seen.events[-1].EventType == end
+        plant.alarms.emit(stale, Transition.CLEARED, active=False)

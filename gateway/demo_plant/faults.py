@@ -28,7 +28,7 @@ DRIFT_MAX = 40.0  # K: a drifting sensor ends at its range, not at infinity
 SPIKE_HEIGHT = 35.0  # K above the true value: 70 °C reads 105 °C, above the demo's high-high limit
 SPIKE_LENGTH = 4.0  # s: eight polls of the gateway at 500 ms
 SPIKE_EVERY = 30.0  # s between the starts of two spikes while the command holds
-COOLING_TIME = 60.0  # s: time constant of the stagnant water cooling towards the room
+COOLING_TIME = 30.0  # s: time constant of the water at the sensors cooling once it stops flowing
 ROOM_TEMPERATURE = 20.0  # °C
 
 

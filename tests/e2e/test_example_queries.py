@@ -1,17 +1,21 @@
 """Every query in examples/queries.md and the README's tour answers on the demo plant (run in this process on
 free ports): rows, and every column it selects bound in at least one row (an aggregate that silently comes back
 empty, as AVG over partly unbound values does, fails here). The bad-or-stale query is empty on the healthy plant
-and names the PLC's points once the PLC is stopped."""
+and names the PLC's points once the PLC is stopped; the active-alarms query names boiler 1 (with its label and
+room) once the PLC spikes its supply temperature (fault injection)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from gateway.demo_plant.plc import FAULT_REGISTER
 from gateway.demo_plant.runner import Demo
 from tests.conftest import wait_for
 
@@ -43,10 +47,14 @@ async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
     await wait_for(lambda: "office-s3.temperature" in twin.states(), what="MQTT sensors discovered")
     await wait_for(lambda: twin.state("office-s3.temperature").status == "Good", what="MQTT values")
     sets = [queries_md(), readme_queries()]
-    assert len(sets[0][1]) == 11 and len(sets[1][1]) == 4
+    assert len(sets[0][1]) == 12 and len(sets[1][1]) == 4
     stale: list[str] = []
+    alarms: list[str] = []
     for prefixes, queries in sets:
         for q in queries:
+            if "tb:AlarmCondition" in q:  # answers once a fault is injected (below)
+                alarms.append(prefixes + q)
+                continue
             names, rows = await twin.query(prefixes + q, consume=_table)
             if "tb:qualityReason" in q:
                 assert rows == [], rows  # a healthy plant
@@ -55,7 +63,23 @@ async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
             assert rows, q
             unbound = [n for n in names if not any(n in r for r in rows)]
             assert unbound == [], (q, unbound)
-    assert len(stale) == 2
+    assert len(stale) == 2 and len(alarms) == 1
+    demo.plc.memory.set("holding", FAULT_REGISTER, 3)  # spikes above the supply temperature's limits
+    mine: list[dict[str, Any]] = []
+
+    async def active_limit_alarm() -> bool:
+        names, rows = await twin.query(alarms[0], consume=_table)
+        assert all(set(names) - {"room"} <= set(r) for r in rows), rows  # every column bound (room optional)
+        mine[:] = [r for r in rows if str(r["point"].value).endswith("/boiler1.supply_temp")]
+        return bool(mine)
+
+    deadline = time.monotonic() + 40  # a spike every 30 s while the fault is on
+    while not await active_limit_alarm():
+        assert time.monotonic() < deadline, "no active alarm of boiler1.supply_temp in the twin"
+        await asyncio.sleep(0.1)
+    demo.plc.memory.set("holding", FAULT_REGISTER, 0)
+    assert str(mine[0]["equipment"].value).endswith("/boiler1") and mine[0]["label"].value == "Boiler 1"
+    assert str(mine[0]["room"].value).endswith("/boiler-room") and mine[0]["severity"].value == "800"
     await demo.plc.stop()
     await wait_for(lambda: twin.state("boiler1.flow").quality.name == "BAD", what="PLC points Bad")
     for q in stale:

@@ -161,6 +161,12 @@ Write the boiler setpoint (it goes to PLC holding register 10):
   curl -s -X PUT {http}/points/boiler1.setpoint/value -H 'Authorization: Bearer {self.token}' \\
        -H 'Content-Type: application/json' -d '{{"value": 65}}'
 
+Inject a fault in the PLC (0 none, 1 stuck supply sensor, 2 drift, 3 spikes, 4 pump failure) and watch the
+alarms fire (docs/analytics.md):
+  curl -s -X PUT {http}/points/plc1.fault_injection/value -H 'Authorization: Bearer {self.token}' \\
+       -H 'Content-Type: application/json' -d '{{"value": 3}}'
+  curl -s {http}/alarms
+
 Ctrl-C stops everything.
 """
 

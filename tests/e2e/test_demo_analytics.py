@@ -100,6 +100,7 @@ async def test_thermal_power_is_derived_from_flow_and_temperatures_in_kw(plant: 
 async def test_spike_fault_raises_the_high_high_limit_alarm_and_writing_0_ends_it(
     plant: Demo, http: httpx.AsyncClient
 ) -> None:
+    assert "/points/plc1.fault_injection/value" in plant.banner()  # the demo tells how
     before = await alarm(http, LIMIT, state="all")
     assert before is not None and not before["active"]
     await inject(plant, http, 3)  # spikes: 70 °C reads 105 °C for 4 s

@@ -156,7 +156,8 @@ class Gateway:
         asset_ids = set(model.assets) | {a.id for a in new_assets}
         new_points: list[Point] = []
         for p in points:
-            if p.id in model.points or p.source != source_id or p.asset not in asset_ids:
+            # a discovered device's profile may compute some of its points: those come from the analytics source
+            if p.id in model.points or p.source not in (source_id, DERIVED_SOURCE) or p.asset not in asset_ids:
                 if p.id not in model.points:
                     self.log.warning("discovered point %s ignored (source %s, asset %s)", p.id, p.source, p.asset)
                 continue
@@ -167,7 +168,7 @@ class Gateway:
         self.pipeline.add_points(new_points)
         adapter = self.adapter(source_id)
         if adapter is not None:
-            adapter.add_points(new_points)
+            adapter.add_points([p for p in new_points if p.source == source_id])
         self.log.info("discovered %d asset(s) and %d point(s) on %s", len(new_assets), len(new_points), source_id)
         return new_points
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -103,6 +103,9 @@ class AlarmGraph:
         retained = [s for s in self.alarms.alarms() if s.retain]
         await self._apply(f"DROP SILENT GRAPH <{self.graph}>", retained)
         self._task = asyncio.create_task(self._follow(), name="alarm-graph")
+
+    def adopt(self, points: Sequence[str]) -> None:
+        """Nothing to do: new conditions reach the graph through the alarm feed."""
 
     async def stop(self) -> None:
         if self._feed is not None:

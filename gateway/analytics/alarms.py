@@ -221,6 +221,13 @@ class AlarmEngine:
     def _save(self, items: dict[str, Any]) -> None:
         self.ctx.state.save_json(STATE_KIND, items)
 
+    def adopt(self, points: Sequence[str]) -> None:
+        """The rules of points discovered at run time (their profile's ``alarms:``)."""
+        rules = self.ctx.spec.alarms
+        for pid in points:
+            if pid in rules:
+                self.add_rules(pid, rules[pid])
+
     async def stop(self) -> None:
         """End the tick, save what changed, close the subscribers' feeds."""
         if self._task is not None:
@@ -382,10 +389,7 @@ class AlarmEngine:
 
 
 def build(ctx: AnalyticsContext) -> AlarmEngine | None:
-    """The alarm engine, or None when nothing can raise an alarm (no rules, no anomaly detectors)."""
-    spec = ctx.spec
-    if not (spec.alarms or spec.class_alarms or spec.anomaly or spec.class_anomaly):
-        return None
+    """The alarm engine (with no rules yet it waits for rules of points discovered at run time)."""
     engine = AlarmEngine(ctx)
     ctx.alarms = engine
     return engine

@@ -25,6 +25,10 @@ class Engine(Protocol):
 
     async def stop(self) -> None: ...
 
+    def adopt(self, points: Sequence[str]) -> None:
+        """Points discovered at run time: take what ``spec`` (the loader merged their profile's part) says of them."""
+        ...
+
 
 @dataclass
 class AnalyticsContext:

@@ -21,6 +21,7 @@ import heapq
 import logging
 import math
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,17 +92,7 @@ class DerivedEngine:
         self.points: dict[str, Point] = {}
         keys: list[Any] = []
         for pid, spec in ctx.spec.derived.items():
-            point = ctx.model.points.get(pid)
-            if point is None:
-                continue
-            self.points[pid] = point
-            if spec.aggregate is not None:
-                self.aggregates[pid] = Aggregate(pid, spec.aggregate, point.unit)
-            elif spec.compiled is not None:
-                self.exprs[pid] = spec
-                c = spec.compiled
-                self.inputs[pid] = tuple(dict.fromkeys([*c.inputs, *(k.point for k in c.windows)]))
-                keys.extend(c.windows)
+            keys.extend(self._take(pid, spec))
         self.windows = WindowSet(keys)
         self.timed = {pid for pid, s in self.exprs.items() if s.compiled.windows}
         self._env = _Env(self.states, self.windows)
@@ -118,6 +109,55 @@ class DerivedEngine:
         self.evaluations = 0
         self.errors = 0
         self._link()
+
+    def _take(self, pid: str, spec: DerivedSpec) -> list[Any]:
+        """Register one derived point; returns the window keys its expression reads."""
+        point = self.ctx.model.points.get(pid)
+        if point is None:
+            return []
+        self.points[pid] = point
+        if spec.aggregate is not None:
+            self.aggregates[pid] = Aggregate(pid, spec.aggregate, point.unit)
+        elif spec.compiled is not None:
+            self.exprs[pid] = spec
+            c = spec.compiled
+            self.inputs[pid] = tuple(dict.fromkeys([*c.inputs, *(k.point for k in c.windows)]))
+            return list(c.windows)
+        return []
+
+    async def add(self, specs: Mapping[str, DerivedSpec]) -> None:
+        """Derived points added at run time (a discovered device whose profile computes some of its points)."""
+        fresh = {pid: spec for pid, spec in specs.items() if pid not in self.points}
+        keys = [k for pid, spec in fresh.items() for k in self._take(pid, spec)]
+        self.windows.add(keys)
+        self.timed |= {pid for pid in fresh if pid in self.exprs and self.exprs[pid].compiled.windows}
+        for pid in fresh:
+            if pid in self.aggregates:
+                await self._select_members(pid)
+        self._link()
+        for pid in fresh:
+            if pid in self.points:
+                self._mark(pid)
+        self._start_tasks()
+
+    async def _select_members(self, pid: str) -> None:
+        agg, selections = self.aggregates[pid], self.ctx.selections
+        matched: set[str] = set()
+        if selections is not None:
+            try:
+                matched = await selections.watch(agg.spec.selector, lambda ids, pid=pid: self._join(pid, ids))
+            except Exception as exc:
+                self.errors += 1
+                log.error("aggregate %s: its selection failed: %s", pid, exc)
+        model = self.ctx.model
+        agg.add_members(model.points[m] for m in sorted(matched) if m in model.points)
+
+    def _start_tasks(self) -> None:
+        names = {t.get_name() for t in self._tasks}
+        if self.timed and "analytics-derived-ticks" not in names:
+            self._tasks.append(asyncio.create_task(self._run_ticks(), name="analytics-derived-ticks"))
+        if self.windows.integrals and "analytics-integral-saves" not in names:
+            self._tasks.append(asyncio.create_task(self._run_saves(), name="analytics-integral-saves"))
 
     # -- dependencies ---------------------------------------------------------------------------------
     def _link(self) -> None:
@@ -162,23 +202,20 @@ class DerivedEngine:
         ctx = self.ctx
         await prefill(ctx.view, self.windows)
         load_integrals(ctx.state, self.windows)
-        selections = ctx.selections
-        for pid, agg in self.aggregates.items():
-            matched: set[str] = set()
-            if selections is not None:
-                try:
-                    matched = await selections.watch(agg.spec.selector, lambda ids, pid=pid: self._join(pid, ids))
-                except Exception as exc:
-                    self.errors += 1
-                    log.error("aggregate %s: its selection failed: %s", pid, exc)
-            agg.add_members(ctx.model.points[m] for m in sorted(matched) if m in ctx.model.points)
+        for pid in self.aggregates:
+            await self._select_members(pid)
         self._link()
         for pid in self.points:
             self._mark(pid)
-        if self.timed:
-            self._tasks.append(asyncio.create_task(self._run_ticks(), name="analytics-derived-ticks"))
-        if self.windows.integrals:
-            self._tasks.append(asyncio.create_task(self._run_saves(), name="analytics-integral-saves"))
+        self._start_tasks()
+
+    def adopt(self, points: Sequence[str]) -> None:
+        """The derived points among those discovered at run time (computed by their profile)."""
+        specs = self.ctx.spec.derived
+        found = {pid: specs[pid] for pid in points if pid in specs}
+        if found:
+            task = asyncio.get_running_loop().create_task(self.add(found), name="analytics-derived-adopt")
+            self._tasks.append(task)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -347,6 +384,6 @@ class DerivedEngine:
         }
 
 
-def build(ctx: AnalyticsContext) -> DerivedEngine | None:
-    """The engine, or None when the mapping has no derived points."""
-    return DerivedEngine(ctx) if ctx.spec.derived else None
+def build(ctx: AnalyticsContext) -> DerivedEngine:
+    """The engine (with no derived points yet it waits for points discovered at run time)."""
+    return DerivedEngine(ctx)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.contract.model import Point
+from adapters.contract.model import Asset, Point
 from adapters.contract.sample import PointState, Sample
 from gateway.analytics.context import AnalyticsContext, Engine
 from gateway.analytics.selectors import Selections
@@ -53,7 +53,8 @@ class Analytics:
     def __init__(self, model: TwinModel) -> None:
         self.model = model
         self.spec = model.analytics
-        self.enabled = self.spec is not None and not self.spec.empty()
+        # on even with nothing to run yet: a source's profile may bring rules with points discovered at run time
+        self.enabled = self.spec is not None
         self.engines: dict[str, Engine] = {}
         self.state: StateStore | None = None
         self.journal: Any = None
@@ -131,6 +132,16 @@ class Analytics:
                 continue
             self.engines[name] = engine
         self._listeners = tuple(e.on_state for e in self.engines.values())
+        view.add_model_listener(self._on_model)
+
+    def _on_model(self, assets: list[Asset], points: list[Point]) -> None:
+        """Points discovered at run time whose profile computes, watches or judges them: each engine adopts its part."""
+        ids = [p.id for p in points]
+        for name, engine in self.engines.items():
+            try:
+                engine.adopt(ids)
+            except Exception:
+                log.exception("analytics: the %s engine could not adopt %d discovered point(s)", name, len(ids))
 
     def _build(self, name: str, module_name: str, ctx: AnalyticsContext) -> Engine | None:
         try:

@@ -31,7 +31,18 @@ class SeriesWindow:
     """The samples of one point whose held value overlaps the last ``seconds`` (avg, min, max, integral, delta,
     windowed rate). ``track_min``/``track_max`` keep monotonic deques only when an expression asks for them."""
 
-    __slots__ = ("_area", "_expired", "_max", "_min", "_monos", "_samples", "_seq", "seconds")
+    __slots__ = (
+        "_area",
+        "_expired",
+        "_max",
+        "_min",
+        "_monos",
+        "_samples",
+        "_seq",
+        "seconds",
+        "tracks_max",
+        "tracks_min",
+    )
 
     def __init__(self, seconds: float, *, track_min: bool = False, track_max: bool = False) -> None:
         self.seconds = float(seconds)
@@ -41,6 +52,7 @@ class SeriesWindow:
         self._expired = 0
         self._min: deque[tuple[float, int]] | None = deque() if track_min else None
         self._max: deque[tuple[float, int]] | None = deque() if track_max else None
+        self.tracks_min, self.tracks_max = track_min, track_max
         self._monos = tuple(m for m in (self._min, self._max) if m is not None)
 
     def __len__(self) -> int:
@@ -252,17 +264,35 @@ class WindowSet:
         self._compute: dict[Any, Any] = {}
         self.series: dict[tuple[str, float], SeriesWindow] = {}
         self.integrals: dict[str, RunningIntegral] = {}
-        keys = list(dict.fromkeys(keys))
+        self.add(keys)
+
+    def add(self, keys: Any) -> list[Any]:
+        """Take more keys (derived points added at run time); returns the keys that were new.
+
+        A new key over a point and length that already has a series window gets a fresh one when it needs
+        min/max tracking the existing window does not keep (it fills from then on)."""
+        fresh = [k for k in dict.fromkeys(keys) if k not in self._compute]
         flags: dict[tuple[str, float], set[str]] = {}
-        for k in keys:
+        for k in fresh:
             if k.seconds is not None and k.function in self.SERIES_FUNCTIONS:
                 flags.setdefault((k.point, float(k.seconds)), set()).add(k.function)
         for (point, seconds), functions in flags.items():
-            w = SeriesWindow(seconds, track_min="min" in functions, track_max="max" in functions)
+            old = self.series.get((point, seconds))
+            has_min, has_max = old is not None and old.tracks_min, old is not None and old.tracks_max
+            wants_min, wants_max = "min" in functions, "max" in functions
+            if old is not None and (has_min or not wants_min) and (has_max or not wants_max):
+                continue
+            w = SeriesWindow(seconds, track_min=wants_min or has_min, track_max=wants_max or has_max)
+            pw = self._windows(point)
+            if old is not None:
+                pw.series.remove(old)
+                for k in [k for k in self._compute if k.point == point and k.seconds == seconds]:
+                    fresh.append(k)  # rebound to the new window below
             self.series[(point, seconds)] = w
-            self._windows(point).series.append(w)
-        for k in keys:
+            pw.series.append(w)
+        for k in fresh:
             self._compute[k] = self._function(k)
+        return fresh
 
     def _windows(self, point: str) -> _PointWindows:
         return self._by_point.setdefault(point, _PointWindows())

@@ -10,7 +10,15 @@ from typing import Any, cast, get_args
 from adapters.contract.model import DataType, Point, PointKind
 from gateway.config.analytics_values import Place, Refused, duration, flag, keys_known, severity
 from gateway.config.context import origin
-from gateway.rules.spec import DERIVED_SOURCE, AlarmKind, AlarmRule, DerivedAddress, DetectorName, DetectorSpec
+from gateway.rules.spec import (
+    ANOMALY_THRESHOLDS,
+    DERIVED_SOURCE,
+    AlarmKind,
+    AlarmRule,
+    DerivedAddress,
+    DetectorName,
+    DetectorSpec,
+)
 
 DETECTOR_KEYS = ("detector", "threshold", "season", "alarm", "severity", "params")
 DETECTORS: tuple[str, ...] = get_args(DetectorName)
@@ -114,6 +122,6 @@ def score_alarm(spec: DetectorSpec) -> AlarmRule:
         name="anomaly",
         kind=AlarmKind.ANOMALY,
         severity=spec.severity,
-        threshold=spec.threshold,
+        threshold=spec.threshold if spec.threshold is not None else ANOMALY_THRESHOLDS[spec.detector],
         origin=spec.origin,
     )

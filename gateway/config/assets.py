@@ -77,7 +77,9 @@ def expand_profile(
     runtime = frozenset[str]().union(*(a.profile_placeholders for a in ctx.adapters.values()))
     where = place(doc, path)
     for i, raw in enumerate(profile.spec.points):
-        if only is not None and raw.get("id") not in only:
+        if only is not None and (raw.get("id") not in only or _computed(raw)):
+            # one point per topic (an MQTT rule's point:): a computed point has no topic of its own, and its
+            # inputs arrive on other topics, so it is not made this way (docs/analytics.md)
             continue
         filled, unknown = substitute(raw, variables, runtime)
         ppath = ("points", i)
@@ -199,3 +201,8 @@ def asset_types(ctx: Ctx, doc: Marked, path: Path_, spec: AssetSpec) -> tuple[As
             inferred = inferred or AssetLevel.EQUIPMENT
         extra.append(iri)
     return level or inferred or AssetLevel.EQUIPMENT, extra
+
+
+def _computed(raw: Any) -> bool:
+    """Whether a profile point is computed by the twin (``expr:`` or ``aggregate:``) rather than read."""
+    return isinstance(raw, dict) and (raw.get("expr") is not None or raw.get("aggregate") is not None)

@@ -17,9 +17,7 @@ __all__ = ["Detector", "DetectorError", "build", "make_detector", "restore"]
 
 
 def build(ctx: AnalyticsContext) -> AnomalyEngine | None:
-    """The engine running the mapping's detectors (per point and per class), or None when there are none."""
-    if not ctx.spec.anomaly and not ctx.spec.class_anomaly:
-        return None
+    """The engine running the mapping's detectors (per point and per class, and those of points discovered later)."""
     from gateway.analytics.anomaly.engine import AnomalyEngine
 
     return AnomalyEngine(ctx)

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,9 +82,7 @@ class AnomalyEngine:
         """Restore saved detectors, watch the per-point and class selections, start the worker."""
         self._loop = asyncio.get_running_loop()
         self._saved = await asyncio.to_thread(self.ctx.state.load_json, STATE_KIND)
-        for pid, spec in self.ctx.spec.anomaly.items():
-            self._watch(pid, spec, spec.score_point or pid + SCORE_SUFFIX)
-            self._default_alarm(spec.score_point or pid + SCORE_SUFFIX, spec)
+        self.add_detectors(self.ctx.spec.anomaly)
         for cd in self.ctx.spec.class_anomaly:
             if self.ctx.selections is None:
                 log.warning("class detector on %s skipped: no selections in this build", cd.selector.describe())
@@ -103,6 +101,11 @@ class AnomalyEngine:
             await self._add_class_points(matched, spec)
         self._thread = threading.Thread(target=self._work, name="anomaly-detectors", daemon=True)
         self._thread.start()
+
+    def adopt(self, points: Sequence[str]) -> None:
+        """The detectors of points discovered at run time (their profile's ``anomaly:``)."""
+        specs = self.ctx.spec.anomaly
+        self.add_detectors({pid: specs[pid] for pid in points if pid in specs})
 
     async def stop(self) -> None:
         """Stop the worker (it saves every detector's state); idempotent."""
@@ -147,15 +150,11 @@ class AnomalyEngine:
         self._watched = {**self._watched, pid: Watched(pid, spec, score_point, detector)}
         return True
 
-    def _default_alarm(self, score_point: str, spec: DetectorSpec) -> None:
-        """A mapping's detector without a threshold: its ANOMALY rule with the detector's default threshold (the
-        loader cannot know it, so the alarm engine refused the rule it wrote)."""
-        alarms = self.ctx.alarms
-        w = next((w for w in self._watched.values() if w.score_point == score_point), None)
-        if alarms is None or w is None or not spec.alarm or spec.threshold is not None:
-            return
-        if alarms.alarm(f"{score_point}/anomaly") is None:
-            alarms.add_rules(score_point, [self._rule(spec, w.detector)])
+    def add_detectors(self, specs: Mapping[str, DetectorSpec]) -> None:
+        """Per-point detectors (the mapping's, and those of points discovered at run time): the loader already
+        made their score points and ANOMALY rules."""
+        for pid, spec in specs.items():
+            self._watch(pid, spec, spec.score_point or pid + SCORE_SUFFIX)
 
     @staticmethod
     def _rule(spec: DetectorSpec, detector: Detector) -> AlarmRule:

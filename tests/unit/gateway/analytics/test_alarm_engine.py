@@ -110,8 +110,16 @@ async def test_rules_added_at_run_time(tmp_path: Path) -> None:
     assert h.transitions() == [("boiler1.score/anomaly", T.ACTIVATED), ("boiler1.run/discrete", T.ACTIVATED)]
 
 
-async def test_build_without_rules_is_none(tmp_path: Path) -> None:
-    assert build(Harness(tmp_path).ctx) is None
+async def test_an_engine_without_rules_adopts_those_of_points_discovered_later(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    engine = await h.start()
+    assert build(h.ctx) is not None  # built even with no rules yet
+    assert engine.alarms() == []
+    h.ctx.spec.alarms["boiler1.temp"] = (rule(high=q(85)),)  # what the loader merges for a discovered point
+    engine.adopt(["boiler1.temp"])
+    h.push("temp", 90.0)
+    snap = engine.alarm("boiler1.temp/limit")
+    assert snap is not None and snap.active
 
 
 async def test_a_full_feed_drops_the_oldest_and_counts(tmp_path: Path) -> None:

@@ -2,14 +2,13 @@
 
 ``Gateway`` builds ``Analytics(model)``, registers ``on_state`` as a twin state listener, and at start hands it
 ``apply`` (twin.apply, for derived values and anomaly scores) and ``add_points`` (run-time score points, source
-``analytics``). Each engine is built by a small factory (``build(ctx) -> engine | None``) so one part missing or
+``analytics``). Each engine is built by a small factory (``build(ctx) -> engine | None``) so one part
 failing to build never stops the others or the gateway. What must survive a restart lives in the state folder
 (``analytics.state``, else ``<twin.store>-analytics``, else a temporary folder removed at stop).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import shutil
 import tempfile
@@ -19,7 +18,9 @@ from typing import Any
 
 from adapters.contract.model import Asset, Point
 from adapters.contract.sample import PointState, Sample
+from gateway.analytics import alarm_graph, alarms, anomaly, derived
 from gateway.analytics.context import AnalyticsContext, Engine
+from gateway.analytics.journal import Journal, open_journal
 from gateway.analytics.selectors import Selections
 from gateway.analytics.state import StateStore
 from gateway.history.model import location_of
@@ -28,23 +29,14 @@ from gateway.rules.spec import DERIVED_SOURCE
 
 log = logging.getLogger("twinbridge.analytics")
 
-# Engines by name, in the order they hear states and start: derived values first (alarms may watch them).
-ENGINE_MODULES = (
-    ("derived", "gateway.analytics.derived"),
-    ("alarms", "gateway.analytics.alarms"),
-    ("alarm_graph", "gateway.analytics.alarm_graph"),  # active alarms as RDF; needs the alarm engine
-    ("anomaly", "gateway.analytics.anomaly"),
+# Engines by name, in the order they hear states and start: derived values first (alarms may watch them), the
+# alarm graph after the alarm engine it follows.
+ENGINES: tuple[tuple[str, Callable[[AnalyticsContext], Engine | None]], ...] = (
+    ("derived", derived.build),
+    ("alarms", alarms.build),
+    ("alarm_graph", alarm_graph.build),
+    ("anomaly", anomaly.build),
 )
-
-
-def _optional_module(name: str) -> Any:
-    """The module, or None when it does not exist (a part not built yet); other import errors propagate."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return None
-        raise
 
 
 class Analytics:
@@ -57,7 +49,7 @@ class Analytics:
         self.enabled = self.spec is not None
         self.engines: dict[str, Engine] = {}
         self.state: StateStore | None = None
-        self.journal: Any = None
+        self.journal: Journal | None = None
         self.selections: Selections | None = None
         self.context: AnalyticsContext | None = None
         self.failures: dict[str, str] = {}  # engine -> why it did not start
@@ -115,8 +107,8 @@ class Analytics:
             selections=self.selections,
         )
         self.context = ctx
-        for name, module_name in ENGINE_MODULES:
-            engine = self._build(name, module_name, ctx)
+        for name, factory in ENGINES:
+            engine = self._build(name, factory, ctx)
             if engine is None:
                 continue
             if name == "alarms":
@@ -143,31 +135,20 @@ class Analytics:
             except Exception:
                 log.exception("analytics: the %s engine could not adopt %d discovered point(s)", name, len(ids))
 
-    def _build(self, name: str, module_name: str, ctx: AnalyticsContext) -> Engine | None:
+    def _build(
+        self, name: str, factory: Callable[[AnalyticsContext], Engine | None], ctx: AnalyticsContext
+    ) -> Engine | None:
         try:
-            module = _optional_module(module_name)
-        except Exception as exc:  # a part that does not import (a dependency missing) must not stop the others
-            log.exception("analytics: the %s engine does not import", name)
-            self.failures[name] = f"{type(exc).__name__}: {exc}"
-            return None
-        if module is None or not hasattr(module, "build"):
-            log.warning("analytics: no %s engine in this build (%s.build missing)", name, module_name)
-            return None
-        try:
-            engine: Engine | None = module.build(ctx)
-        except Exception as exc:
+            return factory(ctx)
+        except Exception as exc:  # one part failing to build must not stop the others or the gateway
             log.exception("analytics: building the %s engine failed", name)
             self.failures[name] = f"{type(exc).__name__}: {exc}"
             return None
-        return engine
 
     @staticmethod
-    def _open_journal(view: Any, folder: Path) -> Any:
-        module = _optional_module("gateway.analytics.journal")
-        if module is None:
-            return None  # the journal (alarm transitions) is not part of this build
+    def _open_journal(view: Any, folder: Path) -> Journal | None:
         try:
-            return module.open_journal(location_of(view), folder)
+            return open_journal(location_of(view), folder)
         except Exception:
             log.exception("analytics: opening the alarm journal failed; transitions are not recorded")
             return None

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeEnv
 
 from adapters.contract.model import DataType
 from gateway.rules.expr import Compiled, ExprError, PointInfo, WindowKey, compile_expr
+from tests.unit.gateway.rules.expr_harness import FakeEnv
 
 DOC = Path(__file__).resolve().parents[4] / "docs" / "analytics.md"
 ASSET = "boiler1"

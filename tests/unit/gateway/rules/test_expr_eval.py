@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import Compile, FakeEnv
 
 from adapters.contract.model import DataType
 from gateway.rules.expr import ExprError, MissingValue, WindowKey
+from tests.unit.gateway.rules.expr_harness import Compile, FakeEnv
 
 BOOL = DataType.BOOL
 

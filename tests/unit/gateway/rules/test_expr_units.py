@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Compile, FakeEnv
 
 from adapters.contract.model import DataType
 from gateway.rules import dims
 from gateway.rules.expr import ExprError, parse_unit_expression
+from tests.unit.gateway.rules.expr_harness import Compile, FakeEnv
 
 HEAT = "flow * (supply_temp - return_temp) * 1.163 [KiloW-HR/(M3*K)]"
 

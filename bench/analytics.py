@@ -5,10 +5,11 @@
 Part 1 (rules): a plant of 10,000 boilers (``--quick``: 500), each with supply and return temperature and flow,
 a derived thermal power ``flow * (supply - return) * 1.163 [KiloW-HR/(M3*K)]`` and a limit alarm on the supply
 temperature (high 85 °C, high-high 95 °C, deadband 1 K): 10,000 derived points and 10,000 alarm rules, loaded
-from a mapping like any other. Random input changes (0.1 % of them above the limits) are applied in batches
-of 100, the event loop running between batches as it does between polls. Same run, same model: ``twin.apply``
-without analytics, then with the analytics service listening (``on_state`` inline; the derived engine's passes
-and the alarm evaluations run between batches). Baseline: the same rules evaluated by re-running a SPARQL query
+from a mapping like any other. Input changes (0.1 % of them above the limits) are applied in batches of 100, the
+event loop running between batches as it does between polls; in two orders: random inputs of random boilers
+(one evaluation per change, the worst case) and a boiler's three inputs together (one poll of its block). Same
+run, same model: ``twin.apply`` without analytics, then with the analytics service listening (``on_state``
+inline; the derived engine's passes and the alarm evaluations run between batches). Baseline: the same rules evaluated by re-running a SPARQL query
 per change (apply, flush the live graph, query the boiler's power and limit state), on a subset of changes.
 Part 2 (detector): samples/s of the default anomaly detector (seasonal) scoring in batches, against the optional
 Half-Space Trees (river) when installed.

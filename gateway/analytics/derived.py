@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,10 +26,11 @@ from typing import Any
 
 from adapters.contract.model import Point
 from adapters.contract.sample import PointState, Quality, Sample
-from gateway.analytics.aggregates import Aggregate, Outcome
+from gateway.analytics.aggregates import Aggregate
 from gateway.analytics.context import AnalyticsContext
+from gateway.analytics.derived_env import ExpressionEnv, reason_of, time_of
 from gateway.analytics.derived_state import load_integrals, prefill, save_integrals
-from gateway.analytics.windows import EmptyWindow, WindowSet
+from gateway.analytics.windows import WindowSet
 from gateway.rules.expr import MissingValue
 from gateway.rules.spec import DerivedSpec
 
@@ -40,42 +40,6 @@ WAITING = "BadWaitingForInitialData"
 RUNTIME_ERROR = "BadOutOfRange"  # OPC UA: "the value was out of range" (division by zero, sqrt of a negative)
 TYPE_ERROR = "BadTypeMismatch"
 SAVE_INTERVAL = 60.0  # seconds between saves of the running integrals
-
-
-class _Env:
-    """What an expression reads: current values and window values at ``now``."""
-
-    __slots__ = ("now", "states", "windows")
-
-    def __init__(self, states: Any, windows: WindowSet) -> None:
-        self.states = states
-        self.windows = windows
-        self.now = 0.0
-
-    def value(self, point: str) -> Any:
-        st = self.states.get(point)
-        if st is None or st.value is None:
-            raise MissingValue(point)
-        return st.value
-
-    def window(self, key: Any) -> float:
-        try:
-            return self.windows.value(key, self.now)
-        except EmptyWindow:
-            raise MissingValue(key.point) from None
-
-
-def _time_of(state: PointState) -> float:
-    t = state.quality_ts if state.value is not None and state.quality_ts is not None else state.source_ts
-    t = t or state.gateway_ts
-    return t.timestamp() if t is not None else time.time()
-
-
-def _reason_of(exc: BaseException, text: str) -> str:
-    msg = str(exc) or type(exc).__name__
-    if isinstance(exc, ZeroDivisionError):
-        msg = "division by zero"
-    return f"{msg} in '{text}'"
 
 
 class DerivedEngine:
@@ -95,7 +59,7 @@ class DerivedEngine:
             keys.extend(self._take(pid, spec))
         self.windows = WindowSet(keys)
         self.timed = {pid for pid, s in self.exprs.items() if s.compiled.windows}
-        self._env = _Env(self.states, self.windows)
+        self._env = ExpressionEnv(self.states, self.windows)
         self.dependents: dict[str, list[str]] = {}
         self.rank: dict[str, int] = {}
         self._dirty: set[str] = set()
@@ -259,7 +223,7 @@ class DerivedEngine:
         if deps is None:
             return
         if point in self._windowed:
-            self.windows.feed(point, _time_of(state), state.value, state.quality is Quality.BAD)
+            self.windows.feed(point, time_of(state), state.value, state.quality is Quality.BAD)
         dirty = self._dirty
         for pid in deps:
             if pid not in dirty:
@@ -292,69 +256,82 @@ class DerivedEngine:
         self.evaluations += 1
         try:
             agg = self.aggregates.get(pid)
-            outcome = agg.evaluate(self.states) if agg is not None else self._expression(pid)
-            sample = self._sample(pid, outcome)
+            if agg is None:
+                sample = self._expression(pid)
+            else:
+                out = agg.evaluate(self.states)
+                sample = self._sample(pid, out.value, out.quality, out.status, out.reason, out.source_ts)
         except Exception as exc:  # a bug must make this point Bad, never stop the pass
             log.exception("evaluating %s failed", pid)
             sample = Sample.bad(pid, "BadInternalError", f"{type(exc).__name__}: {exc}")
         if sample.quality is Quality.BAD and sample.status != WAITING:
             self.errors += 1
-        self._report(pid, sample)
+            self._report(pid, sample)
+        elif pid in self._failing:
+            self._report(pid, sample)
         if pid in self._tick_only:
             self._tick_only.discard(pid)
             if self._last.get(pid) == (sample.value, sample.status):
                 return  # a tick that changed nothing
-        self._last[pid] = (sample.value, sample.status)
+            self._last[pid] = (sample.value, sample.status)
+        elif pid in self.timed:
+            self._last[pid] = (sample.value, sample.status)
         try:
             self.ctx.apply(sample)
         except Exception:
             log.exception("applying the derived value of %s failed", pid)
 
-    def _expression(self, pid: str) -> Outcome:
+    def _expression(self, pid: str) -> Sample:
+        """Evaluate an expression: the worst input's quality, the newest input's source time (the hot path)."""
         spec = self.exprs[pid]
         states = self.states
-        worst, status, reason, newest = Quality.GOOD, "Good", None, None
+        worst_state: PointState | None = None
+        worst = Quality.GOOD
+        newest: datetime | None = None
         for inp in self.inputs[pid]:
             st = states.get(inp)
             if st is None:
                 continue
             if st.quality > worst:
-                worst, status = st.quality, st.status
-                reason = f"input {inp}: {st.status}" + (f" ({st.reason})" if st.reason else "")
-            if st.source_ts is not None and (newest is None or st.source_ts > newest):
-                newest = st.source_ts
+                worst, worst_state = st.quality, st
+            ts = st.source_ts
+            if ts is not None and (newest is None or ts > newest):
+                newest = ts
         env = self._env
-        env.now = max(time.time(), newest.timestamp() if newest is not None else 0.0)
-        if pid in self.timed:  # a window's value is as of its end
+        if pid in self.timed:  # windows are read at 'now', and the value is as of then
+            env.now = max(time.time(), newest.timestamp() if newest is not None else 0.0)
             newest = datetime.fromtimestamp(env.now, UTC)
-        text = spec.expr or spec.compiled.text
         try:
             value = spec.compiled.evaluate(env)
         except MissingValue as exc:
             missing = exc.args[0] if exc.args else "an input"
-            return Outcome(None, Quality.BAD, WAITING, f"input {missing} has no value yet", newest)
+            return self._sample(pid, None, Quality.BAD, WAITING, f"input {missing} has no value yet", newest)
         except (ArithmeticError, ValueError) as exc:
-            return Outcome(None, Quality.BAD, RUNTIME_ERROR, _reason_of(exc, text), newest)
+            return self._sample(pid, None, Quality.BAD, RUNTIME_ERROR, reason_of(exc, self._text(pid)), newest)
         except TypeError as exc:
-            return Outcome(None, Quality.BAD, TYPE_ERROR, _reason_of(exc, text), newest)
-        return Outcome(value, worst, status, reason, newest)
+            return self._sample(pid, None, Quality.BAD, TYPE_ERROR, reason_of(exc, self._text(pid)), newest)
+        if worst_state is None:
+            return self._sample(pid, value, Quality.GOOD, "Good", None, newest)
+        st = worst_state
+        reason = f"input {st.point}: {st.status}" + (f" ({st.reason})" if st.reason else "")
+        return self._sample(pid, value, worst, st.status, reason, newest)
 
-    def _sample(self, pid: str, out: Outcome) -> Sample:
-        ts = out.source_ts or datetime.now(UTC)
-        if out.value is None:
-            return Sample.bad(pid, out.status, out.reason, source_ts=ts)
-        value: Any = out.value
-        point = self.points[pid]
-        pytype = point.datatype.pytype
-        if pytype is bool:
+    def _sample(
+        self, pid: str, value: Any, quality: Quality, status: str, reason: str | None, source_ts: datetime | None
+    ) -> Sample:
+        ts = source_ts or datetime.now(UTC)
+        if value is None:
+            return Sample.bad(pid, status, reason, source_ts=ts)
+        pytype = self.points[pid].datatype.pytype
+        if pytype is float:
+            if value - value != 0:  # inf or nan
+                return Sample.bad(pid, RUNTIME_ERROR, f"the result is {value} in '{self._text(pid)}'", source_ts=ts)
+            value = float(value)
+        elif pytype is bool:
             value = bool(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            return Sample.bad(pid, RUNTIME_ERROR, f"the result is {value} in '{self._text(pid)}'", source_ts=ts)
         elif pytype is int:
             value = round(value)
-        elif pytype is float:
-            value = float(value)
-        return Sample(pid, value, ts, out.quality, out.status, out.reason, "analytics")
+        return Sample(pid, value, ts, quality, status, reason, "analytics")
 
     def _text(self, pid: str) -> str:
         spec = self.exprs.get(pid)

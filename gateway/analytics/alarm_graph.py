@@ -95,6 +95,8 @@ class AlarmGraph:
         self._task: asyncio.Task[None] | None = None
         self._feed: Any = None
 
+    hears_states = False  # the service leaves it out of the per-state fan-out (the ingest path)
+
     def on_state(self, state: PointState) -> None:
         """Nothing: the graph follows alarm transitions, not values."""
 

@@ -123,7 +123,8 @@ class Analytics:
                     ctx.alarms = view.analytics = None
                 continue
             self.engines[name] = engine
-        self._listeners = tuple(e.on_state for e in self.engines.values())
+        # every applied state goes to each engine that hears states (on the ingest path: keep the tuple short)
+        self._listeners = tuple(e.on_state for e in self.engines.values() if getattr(e, "hears_states", True))
         view.add_model_listener(self._on_model)
 
     def _on_model(self, assets: list[Asset], points: list[Point]) -> None:

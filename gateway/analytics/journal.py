@@ -35,6 +35,7 @@ log = logging.getLogger("twinbridge.analytics.journal")
 FILE_NAME = "alarm-journal.sqlite"
 MAX_QUEUED = 100_000  # events waiting for the writer; beyond that the newest are dropped and counted
 BATCH = 1000
+LINGER_S = 0.05  # how long the writer gathers events after the first of a batch
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TIMES = {"unshelve_at", "active_since", "changed_at"}
 
@@ -229,9 +230,12 @@ class Journal:
             first = self._queue.get()
             batch = [] if first is None else [first]
             stop = first is None
+            # linger a moment after the first event: a burst of transitions becomes one transaction instead of
+            # one wake-up and commit each (which cost the event loop about a millisecond per event under load)
+            deadline = time.monotonic() + LINGER_S
             while len(batch) < BATCH and not stop:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 stop = item is None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -54,6 +53,7 @@ class DerivedEngine:
         self.inputs: dict[str, tuple[str, ...]] = {}  # derived point -> every input read (values and windows)
         self.aggregates: dict[str, Aggregate] = {}
         self.points: dict[str, Point] = {}
+        self._pytypes: dict[str, type] = {}
         keys: list[Any] = []
         for pid, spec in ctx.spec.derived.items():
             keys.extend(self._take(pid, spec))
@@ -63,7 +63,7 @@ class DerivedEngine:
         self.dependents: dict[str, list[str]] = {}
         self.rank: dict[str, int] = {}
         self._dirty: set[str] = set()
-        self._heap: list[tuple[int, str]] = []
+        self._chained = False  # whether a derived point feeds another (then a pass goes rank by rank)
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -80,6 +80,7 @@ class DerivedEngine:
         if point is None:
             return []
         self.points[pid] = point
+        self._pytypes[pid] = point.datatype.pytype  # an enum property: read once, not per evaluation
         if spec.aggregate is not None:
             self.aggregates[pid] = Aggregate(pid, spec.aggregate, point.unit)
         elif spec.compiled is not None:
@@ -159,6 +160,7 @@ class DerivedEngine:
         for p in self._windowed:
             dependents.setdefault(p, [])
         self.rank, self.dependents = rank, dependents
+        self._chained = any(rank.values())
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -235,19 +237,26 @@ class DerivedEngine:
         if pid in self._dirty:
             return
         self._dirty.add(pid)
-        heapq.heappush(self._heap, (self.rank.get(pid, 0), pid))
         if not self._scheduled and self._loop is not None:
             self._scheduled = True
             self._loop.call_soon(self._run_pass)
 
     def _run_pass(self) -> None:
-        """Evaluate every dirty point once, lowest rank first (results re-enter on_state through the twin)."""
-        heap, dirty = self._heap, self._dirty
+        """Evaluate every dirty point once, lowest rank first (results re-enter on_state through the twin, so a
+        derived point feeding another marks it for a later round of the same pass)."""
+        dirty, evaluate = self._dirty, self._evaluate
         try:
-            while heap:
-                _, pid = heapq.heappop(heap)
-                dirty.discard(pid)
-                self._evaluate(pid)
+            while dirty:
+                if self._chained:
+                    rank = self.rank
+                    low = min(rank.get(p, 0) for p in dirty)
+                    batch = [p for p in dirty if rank.get(p, 0) == low]
+                    dirty.difference_update(batch)
+                else:
+                    batch = list(dirty)
+                    dirty.clear()
+                for pid in batch:
+                    evaluate(pid)
         finally:
             self._scheduled = False
 
@@ -255,11 +264,10 @@ class DerivedEngine:
     def _evaluate(self, pid: str) -> None:
         self.evaluations += 1
         try:
-            agg = self.aggregates.get(pid)
-            if agg is None:
+            if pid in self.exprs:
                 sample = self._expression(pid)
             else:
-                out = agg.evaluate(self.states)
+                out = self.aggregates[pid].evaluate(self.states)
                 sample = self._sample(pid, out.value, out.quality, out.status, out.reason, out.source_ts)
         except Exception as exc:  # a bug must make this point Bad, never stop the pass
             log.exception("evaluating %s failed", pid)
@@ -283,13 +291,12 @@ class DerivedEngine:
 
     def _expression(self, pid: str) -> Sample:
         """Evaluate an expression: the worst input's quality, the newest input's source time (the hot path)."""
-        spec = self.exprs[pid]
-        states = self.states
+        get = self.states.get
         worst_state: PointState | None = None
         worst = Quality.GOOD
         newest: datetime | None = None
         for inp in self.inputs[pid]:
-            st = states.get(inp)
+            st = get(inp)
             if st is None:
                 continue
             if st.quality > worst:
@@ -302,7 +309,7 @@ class DerivedEngine:
             env.now = max(time.time(), newest.timestamp() if newest is not None else 0.0)
             newest = datetime.fromtimestamp(env.now, UTC)
         try:
-            value = spec.compiled.evaluate(env)
+            value = self.exprs[pid].compiled.evaluate(env)
         except MissingValue as exc:
             missing = exc.args[0] if exc.args else "an input"
             return self._sample(pid, None, Quality.BAD, WAITING, f"input {missing} has no value yet", newest)
@@ -322,7 +329,7 @@ class DerivedEngine:
         ts = source_ts or datetime.now(UTC)
         if value is None:
             return Sample.bad(pid, status, reason, source_ts=ts)
-        pytype = self.points[pid].datatype.pytype
+        pytype = self._pytypes[pid]
         if pytype is float:
             if value - value != 0:  # inf or nan
                 return Sample.bad(pid, RUNTIME_ERROR, f"the result is {value} in '{self._text(pid)}'", source_ts=ts)

@@ -9,8 +9,9 @@ from a mapping like any other. Input changes (0.1 % of them above the limits) ar
 event loop running between batches as it does between polls; in two orders: random inputs of random boilers
 (one evaluation per change, the worst case) and a boiler's three inputs together (one poll of its block). Same
 run, same model: ``twin.apply`` without analytics, then with the analytics service listening (``on_state``
-inline; the derived engine's passes and the alarm evaluations run between batches). Baseline: the same rules evaluated by re-running a SPARQL query
-per change (apply, flush the live graph, query the boiler's power and limit state), on a subset of changes.
+inline; the derived engine's passes and the alarm evaluations run between batches). Baseline: the same rules
+evaluated by re-running a SPARQL query per change (apply, flush the live graph, query the boiler's power and
+limit state), on a subset of changes.
 Part 2 (detector): samples/s of the default anomaly detector (seasonal) scoring in batches, against the optional
 Half-Space Trees (river) when installed.
 Part 3 (quality): precision, recall and delay on NAB and the demo's injected faults against a static threshold

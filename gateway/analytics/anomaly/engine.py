@@ -24,18 +24,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.contract.model import DataType, Point, PointKind
+from adapters.contract.model import Point
 from adapters.contract.sample import PointState, Quality, Sample
 from gateway.analytics.anomaly.detectors import Detector, DetectorError, make_detector, restore
 from gateway.analytics.context import AnalyticsContext
-from gateway.rules.spec import DERIVED_SOURCE, AlarmKind, AlarmRule, DerivedAddress, DetectorSpec
+from gateway.config.analytics_anomaly import SCORE_SUFFIX, score_point
+from gateway.rules.spec import DERIVED_SOURCE, AlarmKind, AlarmRule, DetectorSpec
 
 log = logging.getLogger("twinbridge.analytics.anomaly")
 STATE_KIND = "detector"
 SAVE_SECONDS = 60.0
 IDLE_SECONDS = 0.05  # the worker's nap when there is nothing to score
 BATCH = 20_000
-SCORE_SUFFIX = "_anomaly"
 
 
 @dataclass
@@ -174,7 +174,7 @@ class AnomalyEngine:
                 continue
             if point.source == DERIVED_SOURCE and pid.endswith(SCORE_SUFFIX):
                 continue  # another detector's score: no detector on detectors
-            new.append((point, _score_point(point, spec)))
+            new.append((point, score_point(point, spec)))
         if not new:
             return
         added = {p.id for p in self.ctx.add_points([score for _, score in new])}
@@ -257,20 +257,3 @@ class AnomalyEngine:
         except Exception:
             self.errors += 1
             log.exception("saving detector states failed")
-
-
-def _score_point(point: Point, spec: DetectorSpec) -> Point:
-    """The run-time score point of a class detector on ``point`` (as the loader makes per-point ones)."""
-    return Point(
-        id=point.id + SCORE_SUFFIX,
-        asset=point.asset,
-        kind=PointKind.MEASUREMENT,
-        datatype=DataType.DOUBLE,
-        source=DERIVED_SOURCE,
-        address=DerivedAddress(aggregate=f"anomaly score of {point.id} ({spec.detector})"),
-        label=f"{point.label} anomaly score",
-        unit="UNITLESS",
-        description=f"How unusual {point.id} is now ({spec.detector} detector)",
-        location=point.location,
-        origin=spec.origin,
-    )

@@ -34,7 +34,6 @@ import aiomqtt
 
 from adapters.contract.adapter import AdapterContext
 from adapters.contract.model import Asset, Point
-from adapters.mqtt import sparkplug_b_pb2 as pb
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import MqttSourceConfig
 from bench.common import table
@@ -43,6 +42,7 @@ from gateway.config.profiles import ProfileLibrary, ProfileView, builtin_profile
 from gateway.ingest.pipeline import Pipeline
 from gateway.model import TwinModel, TwinSettings
 from gateway.twin.twin import Twin
+from protocols.sparkplug import sparkplug_b_pb2 as pb
 
 RULE = {"id": "env", "topic": "plant/{area}/{sensor}/telemetry", "profile": "mqtt-env-sensor"}
 SP_RULE = {"id": "sp", "payload": "sparkplug", "group": "G"}

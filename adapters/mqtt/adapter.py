@@ -15,12 +15,9 @@ import contextlib
 import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiomqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from adapters.contract.adapter import Adapter, AdapterContext, AdapterDisconnected, AdapterUnavailable, WriteResult
@@ -33,9 +30,10 @@ from adapters.mqtt.config import COMMAND_PLACEHOLDERS, MqttAddress, MqttSourceCo
 from adapters.mqtt.discovery import DiscoveryError, SparkplugRuleFactory, TopicRuleFactory
 from adapters.mqtt.payload import json_literal, text_of
 from adapters.mqtt.routing import Router
-from adapters.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect, forget_drop
-from adapters.mqtt.sparkplug import SparkplugError, code_for, command_payload
 from adapters.mqtt.topics import fill
+from protocols.mqtt.broker import client_options, tls_context
+from protocols.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect, forget_drop
+from protocols.sparkplug.codec import SparkplugError, code_for, command_payload
 
 if TYPE_CHECKING:
     from adapters.contract.discovery import ProfileCatalog
@@ -140,41 +138,15 @@ class MqttAdapter(Adapter):
                     raise DiscoveryError(f"rule '{f.rule.id}': {errors[0]}")
 
     def _tls(self) -> ssl.SSLContext | None:
-        if not self.config.secure:
-            return None
-        tls = self.config.tls
-        base = Path(self.context.base_dir)
-
-        def path(p: str) -> str:
-            return str(base / p)
-
         try:
-            ctx = ssl.create_default_context(cafile=path(tls.ca_file) if tls and tls.ca_file else None)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-            if tls is not None:
-                ctx.check_hostname = tls.check_hostname
-                if tls.cert_file and tls.key_file:
-                    pw = tls.key_password.get_secret_value() if tls.key_password else None
-                    ctx.load_cert_chain(path(tls.cert_file), path(tls.key_file), password=pw)
+            return tls_context(self.config, self.context.base_dir)
         except (OSError, ssl.SSLError) as exc:
             # a missing or unreadable file will not fix itself by retrying
             raise AdapterUnavailable(
                 f"TLS set-up failed: {exc}", retryable=False, status="BadConfigurationError"
             ) from None
-        return ctx
 
     def _make_client(self) -> aiomqtt.Client:
-        cfg = self.config
-        v5 = cfg.protocol == "5"
-        props = None
-        kwargs: dict[str, Any] = {}
-        if v5:
-            kwargs["clean_start"] = cfg.clean_session
-            if not cfg.clean_session:
-                props = Properties(PacketTypes.CONNECT)
-                props.SessionExpiryInterval = int(cfg.session_expiry)
-        else:
-            kwargs["clean_session"] = cfg.clean_session
         adapter = self
 
         class Queue(DropOldestQueue[aiomqtt.Message]):  # aiomqtt's incoming queue, bounded
@@ -183,19 +155,10 @@ class MqttAdapter(Adapter):
                 adapter._queue = self
 
         return aiomqtt.Client(
-            cfg.host,
-            cfg.port,
-            username=cfg.username,
-            password=cfg.password.get_secret_value() if cfg.password else None,
-            identifier=self.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            keepalive=int(cfg.keepalive),
-            timeout=cfg.connect_timeout,
+            **client_options(self.config, self.client_id),
             tls_context=self._tls(),
-            max_queued_incoming_messages=cfg.queue_size,
+            max_queued_incoming_messages=self.config.queue_size,
             queue_type=Queue,
-            properties=props,
-            **kwargs,
         )
 
     async def start(self) -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlparse
 
-from pydantic import Discriminator, Field, SecretStr, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from adapters.contract.config import Address, SourceConfig, StrictModel
 from adapters.contract.rdf import IRI, MQV, TB
@@ -19,13 +18,14 @@ from adapters.contract.status import looks_like_status
 from adapters.contract.types import Duration, Id
 from adapters.mqtt.payload import PathError, TimestampFormat, parse_path
 from adapters.mqtt.topics import TopicError, TopicTemplate, check_filter, check_topic, placeholders
+from protocols.mqtt.broker import BrokerSettings
+from protocols.sparkplug.codec import SPARKPLUG_NS
 
 # its QoS individuals (mqv:QualityOfService); "qualitfy" is how the W3C ontology spells the IRIs
 MQV_QOS = "https://www.w3.org/2019/wot/mqtt/qualitfyOfService#"
 
 Qos = Literal[0, 1, 2]
 PayloadFormat = Literal["plain", "json", "sparkplug"]
-SPARKPLUG_NS = "spBv1.0"
 # names filled when a command is published, not when a profile is instantiated
 COMMAND_PLACEHOLDERS = frozenset({"value", "text", "point", "point_id", "asset", "topic", "timestamp"})
 DEFAULT_EXCLUDES = ("Node Control/*", "Device Control/*", "Properties/*", "bdSeq")
@@ -35,24 +35,6 @@ def _status_name(v: str) -> str:
     if not looks_like_status(v):
         raise ValueError(f"'{v}' is not an OPC UA status name (Good, BadSensorFailure, Uncertain...)")
     return v
-
-
-class MqttTls(StrictModel):
-    """TLS of an ``mqtts://`` connection."""
-
-    ca_file: str | None = Field(None, description="PEM file of the CAs trusted for the broker; default: system CAs")
-    cert_file: str | None = Field(None, description="client certificate (PEM) for brokers that require one")
-    key_file: str | None = Field(None, description="private key of cert_file (PEM)")
-    key_password: SecretStr | None = Field(None, description="password of key_file, from ${VAR}")
-    check_hostname: bool = Field(True, description="check that the broker's certificate names the URL's host")
-
-    @model_validator(mode="after")
-    def _pairs(self) -> Self:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together")
-        if self.key_password is not None and self.key_file is None:
-            raise ValueError("key_password needs key_file")
-        return self
 
 
 class _RuleBase(StrictModel):
@@ -170,24 +152,15 @@ Rule = Annotated[
 ]
 
 
-class MqttSourceConfig(SourceConfig):
+class MqttSourceConfig(SourceConfig, BrokerSettings):
     """One MQTT broker connection with its subscriptions and topic rules."""
 
     kind: Literal["mqtt"] = "mqtt"
-    url: str = Field(description="mqtt://host[:1883] or mqtts://host[:8883]")
-    protocol: Literal["3.1.1", "5"] = Field("3.1.1", description="MQTT protocol version")
     client_id: str | None = Field(
         None,
         description="client identifier; default twinbridge-<source id>-<random> (persistent sessions: "
         "twinbridge-<source id>, stable)",
     )
-    username: str | None = None
-    password: SecretStr | None = Field(None, description="from ${VAR}; never logged")
-    tls: MqttTls | None = Field(None, description="TLS settings (mqtts:// only); defaults apply when absent")
-    clean_session: bool = Field(True, description="false: the broker keeps subscriptions and queued QoS>0 messages")
-    session_expiry: Duration = Field(86400.0, ge=0, description="MQTT 5: how long a persistent session outlives us")
-    keepalive: Duration = Field(30.0, ge=1, le=65535, description="keep-alive interval (PINGREQ when idle)")
-    connect_timeout: Duration = Field(10.0, gt=0, description="timeout of connect, subscribe and publish calls")
     qos: Qos = Field(1, description="default QoS of subscriptions")
     rules: list[Rule] = Field([], description="topic rules creating assets and points at run time")
     on_bad_message: Literal["bad", "uncertain"] = Field(
@@ -197,50 +170,13 @@ class MqttSourceConfig(SourceConfig):
     queue_size: int = Field(100000, ge=1, description="incoming messages buffered before the oldest are dropped")
     rebirth_interval: Duration = Field(5.0, ge=0, description="least time between two rebirth requests to a node")
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        u = urlparse(v)
-        if u.scheme not in ("mqtt", "mqtts"):
-            raise ValueError("the URL must start with mqtt:// or mqtts://")
-        if "@" in u.netloc:
-            raise ValueError("do not put credentials in the URL; use username: and password: ${VAR}")
-        if not u.hostname:
-            raise ValueError("the URL needs a host (mqtt://host:1883)")
-        if u.path not in ("", "/") or u.query:
-            raise ValueError("the URL takes no path or query (topics go in rules and point addresses)")
-        try:
-            _ = u.port
-        except ValueError as exc:
-            raise ValueError(f"bad port: {exc}") from None
-        return v
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.tls is not None and not self.secure:
-            raise ValueError("tls: settings need an mqtts:// URL")
-        if self.password is not None and not self.username:
-            raise ValueError("password needs username")
         ids = [r.id for r in self.rules]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate rule id(s): {', '.join(dupes)}")
         return self
-
-    @property
-    def secure(self) -> bool:
-        """True for mqtts://."""
-        return self.url.startswith("mqtts:")
-
-    @property
-    def host(self) -> str:
-        """Broker host name."""
-        return urlparse(self.url).hostname or ""
-
-    @property
-    def port(self) -> int:
-        """Broker port (1883, or 8883 for mqtts, when the URL has none)."""
-        return urlparse(self.url).port or (8883 if self.secure else 1883)
 
     def make_client_id(self) -> str:
         """The client id of one adapter instance: ``client_id`` when set.
@@ -258,7 +194,7 @@ class MqttSourceConfig(SourceConfig):
 
     def endpoint(self) -> str:
         """``mqtt://host:port`` (never with credentials)."""
-        return f"{'mqtts' if self.secure else 'mqtt'}://{self.host}:{self.port}"
+        return BrokerSettings.endpoint(self)
 
 
 class MqttAddress(Address):

@@ -17,8 +17,8 @@ from typing import Any
 from adapters.contract.discovery import ProfileCatalog
 from adapters.contract.model import DataType, PointKind
 from adapters.mqtt.config import SparkplugRule, TopicRule
-from adapters.mqtt.sparkplug import DATATYPES
 from adapters.mqtt.topics import fill, make_id, placeholders
+from protocols.sparkplug.codec import DATATYPES
 
 Fragment = dict[str, Any]
 

@@ -10,7 +10,8 @@ from adapters.contract.sample import Quality, Sample
 from adapters.mqtt.payload import Problem
 from adapters.mqtt.route_rules import RuleRouting
 from adapters.mqtt.route_state import STATIC
-from adapters.mqtt.sparkplug import SparkplugError, SpResult, SpTopic, decode, rebirth_request
+from adapters.mqtt.sparkplug import SpResult
+from protocols.sparkplug.codec import SparkplugError, SpTopic, decode, rebirth_request
 
 
 class SparkplugRouting(RuleRouting):

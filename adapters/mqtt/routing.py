@@ -14,11 +14,11 @@ from datetime import datetime
 
 from adapters.contract.model import Point
 from adapters.contract.sample import Sample, utcnow
-from adapters.mqtt.config import SPARKPLUG_NS, MqttAddress
+from adapters.mqtt.config import MqttAddress
 from adapters.mqtt.route_sparkplug import SparkplugRouting
 from adapters.mqtt.route_state import STATIC, TopicRoute
-from adapters.mqtt.sparkplug import parse_topic
 from adapters.mqtt.topics import filter_covers
+from protocols.sparkplug.codec import SPARKPLUG_NS, parse_topic
 
 __all__ = ["STATIC", "Router", "TopicRoute"]
 

@@ -10,8 +10,8 @@ from mqtt_helpers import Broker, TestClient, make_harness, mqtt_point, wait_unti
 
 from adapters.contract.model import DataType, PointKind
 from adapters.contract.sample import Quality
-from adapters.mqtt import sparkplug_b_pb2 as pb
-from adapters.mqtt.sparkplug import metric_value
+from protocols.sparkplug import sparkplug_b_pb2 as pb
+from protocols.sparkplug.codec import metric_value
 
 pytestmark = pytest.mark.integration
 

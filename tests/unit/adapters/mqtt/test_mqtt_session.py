@@ -6,7 +6,7 @@ from aiomqtt import MqttCodeError, MqttError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from adapters.mqtt.session import SESSION_TAKEN_OVER, DropTracker, reason_code
+from protocols.mqtt.session import SESSION_TAKEN_OVER, DropTracker, reason_code
 
 
 def _lost_during_iteration(code: int) -> MqttError:

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from adapters.mqtt import sparkplug_b_pb2 as pb
-from adapters.mqtt.sparkplug import (
+from adapters.mqtt.sparkplug import SparkplugTracker
+from protocols.sparkplug import sparkplug_b_pb2 as pb
+from protocols.sparkplug.codec import (
     SparkplugError,
-    SparkplugTracker,
     SpTopic,
     command_payload,
     decode,

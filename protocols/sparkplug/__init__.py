@@ -1,0 +1,1 @@
+"""Sparkplug B wire format: the protobuf schema, topics, datatypes, payload encoding and decoding."""

@@ -58,6 +58,7 @@ class Ctx:
     settings: TwinSettings | None = None
     settings_at: str | None = None
     services: dict[str, Any] = field(default_factory=dict)
+    service_docs: dict[str, Any] = field(default_factory=dict)  # section name -> the Marked file it is in
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     source_origins: dict[str, Origin] = field(default_factory=dict)
     adapters: dict[str, type[Adapter]] = field(default_factory=dict)

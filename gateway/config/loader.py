@@ -83,6 +83,8 @@ def load_mappings(
     model.analytics = resolve_analytics(ctx, model, marked, texts)
     if wants_derived_source(ctx, model.analytics):
         model.sources[DERIVED_SOURCE] = derived_source()
+    if not ctx.errors:  # a service's check needs a sound model
+        _check_services(ctx, model)
     unset = unset_report(marked, as_notes=notes is not None)
     (ctx.errors if notes is None else notes).extend(unset)
     if ctx.errors:
@@ -161,6 +163,16 @@ def _gateway_section(ctx: Ctx, doc: Marked, skel: MappingFile) -> None:
         cfg = checked(spec.config_model, raw if raw is not None else {}, doc, path, ctx.errors)
         if cfg is not None:
             ctx.services[name] = cfg
+            ctx.service_docs[name] = doc
+
+
+def _check_services(ctx: Ctx, model: TwinModel) -> None:
+    """Each service's checks against the assets and points (topic collisions...), at the section's file:line."""
+    specs = service_specs()
+    for name, cfg in ctx.services.items():
+        doc = ctx.service_docs[name]
+        for issue in specs[name].check_model(cfg, model):
+            ctx.errors.append(doc.error(("gateway", name, *issue.path), issue.message))
 
 
 def _profile_library(settings: TwinSettings, docs: list[Marked]) -> ProfileLibrary:

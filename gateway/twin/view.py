@@ -56,6 +56,16 @@ class SourceHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceHealth:
+    """How a northbound service is doing, for ``/health``: ``ok`` False degrades the gateway (e.g. the MQTT
+    service buffering while its broker is away); ``detail`` is plain data for JSON."""
+
+    ok: bool
+    state: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class TwinStats:
     """The twin's own figures, for metrics."""
 
@@ -95,6 +105,7 @@ class TwinView:
         self.history_location: Any = None
         # Set by the runtime when the mapping has analytics: the AlarmService (gateway.analytics.model.alarms_of).
         self.analytics: Any = None
+        self._service_health: dict[str, Callable[[], ServiceHealth]] = {}
 
     # -- the model ------------------------------------------------------------------------------------
     @property
@@ -159,6 +170,14 @@ class TwinView:
     def source_health(self) -> Mapping[str, SourceHealth]:
         """Every source's state and counters, by source id."""
         return self._health()
+
+    def add_service_health(self, name: str, report: Callable[[], ServiceHealth]) -> None:
+        """Let a service report its health under ``name`` (``/health``'s ``services``)."""
+        self._service_health[name] = report
+
+    def service_health(self) -> dict[str, ServiceHealth]:
+        """Every service's health now, by name."""
+        return {name: report() for name, report in self._service_health.items()}
 
     def stats(self) -> TwinStats:
         """The twin's counters now."""

@@ -207,10 +207,15 @@ class SourceInfo(BaseModel):
 class Health(BaseModel):
     """Liveness and readiness."""
 
-    status: str = Field(description="ok when every enabled source is connected, else degraded")
+    status: str = Field(
+        description="ok when every enabled source is connected and every service is well, else degraded"
+    )
     live: bool
     ready: bool
     sources: dict[str, str]
+    services: dict[str, dict[str, Any]] = Field(
+        {}, description="northbound services that report health: ok, state and details (e.g. mqtt buffering)"
+    )
     points: int
 
 

@@ -28,14 +28,17 @@ async def sources(api: Api, _: ReaderDep) -> list[dict[str, Any]]:
 async def health(api: Api) -> Any:
     states = {sid: h.state for sid, h in api.view.source_health().items()}
     ready = all(st in ("connected", "disabled") for st in states.values())
+    services = api.view.service_health()
+    well = ready and all(h.ok for h in services.values())
     body = Health(
-        status="ok" if ready else "degraded",
+        status="ok" if well else "degraded",
         live=True,
         ready=ready,
         sources=states,
+        services={name: {"ok": h.ok, "state": h.state, **h.detail} for name, h in services.items()},
         points=len(api.view.model.points),
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if well else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

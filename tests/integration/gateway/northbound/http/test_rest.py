@@ -110,3 +110,19 @@ async def test_sse_stream_delivers_changes(base_url: str, operator: httpx.AsyncC
             raise AssertionError("the written value never came through the stream")
     r = await operator.get("/stream", params={"points": "nope.x"})
     assert r.status_code == 404
+
+
+async def test_health_degrades_while_a_service_reports_trouble(client: httpx.AsyncClient, gateway: Gateway) -> None:
+    from gateway.twin.view import ServiceHealth
+
+    trouble = {"ok": True}
+    gateway.view.add_service_health(
+        "mqtt", lambda: ServiceHealth(trouble["ok"], "ok" if trouble["ok"] else "buffering", {"buffered": 7})
+    )
+    r = await client.get("/health")
+    assert r.status_code == 200 and r.json()["services"]["mqtt"] == {"ok": True, "state": "ok", "buffered": 7}
+    trouble["ok"] = False
+    r = await client.get("/health")
+    body = r.json()
+    assert r.status_code == 503 and body["status"] == "degraded" and body["ready"] is True
+    assert body["services"]["mqtt"]["state"] == "buffering"

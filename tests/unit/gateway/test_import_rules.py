@@ -20,6 +20,12 @@ TYPE_ONLY = "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import {
 
 CASES = [
     ("adapters-no-gateway", "adapters/sim/adapter.py", "gateway.units", "adapters.sim.adapter -> gateway.units"),
+    (
+        "protocols-below",
+        "protocols/sparkplug/codec.py",
+        "adapters.mqtt.sparkplug",
+        "protocols.sparkplug.codec -> adapters.mqtt.sparkplug",
+    ),
     ("contract-alone", "adapters/contract/sample.py", "adapters.modbus", "adapters.contract.sample -> adapters.modbus"),
     ("adapters-independent", "adapters/sim/adapter.py", "adapters.mqtt", "adapters.sim.adapter -> adapters.mqtt"),
     ("twin-inward", "gateway/twin/live.py", "gateway.config.loader", "gateway.twin.live -> gateway.config.loader"),
@@ -50,7 +56,7 @@ def _lint(tree: Path, contract: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.ttl", "*.pyc")
-    for pkg in ("gateway", "adapters"):
+    for pkg in ("gateway", "adapters", "protocols"):
         shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=ignore)
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     return tmp_path
@@ -65,3 +71,10 @@ def test_a_forbidden_import_breaks_its_contract(
     result = _lint(tree, contract)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "BROKEN" in result.stdout and reported in result.stdout, result.stdout
+
+
+def test_every_contract_has_a_case() -> None:
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert {c["id"] for c in contracts} == {c[0] for c in CASES}

@@ -40,7 +40,7 @@ class Payload(_message.Message):
         is_transient: bool
         is_null: bool
         metadata: bytes
-        properties: bytes
+        properties: Payload.PropertySet
         int_value: int
         long_value: int
         float_value: float
@@ -51,7 +51,44 @@ class Payload(_message.Message):
         dataset_value: bytes
         template_value: bytes
         extension_value: bytes
-        def __init__(self, name: _Optional[str] = ..., alias: _Optional[int] = ..., timestamp: _Optional[int] = ..., datatype: _Optional[int] = ..., is_historical: _Optional[bool] = ..., is_transient: _Optional[bool] = ..., is_null: _Optional[bool] = ..., metadata: _Optional[bytes] = ..., properties: _Optional[bytes] = ..., int_value: _Optional[int] = ..., long_value: _Optional[int] = ..., float_value: _Optional[float] = ..., double_value: _Optional[float] = ..., boolean_value: _Optional[bool] = ..., string_value: _Optional[str] = ..., bytes_value: _Optional[bytes] = ..., dataset_value: _Optional[bytes] = ..., template_value: _Optional[bytes] = ..., extension_value: _Optional[bytes] = ...) -> None: ...
+        def __init__(self, name: _Optional[str] = ..., alias: _Optional[int] = ..., timestamp: _Optional[int] = ..., datatype: _Optional[int] = ..., is_historical: _Optional[bool] = ..., is_transient: _Optional[bool] = ..., is_null: _Optional[bool] = ..., metadata: _Optional[bytes] = ..., properties: _Optional[_Union[Payload.PropertySet, _Mapping]] = ..., int_value: _Optional[int] = ..., long_value: _Optional[int] = ..., float_value: _Optional[float] = ..., double_value: _Optional[float] = ..., boolean_value: _Optional[bool] = ..., string_value: _Optional[str] = ..., bytes_value: _Optional[bytes] = ..., dataset_value: _Optional[bytes] = ..., template_value: _Optional[bytes] = ..., extension_value: _Optional[bytes] = ...) -> None: ...
+    class PropertyValue(_message.Message):
+        __slots__ = ("type", "is_null", "int_value", "long_value", "float_value", "double_value", "boolean_value", "string_value", "propertyset_value", "propertysets_value", "extension_value")
+        TYPE_FIELD_NUMBER: _ClassVar[int]
+        IS_NULL_FIELD_NUMBER: _ClassVar[int]
+        INT_VALUE_FIELD_NUMBER: _ClassVar[int]
+        LONG_VALUE_FIELD_NUMBER: _ClassVar[int]
+        FLOAT_VALUE_FIELD_NUMBER: _ClassVar[int]
+        DOUBLE_VALUE_FIELD_NUMBER: _ClassVar[int]
+        BOOLEAN_VALUE_FIELD_NUMBER: _ClassVar[int]
+        STRING_VALUE_FIELD_NUMBER: _ClassVar[int]
+        PROPERTYSET_VALUE_FIELD_NUMBER: _ClassVar[int]
+        PROPERTYSETS_VALUE_FIELD_NUMBER: _ClassVar[int]
+        EXTENSION_VALUE_FIELD_NUMBER: _ClassVar[int]
+        type: int
+        is_null: bool
+        int_value: int
+        long_value: int
+        float_value: float
+        double_value: float
+        boolean_value: bool
+        string_value: str
+        propertyset_value: Payload.PropertySet
+        propertysets_value: Payload.PropertySetList
+        extension_value: bytes
+        def __init__(self, type: _Optional[int] = ..., is_null: _Optional[bool] = ..., int_value: _Optional[int] = ..., long_value: _Optional[int] = ..., float_value: _Optional[float] = ..., double_value: _Optional[float] = ..., boolean_value: _Optional[bool] = ..., string_value: _Optional[str] = ..., propertyset_value: _Optional[_Union[Payload.PropertySet, _Mapping]] = ..., propertysets_value: _Optional[_Union[Payload.PropertySetList, _Mapping]] = ..., extension_value: _Optional[bytes] = ...) -> None: ...
+    class PropertySet(_message.Message):
+        __slots__ = ("keys", "values")
+        KEYS_FIELD_NUMBER: _ClassVar[int]
+        VALUES_FIELD_NUMBER: _ClassVar[int]
+        keys: _containers.RepeatedScalarFieldContainer[str]
+        values: _containers.RepeatedCompositeFieldContainer[Payload.PropertyValue]
+        def __init__(self, keys: _Optional[_Iterable[str]] = ..., values: _Optional[_Iterable[_Union[Payload.PropertyValue, _Mapping]]] = ...) -> None: ...
+    class PropertySetList(_message.Message):
+        __slots__ = ("propertyset",)
+        PROPERTYSET_FIELD_NUMBER: _ClassVar[int]
+        propertyset: _containers.RepeatedCompositeFieldContainer[Payload.PropertySet]
+        def __init__(self, propertyset: _Optional[_Iterable[_Union[Payload.PropertySet, _Mapping]]] = ...) -> None: ...
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]

@@ -8,7 +8,7 @@ classes must be known point classes, ``under`` a known asset or location, the SP
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast, get_args
@@ -51,11 +51,8 @@ def selector(raw: Any, place: Place, scope: Scope, asset: str | None = None) -> 
     keys_known(raw, SELECTOR_KEYS, place, "a selection")
     found_classes = _classes(raw.get("class"), place.at("class"))
     under = raw.get("under")
-    if under is not None and (
-        not isinstance(under, str) or (under not in scope.assets and under not in scope.locations)
-    ):
-        known = [*scope.assets, *scope.locations]
-        place.at("under").error(f"unknown asset or location '{under}' for under:" + nearest(str(under), known))
+    if under is not None and (problem := under_problem(under, scope.assets, scope.locations)):
+        place.at("under").error(problem)
     sparql = raw.get("sparql")
     if sparql is not None:
         _sparql(sparql, place.at("sparql"))
@@ -82,19 +79,29 @@ def _classes(raw: Any, place: Place) -> tuple[str, ...]:
     for i, text in enumerate(items):
         where = place.at(i) if isinstance(raw, list) else place
         try:
-            iri = classes.resolve_class(text)
+            out.append(point_class(text))
         except classes.ClassError as exc:
             where.error(str(exc))
-            continue
-        family = classes.brick_family(iri)
-        if family in ("equipment", "location", "collection"):
-            where.error(
-                f"{text} is a Brick {family} class; a selection takes points: use a point class (and under: for "
-                "the equipment)"
-            )
-            continue
-        out.append(iri)
     return tuple(out)
+
+
+def point_class(text: str) -> str:
+    """The IRI of a point class a selection names; ``ClassError`` for an unknown class or a non-point one."""
+    iri = classes.resolve_class(text)
+    family = classes.brick_family(iri)
+    if family in ("equipment", "location", "collection"):
+        raise classes.ClassError(
+            f"{text} is a Brick {family} class; a selection takes points: use a point class (and under: for "
+            "the equipment)"
+        )
+    return iri
+
+
+def under_problem(under: Any, assets: Collection[str], locations: Collection[str]) -> str | None:
+    """Why ``under:`` names no asset or location of the twin, or None when it does."""
+    if isinstance(under, str) and (under in assets or under in locations):
+        return None
+    return f"unknown asset or location '{under}' for under:" + nearest(str(under), [*assets, *locations])
 
 
 @cache
@@ -103,24 +110,28 @@ def _empty_store() -> ox.Store:
 
 
 def _sparql(raw: Any, place: Place) -> None:
+    if (problem := sparql_problem(raw)) is not None:
+        place.error(problem)
+
+
+def sparql_problem(raw: Any) -> str | None:
+    """Why a selection's SPARQL cannot run (not a string, does not parse, no ``?point``), or None when it can."""
     example = "SELECT ?point WHERE { ?point a brick:Temperature_Sensor }"
     if not isinstance(raw, str):
-        place.error(f"sparql: is a SELECT query that binds ?point, e.g. {example}")
-        return
+        return f"sparql: is a SELECT query that binds ?point, e.g. {example}"
     try:
         result = _empty_store().query(raw)
     except SyntaxError as exc:
-        place.error(
+        return (
             f"the SPARQL query does not parse ({_syntax(str(exc))}): write a SELECT that binds ?point, with a PREFIX "
             "line for each prefix it uses (e.g. PREFIX brick: <https://brickschema.org/schema/Brick#>)"
         )
-        return
     if not isinstance(result, ox.QuerySolutions):
-        place.error(f"sparql: must be a SELECT query that binds ?point (e.g. {example})")
-        return
+        return f"sparql: must be a SELECT query that binds ?point (e.g. {example})"
     names = [v.value for v in result.variables]
     if "point" not in names:
-        place.error(f"the SPARQL query selects {', '.join('?' + n for n in names) or 'nothing'}; it must select ?point")
+        return f"the SPARQL query selects {', '.join('?' + n for n in names) or 'nothing'}; it must select ?point"
+    return None
 
 
 def _syntax(message: str) -> str:

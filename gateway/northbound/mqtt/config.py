@@ -9,9 +9,9 @@ collisions, unknown classes in ``select:``) run in ``checks.check_model`` at loa
 from __future__ import annotations
 
 import secrets
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from adapters.contract.config import ReconnectSettings, StrictModel
 from adapters.contract.types import Duration, Id
@@ -34,6 +34,11 @@ class Selection(StrictModel):
     under: str | None = Field(None, description="an asset or location id: only points in its subtree")
     sparql: str | None = Field(None, description="a SELECT binding ?point (with its PREFIXes)")
     points: list[str] = Field([], description="point ids")
+
+    @field_validator("classes", "points", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v  # class: brick:X as analytics selectors accept it
 
 
 class UnsSettings(StrictModel):

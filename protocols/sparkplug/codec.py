@@ -65,6 +65,10 @@ _CODE_OF = {
     DataType.STRING: 12,
 }
 SPARKPLUG_NS = "spBv1.0"
+# The one standard property key (Sparkplug 3.0, "Quality Codes"): an Int32 of 0 (BAD), 192 (GOOD) or 500 (STALE),
+# sent only when the value is not GOOD.
+QUALITY_PROPERTY = "Quality"
+QUALITY_BAD, QUALITY_GOOD, QUALITY_STALE = 0, 192, 500
 MESSAGE_TYPES = frozenset({"NBIRTH", "NDEATH", "DBIRTH", "DDEATH", "NDATA", "DDATA", "NCMD", "DCMD"})
 
 
@@ -208,3 +212,75 @@ def ms_to_datetime(ms: int) -> datetime | None:
         return datetime.fromtimestamp(ms / 1000.0, UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+# -- edge node side: metrics with properties, deaths -----------------------------------------------
+
+
+def quality_code(status: str) -> int:
+    """The Sparkplug quality of an OPC UA status name: Good* -> 192 (GOOD), Uncertain* -> 500 (STALE: the value
+    may no longer be current, e.g. UncertainLastUsableValue), anything else -> 0 (BAD)."""
+    if status.startswith("Good"):
+        return QUALITY_GOOD
+    if status.startswith("Uncertain"):
+        return QUALITY_STALE
+    return QUALITY_BAD
+
+
+def set_property(props: Any, key: str, code: int, value: Value) -> None:
+    """Append ``key`` = ``value`` (a Sparkplug datatype ``code``) to a PropertySet."""
+    pv = props.values.add()
+    pv.type = code
+    set_value(pv, code, value)  # PropertyValue's value fields have the Metric's names
+    props.keys.append(key)
+
+
+def properties_of(m: Any) -> dict[str, Value]:
+    """A metric's properties as plain values (nested property sets are left out)."""
+    out: dict[str, Value] = {}
+    if not m.HasField("properties"):
+        return out
+    for key, pv in zip(m.properties.keys, m.properties.values, strict=False):
+        if pv.WhichOneof("value") in ("propertyset_value", "propertysets_value", "extension_value"):
+            continue
+        out[key] = metric_value(pv, pv.type)
+    return out
+
+
+def add_metric(
+    msg: Any,
+    code: int,
+    value: Value,
+    ts_ms: int,
+    *,
+    name: str | None = None,
+    alias: int | None = None,
+    birth: bool = False,
+    historical: bool = False,
+) -> Any:
+    """Append a metric to a payload: births carry the name, alias and datatype; data messages only the alias
+    (Sparkplug 3.0: datatype and name are left out of NDATA/DDATA when aliases are used)."""
+    m = msg.metrics.add()
+    if name is not None and (birth or alias is None):
+        m.name = name
+    if alias is not None:
+        m.alias = alias
+    if birth or alias is None:
+        m.datatype = code
+    m.timestamp = ts_ms
+    if historical:
+        m.is_historical = True
+    set_value(m, code, value)
+    return m
+
+
+def death_payload(bdseq: int, now_ms: int | None = None) -> bytes:
+    """An NDEATH payload: only the ``bdSeq`` (Int64) of the session it ends."""
+    msg = Payload(timestamp=now_ms if now_ms is not None else int(time.time() * 1000))
+    add_metric(msg, 4, bdseq, msg.timestamp, name=BDSEQ_METRIC, birth=True)
+    return msg.SerializeToString()
+
+
+def datetime_to_ms(ts: datetime | None) -> int | None:
+    """A Sparkplug ms timestamp from a datetime (None stays None)."""
+    return None if ts is None else int(ts.timestamp() * 1000)

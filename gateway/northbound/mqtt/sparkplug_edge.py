@@ -143,10 +143,11 @@ class SparkplugEdge:
 
     def on_disconnected(self) -> None:
         """The session is over (the broker publishes our will): births again on the next one."""
-        self._connected = False
+        was = self.ready()
+        self._connected = self._born = False
         if self.host is not None:
             self.host.disconnected()
-        self._set_born(False)
+        self._notify(was)
 
     def ready(self) -> bool:
         """Connected and born (with a primary host: it is online)."""
@@ -180,6 +181,9 @@ class SparkplugEdge:
     def _set_born(self, born: bool) -> None:
         was = self.ready()
         self._born = born
+        self._notify(was)
+
+    def _notify(self, was: bool) -> None:
         now = self.ready()
         if now != was and self.on_ready_change is not None:
             self.on_ready_change(now)

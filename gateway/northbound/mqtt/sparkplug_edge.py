@@ -16,7 +16,7 @@ All Sparkplug messages are QoS 0, not retained, as the specification requires (t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,7 @@ class SparkplugEdge:
             self._watch.close()
             self._watch = None
 
-    def add_points(self, ids: Sequence[str] | set[str]) -> None:
+    def add_points(self, ids: Iterable[str]) -> None:
         """Points the selection picks that were added at run time: a DBIRTH of each device that gained metrics
         (born now: its DDATA may follow at once)."""
         changed = self._add(ids)
@@ -115,7 +115,7 @@ class SparkplugEdge:
             for device_id in changed:
                 self._publish_dbirth(self._out, self.catalog.devices[device_id], states)
 
-    def _add(self, ids: Sequence[str] | set[str]) -> list[str]:
+    def _add(self, ids: Iterable[str]) -> list[str]:
         model = self.view.model
         points = [model.points[i] for i in ids if i in model.points]
         changed = self.catalog.add(points, model.assets)

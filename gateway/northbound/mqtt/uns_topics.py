@@ -98,9 +98,10 @@ class Collision:
     topic: str
     first: str
     second: str
+    meta: bool = False  # the second is an asset's metadata
 
     def __str__(self) -> str:
-        return f"{self.second} and {self.first} would both publish on '{self.topic}'"
+        return f"{self.first} and {self.second} would both publish on '{self.topic}'"
 
 
 @dataclass
@@ -112,10 +113,10 @@ class Namespace:
     model: TwinModel
     meta: bool = True
     commands: bool = False
-    point_topics: dict[str, str] = field(default_factory=dict)  # point id -> topic
-    meta_topics: dict[str, str] = field(default_factory=dict)  # asset id -> its _meta topic
-    owners: dict[str, str] = field(default_factory=dict)  # topic -> who publishes (or listens) there
-    _levels: dict[str, dict[str, str]] = field(default_factory=dict)  # asset id -> its level values
+    point_topics: dict[str, str] = field(default_factory=dict, init=False)  # point id -> topic
+    meta_topics: dict[str, str] = field(default_factory=dict, init=False)  # asset id -> its _meta topic
+    owners: dict[str, str] = field(default_factory=dict, init=False)  # topic -> who publishes (or listens) there
+    _levels: dict[str, dict[str, str]] = field(default_factory=dict, init=False)  # asset id -> its level values
 
     def asset_levels(self, asset_id: str) -> dict[str, str]:
         """The level values of an asset (``site``... ``equipment``, ``asset``), cached."""
@@ -141,6 +142,16 @@ class Namespace:
         """The topic an asset's own levels make (the template without ``{point}``): its ``_meta`` is below it."""
         return self.template.render(self.asset_levels(asset_id))
 
+    def head(self) -> str:
+        """The leading levels every topic has (the template's literal levels and the prefix before any other
+        level): command subscriptions are filters below it."""
+        fixed = []
+        for level in self.template.levels:
+            if any(name not in (None, "prefix") for _, name in level):
+                break
+            fixed.append(level)
+        return TopicTemplate(self.template.text, tuple(fixed)).render({"prefix": self.prefix})
+
     def add_point(self, point: Point) -> tuple[bool, list[Collision]]:
         """Claim a point's topics (and its assets' ``_meta``): whether the point got its topic, and what collided.
 
@@ -155,7 +166,7 @@ class Namespace:
             mine += [(f"{topic}/{SET}/{RESULT}", f"the command results of point '{point.id}'")]
         taken = [Collision(t, self.owners[t], who) for t, who in mine if t in self.owners]
         if taken:
-            return False, taken
+            return False, taken[:1]  # the first says it: its command topics would collide as well
         for t, who in mine:
             self.owners[t] = who
         self.point_topics[point.id] = topic
@@ -173,7 +184,7 @@ class Namespace:
         who = f"the metadata of asset '{asset_id}'"
         if topic in self.owners:
             self.meta_topics[asset_id] = ""  # asked once: its metadata is left out
-            return Collision(topic, self.owners[topic], who)
+            return Collision(topic, self.owners[topic], who, meta=True)
         self.owners[topic] = who
         self.meta_topics[asset_id] = topic
         return None

@@ -28,7 +28,8 @@ def check(index: int, settings: SparkplugSettings, model: TwinModel) -> list[Ser
     if settings.commands and not allows(settings.command_role, "operator"):
         issues.append(
             ServiceIssue(
-                (*base, "command_role"), f"role '{settings.command_role}' may not write; give operator or admin"
+                (*base, "command_role"),
+                f"role '{settings.command_role}' may not write: give operator or admin, or commands: false",
             )
         )
     if selection_issues:

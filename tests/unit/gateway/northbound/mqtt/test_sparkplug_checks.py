@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from gateway.config.errors import ConfigErrors
+from gateway.config.loader import load_mappings
 from gateway.northbound.mqtt.config import SparkplugSettings
 from gateway.northbound.mqtt.sparkplug_checks import check
 from tests.conftest import make_model, make_point
@@ -39,3 +43,32 @@ def test_selection_errors_and_a_role_that_may_not_write() -> None:
     assert "unknown point 'boiler.tmp'" in by_path[("brokers", 0, "sparkplug", "select", "points", 0)]
     assert "may not write" in by_path[("brokers", 0, "sparkplug", "command_role")]
     assert check(0, _settings(command_role="reader"), model) == []  # no commands: the role does not matter
+
+
+MAPPING = """\
+sources:
+  - {id: plc, kind: sim}
+assets:
+  - id: Pump1
+    source: plc
+    points:
+      - {id: speed, unit: REV-PER-MIN, address: {signal: sine}}
+  - id: pump1
+    source: plc
+    points:
+      - {id: speed, unit: REV-PER-MIN, address: {signal: sine}}
+gateway:
+  mqtt:
+    brokers:
+      - name: scada
+        url: mqtt://127.0.0.1:1883
+        sparkplug: {group: plant, node: gw1, commands: true, command_role: reader}
+"""
+
+
+def test_the_loader_reports_them_at_file_and_line() -> None:
+    with pytest.raises(ConfigErrors) as exc:
+        load_mappings(["plant.yaml"], texts={"plant.yaml": MAPPING})
+    lines = [str(e) for e in exc.value.errors]
+    assert any(e.startswith("plant.yaml:17:") and "may not write" in e for e in lines), lines
+    assert any(e.startswith("plant.yaml:") and "same Sparkplug device 'pump1'" in e for e in lines), lines

@@ -15,9 +15,12 @@ from typing import Any, Protocol
 from adapters.contract.sample import PointState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
-    """One MQTT message to publish."""
+    """One MQTT message to publish (never changed once made).
+
+    Not ``frozen``: a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` and costs
+    ~1.2 µs, a third of encoding a UNS value; this one ~0.3 µs. One is made per published value."""
 
     topic: str
     payload: bytes

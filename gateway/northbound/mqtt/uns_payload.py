@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from adapters.contract.model import AssetLevel
 from adapters.contract.sample import PointState, Quality
 from adapters.contract.status import quality_class, status_code
 from gateway import units
@@ -142,7 +143,7 @@ def meta_json(
         "label": asset.label,
         "description": asset.description,
         "classes": [compact(c) for c in asset.classes],
-        "level": asset.level.value if hasattr(asset.level, "value") else str(asset.level),
+        "level": AssetLevel(asset.level).value,
         "parent": asset.parent,
         "path": [a.id for a in reversed(parents)],
         "topic": topic,

@@ -95,6 +95,12 @@ class BufferSettings(StrictModel):
     )
     max_bytes: int = Field(100_000_000, ge=10_000, description="when full, the oldest values are dropped (counted)")
     max_age: Duration = Field(7 * 86400.0, gt=0, description="older values are dropped (counted)")
+    replay_rate: int = Field(
+        20_000,
+        ge=1,
+        description="values per second replayed when the broker is back (faster than values arrive, so the "
+        "backlog shrinks; the broker's acknowledgements and max_inflight bound it too)",
+    )
 
 
 class MqttBroker(BrokerSettings):

@@ -105,7 +105,7 @@ class Publisher:
 
     def attach(self, client: aiomqtt.Client) -> None:
         """Publish on this (connected) client from now on, taking its acknowledgements."""
-        paho = client._client
+        paho: Any = client._client
         original_ack = paho._handle_pubackcomp
         original_rec = paho._handle_pubrec
         inflight = self.inflight  # cleared in place on a drop, never replaced

@@ -58,6 +58,7 @@ class Plant:
     store: DeviceStore
     host: SparkplugHost
     broker: Broker
+    server: ModbusTestServer
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ async def plant(tmp_path: Path, broker: Broker) -> AsyncIterator[Plant]:
     gw = Gateway.from_files([mapping])
     await gw.start()
     try:
-        yield Plant(gw, store, host, broker)
+        yield Plant(gw, store, host, broker, server)
     finally:
         await gw.stop()
         host.close()
@@ -154,3 +155,22 @@ async def test_values_held_while_the_primary_host_is_offline_come_back_as_histor
     assert [v.timestamp for v in replayed] == sorted(v.timestamp for v in replayed)  # original times, in order
     assert node.problems == [] and node.bdseq == 0
     await wait_for(lambda: plant.gw.view.service_health()["mqtt"].ok, 5, "live again")
+
+
+async def test_a_device_that_stops_answering_is_bad_quality_then_good_again(plant: Plant) -> None:
+    host = plant.host
+
+    def last(name: str) -> tuple[object, dict[str, tuple[int, object]]] | None:
+        dev = host.node(G, N).devices.get("boiler")
+        data = [v for v in dev.data if v.name == name] if dev else []
+        return (data[-1].value, data[-1].properties) if data else None
+
+    await host.wait(lambda: (last("temp") or (None,))[0] == 21.5, 10, "temp 21.5")
+    await plant.server.stop()
+    # (the DDATA of 21.5 may say Quality 192 already: the DBIRTH can come before the first poll, BAD)
+    await host.wait(lambda: (last("temp") or (None, {}))[1].get("Quality") == (3, 0), 10, "BAD (Int32 0) in DDATA")
+    _, props = last("temp")  # type: ignore[misc]
+    assert props["statusCode"][0] == 12 and str(props["statusCode"][1]).startswith("Bad")
+    await plant.server.start()
+    await host.wait(lambda: (last("temp") or (None, {}))[1] == {"Quality": (3, 192)}, 15, "GOOD again, said once")
+    assert host.node(G, N).problems == []

@@ -117,6 +117,9 @@ class MqttBroker(BrokerSettings):
     def _something(self) -> Self:
         if self.uns is None and self.sparkplug is None:
             raise ValueError("a broker publishes uns:, sparkplug: or both; give at least one")
+        if self.sparkplug is not None and not self.clean_session:
+            # Sparkplug B 3.0: edge nodes connect with a clean session; the will (NDEATH) and births restore state
+            raise ValueError("a Sparkplug edge node connects with a clean session: remove clean_session: false")
         return self
 
     def make_client_id(self) -> str:

@@ -141,8 +141,8 @@ def sparql_baseline(twin: Twin, samples: Sequence[Sample]) -> float:
 
 
 async def rules(quick: bool) -> tuple[list[list[object]], dict[str, float]]:
-    boilers = 500 if quick else 10_000
-    n = 20_000 if quick else 300_000
+    boilers = 100 if quick else 10_000
+    n = 4_000 if quick else 300_000
     t = time.perf_counter()
     model: TwinModel = load_mappings(["bench-analytics.yaml"], texts={"bench-analytics.yaml": plant_text(boilers)})
     load_s = time.perf_counter() - t
@@ -171,7 +171,7 @@ async def rules(quick: bool) -> tuple[list[list[object]], dict[str, float]]:
         alarm_stats = alarms.stats()  # type: ignore[attr-defined]
     finally:
         await analytics.stop(view)
-    sub = scenarios["random inputs"][: 50 if quick else 500]
+    sub = scenarios["random inputs"][: 20 if quick else 500]
     sparql_s = sparql_baseline(twin, sub)
     twin.close()
     rows: list[list[object]] = []
@@ -239,10 +239,10 @@ def detector_rate(name: str, n: int, batch: int) -> float | None:
 
 
 def detectors(quick: bool) -> list[list[object]]:
-    n = 20_000 if quick else 500_000
+    n = 4_000 if quick else 500_000
     rows: list[list[object]] = []
     for name, label in (("seasonal", "seasonal (default)"), ("hst", "baseline: Half-Space Trees (river)")):
-        for batch in (100, 10_000):
+        for batch in (100, 1_000) if quick else (100, 10_000):
             rate = detector_rate(name, max(n if name == "seasonal" else n // 10, 3 * batch), batch)
             rows.append([label, batch, "not installed" if rate is None else f"{rate:,.0f}"])
     return rows

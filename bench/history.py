@@ -1,7 +1,7 @@
 """Which engine for the embedded history, measured: ``python -m bench history [--quick] [--engines]``.
 
-Part 1 (engines): the same random-walk samples (20 M samples of 5,000 points over 7 days; ``--quick``: 1 M of
-500) go into each candidate in batches of 50,000, then each one compacts (sorts, checkpoints); then the issue's
+Part 1 (engines): the same random-walk samples (20 M samples of 5,000 points over 7 days; ``--quick``: 100 k of
+100 over 3) go into each candidate in batches of 50,000, then each one compacts (sorts, checkpoints); then the issue's
 queries: one point's raw day, one point's hourly average/min/max over 7 days, and hourly averages of 100 points
 over one day. The SQLite baseline (``(point, ts, value)`` with an index on ``(point, ts)``) runs in the same run.
 Part 2 (gateway): the CPU cost per ingested sample of a running gateway with history on and off, in one run
@@ -116,9 +116,10 @@ def column_bytes(engine: Embedded) -> str:
 
 
 def engines(quick: bool) -> None:
-    n, points = (1_000_000, 500) if quick else (20_000_000, 5_000)
-    reps = 30 if quick else 60
-    d = dataset(n, points)
+    # quick: the 100 points the widest query reads, the 3 days the queries need at least
+    n, points, days = (100_000, 100, 3) if quick else (20_000_000, 5_000, 7)
+    reps = 5 if quick else 60
+    d = dataset(n, points, days)
     rows: list[list[object]] = []
     breakdown = ""
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:

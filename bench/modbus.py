@@ -104,7 +104,7 @@ async def _run(ports: list[int], points: int, max_gap: int, window: float) -> di
     try:
         sups = list(gw.supervisors.values())
         await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in sups)), 30)
-        await asyncio.sleep(1.0)  # warm-up: first cycles, first flushes
+        await asyncio.sleep(min(1.0, window / 2))  # warm-up: first cycles, first flushes (less in quick mode)
 
         def requests() -> int:
             return sum(int(s.adapter.counters["requests"]) for s in sups if s.adapter is not None)
@@ -167,8 +167,8 @@ def measure(devices: int, points: int, window: float) -> list[list[Any]]:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    sizes = [(5, 100)] if quick else [(10, 100), (50, 100)]
-    window = 2.0 if quick else 5.0
+    sizes = [(2, 50)] if quick else [(10, 100), (50, 100)]
+    window = 0.5 if quick else 5.0
     rows: list[list[Any]] = []
     for devices, points in sizes:
         rows += measure(devices, points, window)

@@ -309,7 +309,7 @@ def broker_rows(n: int, topics: int) -> list[list[object]]:
 def main(argv: list[str]) -> int:
     """Print the table."""
     quick = "--quick" in argv
-    n, topics = (20_000, 1000) if quick else (200_000, 1000)
+    n, topics = (2_000, 200) if quick else (200_000, 1000)
     rows = decode_rows(n, topics)
     rows += broker_rows(n // 4 if quick else n // 2, topics)
     print(

@@ -100,7 +100,7 @@ async def _gateway_rate(url: str, n: int, window: float) -> dict[str, float]:
     try:
         sup = gw.supervisors["ua"]
         await asyncio.wait_for(sup.connected.wait(), 30)
-        await asyncio.sleep(1.0)  # warm-up: initial values, first flushes
+        await asyncio.sleep(min(1.0, window / 2))  # warm-up: initial values, first flushes (less in quick mode)
         s0, c0, t0 = sup.samples_in, time.process_time(), time.perf_counter()
         await asyncio.sleep(window)
         s1, c1, t1 = sup.samples_in, time.process_time(), time.perf_counter()
@@ -125,7 +125,7 @@ async def _adapter_rate(url: str, n: int, window: float) -> dict[str, float]:
 
     task = asyncio.create_task(drain())
     try:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(min(1.0, window / 2))  # warm-up (less in quick mode)
         s0, c0, t0 = count, time.process_time(), time.perf_counter()
         await asyncio.sleep(window)
         s1, c1, t1 = count, time.process_time(), time.perf_counter()
@@ -158,7 +158,7 @@ async def _baseline_rate(url: str, n: int, window: float) -> dict[str, float]:
                 count += 1
 
         tasks = [asyncio.create_task(drain(s)) for s in subs]
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(min(1.0, window / 2))  # warm-up (less in quick mode)
         s0, c0, t0 = count, time.process_time(), time.perf_counter()
         await asyncio.sleep(window)
         s1, c1, t1 = count, time.process_time(), time.perf_counter()
@@ -218,8 +218,8 @@ def measure(n: int, rate: float, window: float) -> list[list[Any]]:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    sizes = [(500, 4.0)] if quick else [(1000, 4.0), (5000, 2.0)]
-    window = 2.0 if quick else 8.0
+    sizes = [(200, 4.0)] if quick else [(1000, 4.0), (5000, 2.0)]
+    window = 0.5 if quick else 8.0
     rows: list[list[Any]] = []
     for n, rate in sizes:
         rows += measure(n, rate, window)

@@ -28,7 +28,7 @@ def measure(n_points: int) -> tuple[float, float, int]:
 
 
 def main(argv: list[str]) -> int:
-    sizes = [200, 1_000] if "--quick" in argv else [1_000, 5_000, 20_000]
+    sizes = [100, 300] if "--quick" in argv else [1_000, 5_000, 20_000]
     rows = []
     for n in sizes:
         materialize_s, check_s, violations = measure(n)

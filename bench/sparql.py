@@ -126,7 +126,7 @@ def _burst(gw: Gateway, batches: int, per_batch: int) -> tuple[float, str, float
 
 
 def _burst_size(quick: bool) -> tuple[int, int]:
-    return (5, 400) if quick else (10, 2_000)
+    return (2, 100) if quick else (10, 2_000)
 
 
 def _worker_mib(pid: int) -> tuple[float, float]:
@@ -174,8 +174,8 @@ async def _replica_costs(
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    n_points = 2_000 if quick else 20_000
-    reps = 5 if quick else 30
+    n_points = 500 if quick else 20_000
+    reps = 3 if quick else 30
     model = synthetic_model(n_points)
     gw = Gateway(model)
     for pid in gw.twin.live.states:  # every point has a value, as in a running plant

@@ -90,7 +90,7 @@ def measure(n: int, services: bool) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    sizes = [1_000] if quick else [1_000, 10_000, 50_000]
+    sizes = [300] if quick else [1_000, 10_000, 50_000]
     from gateway.northbound.registry import service_specs
 
     services = {"opcua", "http"} <= set(service_specs())

@@ -192,8 +192,8 @@ def run(n_points: int, rounds: int, share: float, samples_each: int) -> list[lis
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    sizes = [2_000] if quick else [5_000, 20_000]
-    rounds = 3 if quick else 10
+    sizes = [500] if quick else [5_000, 20_000]
+    rounds = 2 if quick else 10
     headers = [
         "store",
         "points",

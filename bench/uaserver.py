@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import BRICK, synthetic_model, table
 
@@ -56,6 +57,7 @@ async def _one(mode: str, n_points: int, sample: int) -> dict[str, float]:
         return await _service(model, fast=mode != "service")
     server = Server()
     await server.init()
+    standard_nodes = len(server.iserver.aspace._nodes)  # asyncua's own address space, not the twin's
     ns = await server.register_namespace("http://bench.local/opcua")
     ids = NodeIds(ns)
     rss0 = _rss_mib()
@@ -64,7 +66,7 @@ async def _one(mode: str, n_points: int, sample: int) -> dict[str, float]:
         t0 = time.perf_counter()
         for i in range(sample):
             await folder.add_variable(ua.NodeId(f"v{i}", ns), f"v{i}", 0.0)
-        return {"per_node": (time.perf_counter() - t0) / sample}
+        return {"per_node": (time.perf_counter() - t0) / sample, "standard_nodes": standard_nodes}
     t0 = time.perf_counter()
     with paused_gc() if mode != "add_nodes" else _nothing():
         items = type_items(ids, model, model.assets.values(), model.points.values(), set())
@@ -167,55 +169,46 @@ def _run(mode: str, n_points: int, sample: int = 300) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+SERVICE_MODES = (
+    ("service", "as is (asyncua add_nodes)"),
+    ("service_fast", "fast builder"),
+    ("service_topology", "fast builder, with topology"),
+)
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--one"]:
         print(json.dumps(asyncio.run(_one(argv[1], int(argv[2]), int(argv[3])))))
         return 0
     quick = "--quick" in argv
-    sizes = [1000, 10000] if quick else [1000, 10000, 50000]
-    per_node = _run("add_variable", 1000, 200 if quick else 1000)["per_node"]
+    sizes = [500] if quick else [1000, 10000, 50000]
+    baseline = ("add_variable", 1000, 50 if quick else 1000)
+    jobs = [baseline] + [(mode, n, 300) for n in sizes for mode in MODES]
+    jobs += [(mode, n, 300) for n in sizes[:2] for mode, _ in SERVICE_MODES]
+    # full mode runs the processes one after another, so none disturbs another's figures; quick mode only shows
+    # that each one runs, side by side
+    with ThreadPoolExecutor(max_workers=(os.cpu_count() or 1) if quick else 1) as pool:
+        results = dict(zip(jobs, pool.map(lambda job: _run(*job), jobs), strict=True))
+    per_node, standard_nodes = results[baseline]["per_node"], results[baseline]["standard_nodes"]
     rows: list[list[object]] = []
     for n in sizes:
         nodes_of_n = 0
         for mode in MODES:
-            if quick and n > 10000:
-                continue
-            r = _run(mode, n)
+            r = results[(mode, n, 300)]
             nodes_of_n = int(r["nodes"])
             total = r["made"] + r["add"]
             rows.append([n, LABELS[mode], f"{r['made']:.2f}", f"{r['add']:.2f}", f"{total:.2f}", f"{r['rss']:.0f}"])
-        twin_nodes = nodes_of_n - _run_standard_nodes()
-        rows.append([n, LABELS["add_variable"], "", "", f"{per_node * twin_nodes:.2f}", ""])
+        rows.append([n, LABELS["add_variable"], "", "", f"{per_node * (nodes_of_n - standard_nodes):.2f}", ""])
     print(f"Address-space build ({os.cpu_count()} CPUs; node descriptions made + nodes added, seconds)\n")
     print(table(["points", "method", "describe s", "add s", "total s", "RSS +MiB"], rows))
     srows: list[list[object]] = []
-    for n in sizes[1:2] if quick else sizes[:2]:
-        modes = (
-            ("service", "as is (asyncua add_nodes)"),
-            ("service_fast", "fast builder"),
-            ("service_topology", "fast builder, with topology"),
-        )
-        for mode, label in modes:
-            r = _run(mode, n)
+    for n in sizes[:2]:
+        for mode, label in SERVICE_MODES:
+            r = results[(mode, n, 300)]
             srows.append([n, label, f"{r['build']:.2f}", f"{r['start']:.2f}", f"{r['rss']:.0f}"])
     print("\nopcua service start (OpcUaServer.start: address space, initial values, listening)\n")
     print(table(["points", "address space", "build s", "start s", "RSS +MiB"], srows))
     return 0
-
-
-_STANDARD: list[int] = []
-
-
-def _run_standard_nodes() -> int:
-    """Nodes of asyncua's standard address space plus the namespace registration (not the twin's)."""
-    if not _STANDARD:
-        code = (
-            "import asyncio\nfrom asyncua import Server\nasync def m():\n s=Server(); await s.init()\n"
-            " print(len(s.iserver.aspace._nodes))\nasyncio.run(m())"
-        )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-        _STANDARD.append(int(out.stdout.strip().splitlines()[-1]))
-    return _STANDARD[0]
 
 
 if __name__ == "__main__":

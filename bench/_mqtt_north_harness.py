@@ -28,6 +28,7 @@ from typing import Any
 import paho.mqtt.client as paho
 
 VALUE_FIRST = b'{"value":'  # a UNS payload starts with its value
+FREEZE_S = 0.5  # a killed broker first hangs this long (see Mosquitto.kill)
 LATE_S = 0.5  # a value arriving later than this after its source time was held back (buffered or queued)
 
 
@@ -78,9 +79,16 @@ class Mosquitto:
                 raise RuntimeError(f"mosquitto did not start on port {self.port}")
             time.sleep(0.02)
 
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to the clients, as a crashed or unplugged broker."""
+    def kill(self, freeze: float = FREEZE_S) -> None:
+        """Hang, then die: SIGSTOP, ``freeze`` seconds, SIGKILL (no goodbye to the clients).
+
+        The freeze lets the subscriber read what the broker already sent it: a broker killed while a client's
+        acknowledgements wait unread in its socket resets that connection, and the client's kernel then drops
+        messages it had received but the client had not read yet. Those were the broker's (it had acknowledged
+        them to the publisher); counting them would blame the publisher for the broker's loss."""
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+            time.sleep(freeze)
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(5)
             self.proc = None
@@ -122,6 +130,7 @@ class _Counter:
             self.t0, self.rate = t0, rate  # when given, value k was made at t0 + k / rate
             self.topics: dict[str, _Topic] = {}
             self.received = self.not_values = self.duplicates = self.out_of_order = self.bad_payload = 0
+            self.before = 0  # values from before the reset (t0), sent again by the broker
             self.ts_checked = self.ts_wrong = 0
             self.first = self.last = 0.0
             # values that arrived late (held back by a buffer or a queue): how many, first and last receive time
@@ -147,6 +156,11 @@ class _Counter:
             self._count(msg.topic, k, doc, now)
 
     def _count(self, topic: str, k: int, doc: dict[str, Any] | None, now: float) -> None:
+        sent = _seconds(doc.get("source_time")) if doc is not None else None
+        if self.t0 is not None and sent is not None and sent < self.t0 - 0.001:
+            # made before this run: a value the broker kept for our session and sends again after its restart
+            self.before += 1
+            return
         if not self.received:
             self.first = now
         self.received += 1
@@ -165,7 +179,6 @@ class _Counter:
             return
         if self.t0 is not None and doc is not None:
             made = self.t0 + k / self.rate
-            sent = _seconds(doc.get("source_time"))
             self.ts_checked += 1
             if sent is None or abs(sent - made) > 0.002:
                 self.ts_wrong += 1
@@ -186,6 +199,7 @@ class _Counter:
                 "received": self.received,
                 "distinct": distinct,
                 "not_values": self.not_values,
+                "before": self.before,
                 "duplicates": self.duplicates,
                 "out_of_order": self.out_of_order,
                 "holes": holes + tail,

@@ -19,6 +19,8 @@ import time
 
 from asyncua import Node, Server, ua
 
+from gateway.northbound.opcua.transport import end_clock
+
 NAMESPACE = "urn:twinbridge:demo:machine"
 DI_NAMESPACE = "http://opcfoundation.org/UA/DI/"
 # the machine's DI nameplate, as examples/demo/plant.yaml also states it (tests compare the two)
@@ -79,6 +81,7 @@ class Machine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self.server is not None:
+            await end_clock(self.server)  # else stop() waits up to 1 s for asyncua's clock loop
             await self.server.stop()
             self.server = None
 

@@ -100,8 +100,22 @@ class _BinaryServer(BinaryServer):
         )
 
 
+async def end_clock(server: Server) -> None:
+    """End asyncua's server clock loop (it sets CurrentTime, then sleeps 1 s) at once: ``Server.stop()`` waits for
+    that sleep to end, up to a second per stop. Call before ``stop()``."""
+    clock = server.iserver.time_task
+    if clock is not None:
+        clock.cancel()
+        await asyncio.wait([clock])
+        server.iserver.time_task = None
+
+
 class TwinUaServer(Server):
     """asyncua's ``Server`` with connections that detach Write requests (``DetachedWriteProcessor``)."""
+
+    async def stop(self) -> None:
+        await end_clock(self)
+        await super().stop()
 
     async def start(self) -> None:
         # asyncua 2.1 Server.start, with its BinaryServer replaced (it offers no factory to override)

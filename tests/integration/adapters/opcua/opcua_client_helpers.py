@@ -31,6 +31,7 @@ from adapters.contract.model import DataType, Point, PointKind, Transform
 from adapters.contract.sample import Sample
 from adapters.opcua.adapter import OpcUaAdapter
 from adapters.opcua.config import OpcUaAddress, OpcUaSourceConfig
+from gateway.northbound.opcua.transport import end_clock
 from gateway.units import CATALOG
 
 NS_URI = "urn:twinbridge:test:plant"
@@ -189,6 +190,7 @@ class PlantServer:
     async def stop(self) -> None:
         if self.server is not None:
             server, self.server = self.server, None
+            await end_clock(server)  # else stop() waits up to 1 s for asyncua's clock loop
             await server.stop()
 
     def node_id(self, name: str) -> ua.NodeId:

@@ -10,14 +10,16 @@ import re
 import signal
 import struct
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 
-from gateway.demo_plant.runner import Demo
+from gateway.demo_plant.runner import Demo, Ports
 from gateway.demo_plant.sensors import EmbeddedBroker, find_mosquitto
 from tests.conftest import wait_for
 from tests.e2e.conftest import StartDemo, free_ports
@@ -60,6 +62,22 @@ def _status(demo: Demo, point: str) -> str | None:
     return twin.state(point).status if point in twin.states() else None
 
 
+# The next four tests share one default demo (a start costs about 5 s): each puts back what it changed, and the
+# one that leaves the PLC stopped runs last of them. The tests after them start demos of their own.
+SHARED = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo() -> AsyncIterator[Demo]:
+    plant = Demo(Ports(*free_ports(5)))
+    try:
+        await plant.start()
+        yield plant
+    finally:
+        await plant.stop()
+
+
+@SHARED
 async def test_plc_value_reaches_sparql_and_opcua_subscription(demo: Demo) -> None:
     twin = demo.gateway.twin  # type: ignore[union-attr]
     await wait_for(lambda: _status(demo, "boiler1.energy") == "Good", what="energy counter read")
@@ -77,11 +95,17 @@ async def test_plc_value_reaches_sparql_and_opcua_subscription(demo: Demo) -> No
         sub = await c.create_subscription(100, Handler())
         await sub.subscribe_data_change(c.get_node(ua.NodeId("boiler1.return_temp", ns)))
         demo.plc.pause()  # the simulation would overwrite the register
-        demo.plc.memory.set("holding", 1, _uint16(-123))  # -12.3 °C after the mapping's scale 0.1
-        await wait_for(lambda: any(v is not None and abs(v + 12.3) < 1e-3 for v in seen), what="OPC UA notification")
-    assert abs(float(await _sparql_value(demo, "boiler1.return_temp")) + 12.3) < 1e-3
+        try:
+            demo.plc.memory.set("holding", 1, _uint16(-123))  # -12.3 °C after the mapping's scale 0.1
+            await wait_for(
+                lambda: any(v is not None and abs(v + 12.3) < 1e-3 for v in seen), what="OPC UA notification"
+            )
+            assert abs(float(await _sparql_value(demo, "boiler1.return_temp")) + 12.3) < 1e-3
+        finally:
+            demo.plc.paused = False  # the shared demo simulates again
 
 
+@SHARED
 async def test_writes_from_rest_and_opcua_reach_plc_and_machine(demo: Demo) -> None:
     plc, machine_sp = demo.plc.memory, demo.machine.nodes["setpoint"]
     async with _http(demo, token=True) as http:
@@ -117,8 +141,13 @@ async def test_writes_from_rest_and_opcua_reach_plc_and_machine(demo: Demo) -> N
                 ua.DataValue(ua.Variant(50.0, ua.VariantType.Float))
             )
     assert plc.get("holding", 10) == [555]
+    # the shared demo as it started: boiler enabled at its 70 °C setpoint, spindle setpoint 1200 rpm
+    plc.set("holding", 10, 700)
+    plc.set("coil", 1, 1)
+    await machine_sp.write_value(1200.0)  # type: ignore[attr-defined]
 
 
+@SHARED
 async def test_plc_stopped_mid_run_only_its_points_go_bad_and_recover(demo: Demo) -> None:
     twin = demo.gateway.twin  # type: ignore[union-attr]
     await wait_for(lambda: _status(demo, "hall-s1.temperature") == "Good", what="MQTT points")
@@ -130,6 +159,37 @@ async def test_plc_stopped_mid_run_only_its_points_go_bad_and_recover(demo: Demo
     await demo.plc.start()
     await wait_for(lambda: _status(demo, "boiler1.supply_temp") == "Good", timeout=15, what="PLC recovery")
     assert await _sparql_value(demo, "boiler1.supply_temp") is not None
+
+
+@SHARED
+async def test_example_queries_answer_on_the_demo(demo: Demo) -> None:
+    text = (ROOT / "examples" / "queries.md").read_text()
+    prefixes = text.split("```\n", 2)[1].split("```")[0]
+    queries = re.findall(r"```sparql\n(.*?)```", text, re.S)
+    assert len(queries) >= 5
+    twin = demo.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: _status(demo, "office-s3.temperature") == "Good", what="MQTT points discovered")
+    bad_or_stale = next(q for q in queries if "tb:qualityReason" in q)
+    active_alarms = next(q for q in queries if "tb:AlarmCondition" in q)  # needs a fault: test_example_queries.py
+    for q in queries:
+        if q is not bad_or_stale and q is not active_alarms:
+            assert await twin.query(prefixes + q), q
+    assert await twin.query(prefixes + bad_or_stale) == []  # a healthy plant
+    await demo.plc.stop()
+    await wait_for(lambda: twin.state("boiler1.flow").quality.name == "BAD", what="PLC points Bad")
+    bad = {r["point"].value.rsplit("/", 1)[1] for r in await twin.query(prefixes + bad_or_stale)}
+    assert {"boiler1.flow", "boiler1.setpoint"} <= bad and not any(p.startswith("machine1") for p in bad)
+    # and the example client against the live HTTP API
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "examples" / "client.py"),
+        f"http://127.0.0.1:{demo.ports.http}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert "boiler1" in out.decode() and "following the next" in out.decode()
 
 
 @pytest.mark.skipif(
@@ -174,33 +234,3 @@ async def test_sensors_and_gateway_use_a_broker_given_by_url(start_demo: StartDe
         assert demo.gateway.model.sources["sensors"].endpoint() == f"mqtt://localhost:{port}"  # type: ignore[union-attr]
     finally:
         await users_broker.stop()
-
-
-async def test_example_queries_answer_on_the_demo(demo: Demo) -> None:
-    text = (ROOT / "examples" / "queries.md").read_text()
-    prefixes = text.split("```\n", 2)[1].split("```")[0]
-    queries = re.findall(r"```sparql\n(.*?)```", text, re.S)
-    assert len(queries) >= 5
-    twin = demo.gateway.twin  # type: ignore[union-attr]
-    await wait_for(lambda: _status(demo, "office-s3.temperature") == "Good", what="MQTT points discovered")
-    bad_or_stale = next(q for q in queries if "tb:qualityReason" in q)
-    active_alarms = next(q for q in queries if "tb:AlarmCondition" in q)  # needs a fault: test_example_queries.py
-    for q in queries:
-        if q is not bad_or_stale and q is not active_alarms:
-            assert await twin.query(prefixes + q), q
-    assert await twin.query(prefixes + bad_or_stale) == []  # a healthy plant
-    await demo.plc.stop()
-    await wait_for(lambda: twin.state("boiler1.flow").quality.name == "BAD", what="PLC points Bad")
-    bad = {r["point"].value.rsplit("/", 1)[1] for r in await twin.query(prefixes + bad_or_stale)}
-    assert {"boiler1.flow", "boiler1.setpoint"} <= bad and not any(p.startswith("machine1") for p in bad)
-    # and the example client against the live HTTP API
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "examples" / "client.py"),
-        f"http://127.0.0.1:{demo.ports.http}",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    assert "boiler1" in out.decode() and "following the next" in out.decode()

@@ -128,6 +128,7 @@ async def _inactive(http: httpx.AsyncClient, alarm_id: str) -> dict[str, Any] | 
     return got if got is not None and not got["active"] else None
 
 
+@pytest.mark.slow  # the simulated water cools and heats again at its own pace: about 30 s
 async def test_pump_failure_stops_the_heat_and_the_supply_falls_off_its_setpoint(
     plant: Demo, http: httpx.AsyncClient
 ) -> None:

@@ -2,7 +2,8 @@
 
 SQLite in WAL mode with ``synchronous=NORMAL``: an append is one transaction, so a process killed at any moment
 (kill -9) leaves the file consistent, and the buffer survives a restart. Rows are numbered in append order
-(``seq``); the forwarder reads them in order, and deletes a range only once the broker acknowledged it, so a
+(``seq``, never reused, even once the buffer was emptied: a reader's "after row n" stays true); the forwarder
+reads them in order, and deletes a range only once the broker acknowledged it, so a
 value is never dropped between "read" and "delivered". The file is locked exclusively: two gateways sharing a
 buffer folder would each replay the other's values.
 
@@ -36,7 +37,7 @@ NONE, BOOL, INT, FLOAT, TEXT, BIG_INT = range(6)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS states (
-    seq INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
     size INTEGER NOT NULL,
     point TEXT NOT NULL,
@@ -128,7 +129,8 @@ class StateBuffer:
         self.dropped_full = 0  # oldest values dropped to stay under max_bytes
         self.dropped_age = 0  # values older than max_age dropped
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # no waiting for a lock: the only other holder would be another gateway, which is an error
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=0.1)
         try:
             db.execute("PRAGMA locking_mode=EXCLUSIVE")
             db.execute("PRAGMA journal_mode=WAL")
@@ -143,7 +145,8 @@ class StateBuffer:
         self._db = db
         self.count: int = count
         self.bytes: int = size
-        self.last_seq: int = db.execute("SELECT COALESCE(MAX(seq), 0) FROM states").fetchone()[0]
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'states'").fetchone()
+        self.last_seq: int = row[0] if row else 0
 
     # -- writing --------------------------------------------------------------------------------------
     def append(self, states: Sequence[PointState]) -> int:

@@ -220,10 +220,9 @@ class Forwarder:
         finally:
             waker.cancel()
         self._wake.clear()
-        if getter.done() and self._getter is getter:
-            self._getter = None
-            if not getter.cancelled():
-                self._pending.extend(getter.result())
+        # no getter outlives the wait: one left waiting would take the next changes in the background while the
+        # replay takes later ones with get_nowait, and hand them over out of order
+        self._take_getter()
         self._purge_now_and_then()
 
     async def _publish_live(self) -> None:
@@ -249,8 +248,9 @@ class Forwarder:
             del self._pending[: len(chunk)]
 
     async def _store_pending(self) -> None:
-        """Put the pending states at the end of the buffer, once no live batch can still come back before them."""
-        while self._live_inflight and self.link.connected:
+        """Put the pending states at the end of the buffer, once no live batch can still come back before them
+        (each is acknowledged, or handed back when the link drops)."""
+        while self._live_inflight:
             await self._settled.wait()
         states, self._pending = self._pending, []
         if states:

@@ -243,6 +243,16 @@ class BrokerLink:
         """Subscribe, tell the channels, then read incoming messages until the connection drops."""
         self.publisher.attach(client)
         self._client = client
+        # the end of the connection is handled as paho reports it (before anything can be sent or stored in
+        # between), and otherwise as soon as aiomqtt's disconnect future is done
+        paho: Any = client._client
+        inner = paho.on_disconnect
+
+        def on_disconnect(*args: Any) -> None:
+            inner(*args)
+            self._gone(client)
+
+        paho.on_disconnect = on_disconnect
         client._disconnected.add_done_callback(lambda _: self._gone(client))
         subs: dict[str, int] = {}
         self._routes = []

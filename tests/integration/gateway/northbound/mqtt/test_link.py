@@ -23,7 +23,7 @@ from gateway.northbound.mqtt.channel import Message, Outbox
 from gateway.northbound.mqtt.config import MqttBroker
 from gateway.northbound.mqtt.link import Batch, BrokerLink
 from tests.conftest import wait_for
-from tests.integration.adapters.mqtt.mqtt_helpers import Broker, TestClient
+from tests.integration.adapters.mqtt.mqtt_helpers import Broker, TestClient, make_tls
 
 
 class RecordingChannel:
@@ -239,5 +239,31 @@ async def test_a_refused_login_is_logged_once_and_retried_at_the_longest_delay(
         assert not warnings[0].exc_info  # one line, no traceback
         assert "wrong-password-123" not in caplog.text
         assert "refused the login" in (lk.last_error or "")
+    finally:
+        b.kill()
+
+
+async def test_tls_with_a_client_certificate(tmp_path: Any) -> None:
+    """mqtts:// with the broker's CA and a client certificate: batches acknowledged through the TLS socket."""
+    tls = make_tls(tmp_path / "pki")
+    b = Broker(tmp_path / "tls", tls=tls, require_client_cert=True)
+    b.start()
+    try:
+        settings = broker_settings(
+            b.url.replace("127.0.0.1", "localhost"),
+            tls={"ca_file": str(tls.ca), "cert_file": str(tls.client_cert), "key_file": str(tls.client_key)},
+        )
+        lk = BrokerLink(settings, [RecordingChannel()])
+        lk.start()
+        try:
+            await wait_for(lambda: lk.connected, 5, "the TLS connect")
+            rec = Recorder()
+            batches = [Batch(rec, []) for _ in range(5)]
+            for k, batch in enumerate(batches):
+                assert await lk.wait_window(200)
+                assert lk.send([msg(k * 200 + i) for i in range(200)], batch)
+            await wait_for(lambda: rec.acked_batches == batches, 5, "the acknowledgements")
+        finally:
+            await lk.stop()
     finally:
         b.kill()

@@ -344,3 +344,35 @@ async def test_a_full_buffer_drops_the_oldest_and_counts_them(gateway: Gateway, 
     finally:
         await svc.stop()
         truth.close()
+
+
+async def test_points_a_channel_takes_at_run_time_are_followed(
+    broker: Broker, gateway: Gateway, tmp_path: Path
+) -> None:
+    """A channel publishing more points (as its selection picks points added at run time): their current values
+    first, then every change."""
+    config = MqttNorthConfig.model_validate(
+        {"brokers": [{"name": "b1", "url": broker.url, "uns": {}, "buffer": {"path": str(tmp_path / "b")}}]}
+    )
+    ch = RecordingChannel(POINTS[:2])
+    svc = MqttNorth(config, gateway.view, channel_factory=lambda *_: [ch])
+    watcher = Watcher(broker, "watcher-3")
+    await svc.start()
+    try:
+        await wait_for(lambda: svc.health().ok and len(watcher.messages) > 20, 5, "values flowing")
+        assert set(watcher.by_point()) == set(POINTS[:2])
+        truth = gateway.view.subscribe(POINTS[2:], maxsize=100_000, overflow="drop_oldest")
+        ch.add_points(POINTS[2:])
+        current = {p: key(gateway.view.state(p)) for p in POINTS[2:]}
+        await wait_for(lambda: all(len(watcher.by_point().get(p, [])) > 10 for p in POINTS[2:]), 5, "new points")
+        await stop_source(gateway)
+        states = truth_by_point(truth.get_nowait())
+        await wait_for(lambda: all(key(states[p][-1]) in watcher.by_point()[p] for p in POINTS[2:]), 5, "all")
+        got = watcher.by_point()
+        for p in POINTS[2:]:
+            assert got[p][0] in [current[p], *(key(s) for s in states[p][:3])]  # its value when taken, first
+            assert not (why := check(states[p], got[p], set())), f"{p}: {why}"
+        truth.close()
+    finally:
+        watcher.close()
+        await svc.stop()

@@ -204,8 +204,7 @@ class BrokerLink:
         return client
 
     def _fail(self, why: str, *, cap: bool = False) -> None:
-        if self.state != "connecting":
-            self.state = "disconnected"
+        self.state = "disconnected"  # "connecting" only until the first attempt is over
         self.last_error = why
         self._capped = cap
         if why != self._said:

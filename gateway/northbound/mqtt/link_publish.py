@@ -22,12 +22,14 @@ import contextlib
 import logging
 import socket
 import struct
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiomqtt
 from paho.mqtt.client import MQTTErrorCode
+from paho.mqtt.exception import MalformedPacket
 
 from adapters.contract.sample import PointState
 from gateway.northbound.mqtt.channel import Message
@@ -35,13 +37,17 @@ from gateway.northbound.mqtt.channel import Message
 log = logging.getLogger("twinbridge.mqtt_north")
 
 PUBLISH = 0x30
+PUBACK, PUBCOMP = 0x40, 0x70
 OK = MQTTErrorCode.MQTT_ERR_SUCCESS
 AGAIN = MQTTErrorCode.MQTT_ERR_AGAIN
+LOST = MQTTErrorCode.MQTT_ERR_CONN_LOST
+PROTOCOL = MQTTErrorCode.MQTT_ERR_PROTOCOL
 # Linux: acknowledge the broker's segments at once. Brokers leave Nagle on (mosquitto's set_tcp_nodelay is off
 # by default), so a PUBACK segment waits for our ACK, which the kernel delays up to 40 ms when we have nothing to
 # send: with a full window that capped QoS 1 near 15,000 messages/s; with it, 50,000.
 QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-READ_BURST = 10_000  # packets read per readable event at most (acknowledgements are 4 bytes each)
+READ_BURST = 16  # reads per readable event at most, so one busy connection does not hold up the loop
+RECV_SIZE = 65536
 MAX_QUEUED_WRITES = 16  # batches waiting in paho's write queue before a sender waits
 TOPIC_CACHE = 500_000  # encoded topics kept (one per point); cleared when a twin grows past it
 
@@ -66,6 +72,20 @@ class Batch:
     first: int = 0
     last: int = 0
     pending: int = 0  # QoS 1/2 messages not acknowledged yet
+
+
+def _in_packet(command: int, length: int, packet: bytearray) -> dict[str, Any]:
+    """paho's record of the packet being read, complete."""
+    return {
+        "command": command,
+        "have_remaining": 1 if command else 0,
+        "remaining_count": [],
+        "remaining_mult": 1,
+        "remaining_length": length,
+        "packet": packet,
+        "to_process": 0,
+        "pos": 0,
+    }
 
 
 def _length(n: int) -> bytes:
@@ -94,6 +114,8 @@ class Publisher:
         self.inflight: dict[int, Batch | None] = {}  # message id -> its batch (None: a control message)
         self.window = asyncio.Event()
         self._paho: Any = None
+        self._client: aiomqtt.Client | None = None
+        self._rx = bytearray()  # bytes read and not yet a whole packet
         self._wanted = 1  # slots the waiting sender needs (woken when they are free, not at every acknowledgement)
         self._topics: dict[str, bytes] = {}  # topic -> its length-prefixed UTF-8 bytes
 
@@ -128,37 +150,109 @@ class Publisher:
                 return OK
             return paho._send_pubrel(mid)
 
-        def read() -> None:
-            # paho's loop_read takes one packet per call when its own message tables are empty (ours are not
-            # in them): one event-loop turn per PUBACK. Read what the socket has, up to a bound.
-            try:
-                for _ in range(READ_BURST):
-                    if paho._sock is None:
-                        return
+        paho._handle_pubackcomp = on_ack
+        paho._handle_pubrec = on_rec
+        self._paho = paho
+        self._client = client
+        self._rx = bytearray()
+        sock = paho._sock
+        if sock is not None:
+            asyncio.get_running_loop().add_reader(sock.fileno(), self._read)  # replaces aiomqtt's reader
+        self.window.set()
+
+    # -- reading ----------------------------------------------------------------------------------------
+    def _read(self) -> None:
+        """What the socket has, in large reads. paho reads a packet in three calls to recv, and its loop_read
+        takes one packet per readable event when its own message tables are empty (ours are not in them): an
+        event-loop turn and three system calls per PUBACK. Acknowledgements of our messages are taken here;
+        any other packet is handed to paho's handler as if paho had read it."""
+        paho, client = self._paho, self._client
+        if paho is None or client is None:
+            return
+        try:
+            for _ in range(READ_BURST):
+                if paho._sock is None:
+                    return
+                if paho._in_packet["command"]:  # a packet paho began before the reader was replaced
                     rc = paho._packet_read()
                     if rc == AGAIN:
-                        if QUICKACK is not None and sock is not None:
-                            with contextlib.suppress(OSError):
-                                sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
                         return
                     if rc > 0:
                         paho._loop_rc_handle(rc)
                         return
-            except Exception as exc:  # as aiomqtt's reader: a broken socket ends the connection
-                if not client._disconnected.done():
-                    client._disconnected.set_exception(exc)
+                    continue
+                try:
+                    data = paho._sock_recv(RECV_SIZE)
+                except BlockingIOError:
+                    self._quickack(paho)
+                    return
+                except OSError:
+                    paho._loop_rc_handle(LOST)
+                    return
+                if not data:
+                    paho._loop_rc_handle(LOST)
+                    return
+                paho._last_bytes_received = time.monotonic()  # paho's keep-alive looks at it (its time_func)
+                rc = self._parse(paho, data)
+                if rc:
+                    paho._loop_rc_handle(rc)
+                    return
+        except Exception as exc:  # as aiomqtt's reader: a broken socket ends the connection
+            if not client._disconnected.done():
+                client._disconnected.set_exception(exc)
 
-        paho._handle_pubackcomp = on_ack
-        paho._handle_pubrec = on_rec
+    def _parse(self, paho: Any, data: bytes) -> int:
+        """Handle the complete packets in what was read (the rest waits for the next read); paho's error code."""
+        buf = self._rx
+        buf += data
+        inflight = self.inflight
+        n = len(buf)
+        pos = 0
+        while n - pos >= 2:
+            length, mult, i = 0, 1, pos + 1
+            while i < n:
+                byte = buf[i]
+                length += (byte & 127) * mult
+                mult *= 128
+                i += 1
+                if not byte & 128:
+                    break
+                if i - pos > 4:
+                    return PROTOCOL
+            else:
+                break  # the length itself is not complete yet
+            end = i + length
+            if end > n:
+                break
+            kind = buf[pos] & 0xF0
+            if kind in (PUBACK, PUBCOMP) and length >= 2 and (mid := buf[i] << 8 | buf[i + 1]) in inflight:
+                self._acked(mid, buf[i + 2] if length > 2 else 0)
+                pos = end
+                continue
+            paho._in_packet = _in_packet(buf[pos], length, buf[i:end])
+            try:
+                rc = paho._packet_handle()
+            except MalformedPacket:
+                rc = PROTOCOL
+            finally:
+                paho._in_packet = _in_packet(0, 0, bytearray())
+            pos = end
+            if rc:
+                del buf[:pos]
+                return int(rc)
+        del buf[:pos]
+        return 0
+
+    def _quickack(self, paho: Any) -> None:
         sock = paho._sock
-        if sock is not None:
-            asyncio.get_running_loop().add_reader(sock.fileno(), read)  # replaces aiomqtt's reader
-        self._paho = paho
-        self.window.set()
+        if QUICKACK is not None and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
 
     def detach(self) -> list[Batch]:
         """The connection ended: forget it; the batches not acknowledged, in the order they were sent."""
-        self._paho = None
+        self._paho = self._client = None
+        self._rx = bytearray()
         inflight = list(self.inflight.values())
         self.inflight.clear()
         self.window.set()

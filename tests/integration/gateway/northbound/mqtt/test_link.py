@@ -267,3 +267,45 @@ async def test_tls_with_a_client_certificate(tmp_path: Any) -> None:
             await lk.stop()
     finally:
         b.kill()
+
+
+def test_packets_split_anywhere_across_reads_are_parsed_whole() -> None:
+    """The publisher's reader (pure logic here): acknowledgements of its own messages are taken, any other
+    packet goes to paho's handler whole, wherever the socket's reads split them."""
+    from gateway.northbound.mqtt.link_publish import Publisher
+
+    class Paho:
+        def __init__(self) -> None:
+            self._in_packet: dict[str, Any] = {"command": 0}
+            self.handled: list[tuple[int, bytes]] = []
+
+        def _packet_handle(self) -> int:
+            self.handled.append((self._in_packet["command"], bytes(self._in_packet["packet"])))
+            return 0
+
+    rec = Recorder()
+    pub = Publisher("b1", 100, v5=True)
+    batches = [Batch(rec, [], pending=1) for _ in range(3)]
+    pub.inflight.update({1: batches[0], 2: batches[1], 300: batches[2]})
+    stream = (
+        b"\x40\x02\x00\x01"  # PUBACK 1
+        + b"\xd0\x00"  # PINGRESP: paho's
+        + b"\x40\x03\x00\x02\x00"  # PUBACK 2 with a reason code (MQTT 5)
+        + b"\x30\x82\x01\x00\x03a/b"
+        + b"x" * 125  # a PUBLISH of 130 bytes (two-byte length): paho's
+        + b"\x40\x02\x00\x07"  # PUBACK of a message id that is not ours: paho's
+        + b"\x70\x02\x01\x2c"  # PUBCOMP 300
+    )
+    paho = Paho()
+    for size in (1, 2, 3, 5, 64):
+        pub.inflight.update({1: batches[0], 2: batches[1], 300: batches[2]})
+        for b in batches:
+            b.pending = 1
+        rec.acked_batches.clear()
+        paho.handled.clear()
+        for i in range(0, len(stream), size):
+            assert pub._parse(paho, stream[i : i + size]) == 0
+        assert rec.acked_batches == batches, size
+        assert [c for c, _ in paho.handled] == [0xD0, 0x30, 0x40], size
+        assert paho.handled[1][1] == b"\x00\x03a/b" + b"x" * 125
+        assert pub._rx == bytearray() and not pub.inflight

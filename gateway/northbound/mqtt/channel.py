@@ -75,5 +75,9 @@ class Channel(Protocol):
         """Messages carrying these changes (``historical``: replayed from the buffer, Sparkplug marks metrics
         ``is_historical``). States of points the channel does not publish are skipped."""
 
-    async def on_message(self, topic: str, payload: bytes, properties: Any, out: Outbox) -> None:
-        """A message on one of its subscriptions (commands are written through the twin, answered on ``out``)."""
+    async def on_message(
+        self, topic: str, payload: bytes, properties: Any, out: Outbox, *, retained: bool = False
+    ) -> None:
+        """A message on one of its subscriptions (commands are written through the twin, answered on ``out``).
+        ``retained``: the broker kept it (a STATE is; a command never should be, or it would be written again
+        at every reconnect)."""

@@ -286,13 +286,13 @@ class BrokerLink:
             seen.add(id(ch))
             # one task per message: a command waiting on a slow device does not hold up the others, and
             # handlers that do not await run in arrival order
-            task = asyncio.create_task(self._handle(ch, topic, payload, msg.properties))
+            task = asyncio.create_task(self._handle(ch, topic, payload, msg.properties, msg.retain))
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
 
-    async def _handle(self, ch: Channel, topic: str, payload: bytes, properties: Any) -> None:
+    async def _handle(self, ch: Channel, topic: str, payload: bytes, properties: Any, retained: bool) -> None:
         try:
-            await ch.on_message(topic, payload, properties, self)
+            await ch.on_message(topic, payload, properties, self, retained=retained)
         except Exception:
             log.exception("mqtt %s: the %s channel failed on a message on %s", self.name, ch.name, topic)
 

@@ -53,6 +53,7 @@ COUNTERS = (
     "commands_refused",  # DCMD metrics refused: commands off, or a role that may not write
     "commands_malformed",  # undecodable payloads, unknown devices, metrics or aliases
     "state_malformed",  # STATE payloads that are neither 3.0 JSON nor 2.2 ONLINE/OFFLINE
+    "commands_retained",  # retained NCMD/DCMD ignored (a command must not be replayed at every reconnect)
 )
 
 
@@ -207,14 +208,20 @@ class SparkplugEdge:
         return out
 
     # -- incoming ---------------------------------------------------------------------------------------
-    async def on_message(self, topic: str, payload: bytes, properties: Any, out: Outbox) -> None:
-        """STATE of the primary host, NCMD (rebirth) and DCMD (writes)."""
+    async def on_message(
+        self, topic: str, payload: bytes, properties: Any, out: Outbox, *, retained: bool = False
+    ) -> None:
+        """STATE of the primary host (retained), NCMD (rebirth) and DCMD (writes; a retained one is ignored)."""
         self._out = out
         if self.host is not None and topic in state_topics(self.host.host_id):
             self._on_state(topic, payload, out)
             return
         t = codec.parse_topic(topic)
         if t is None or t.group != self.group or t.node != self.node:
+            return
+        if retained:  # Sparkplug B: commands are never retained; one would be replayed at every reconnect
+            self.counters["commands_retained"] += 1
+            log.warning("Sparkplug: a retained %s on %s is ignored (publish commands with retain false)", t.type, topic)
             return
         try:
             msg = codec.decode(payload)

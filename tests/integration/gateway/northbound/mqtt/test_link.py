@@ -41,6 +41,7 @@ class RecordingChannel:
         self.connected = False
         self.connects = 0
         self.commands: list[tuple[str, bytes]] = []
+        self.retained: list[bool] = []  # the retain flag of each command, as the broker delivered it
         self._will = will
 
     async def start(self) -> None:
@@ -84,9 +85,12 @@ class RecordingChannel:
                 out.append(Message(f"t/{s.point}", json.dumps(body).encode(), self.qos))
         return out
 
-    async def on_message(self, topic: str, payload: bytes, properties: Any, out: Outbox) -> None:
+    async def on_message(
+        self, topic: str, payload: bytes, properties: Any, out: Outbox, *, retained: bool = False
+    ) -> None:
         self.counters["commands"] += 1
         self.commands.append((topic, payload))
+        self.retained.append(retained)
         out.publish(Message(f"{topic}/ok", payload, 1))
 
 
@@ -115,6 +119,20 @@ async def link(broker: Broker) -> AsyncIterator[tuple[BrokerLink, RecordingChann
     await wait_for(lambda: lk.connected, 5, "the first connect")
     yield lk, ch
     await lk.stop()
+
+
+async def test_a_channel_is_told_which_messages_the_broker_kept(broker: Broker, watcher: TestClient) -> None:
+    watcher.publish("cmd/kept", b"1", retain=True)  # before the link subscribes: delivered as retained
+    ch = RecordingChannel()
+    lk = BrokerLink(broker_settings(broker.url), [ch])
+    lk.start()
+    try:
+        await wait_for(lambda: ch.commands == [("cmd/kept", b"1")], 5, "the retained message")
+        watcher.publish("cmd/live", b"2")
+        await wait_for(lambda: len(ch.commands) == 2, 5, "the live message")
+        assert ch.retained == [True, False]
+    finally:
+        await lk.stop()
 
 
 def msg(i: int, qos: int = 1) -> Message:

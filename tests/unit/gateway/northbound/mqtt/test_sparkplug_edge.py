@@ -228,6 +228,24 @@ async def test_dcmd_refused_when_commands_are_off(tmp_path: Path) -> None:
     assert edge.counters["commands_refused"] == 1 and edge.counters["commands"] == 0
 
 
+async def test_retained_commands_are_ignored(tmp_path: Path) -> None:
+    twin = _twin()
+
+    async def writer(point: Point, raw: Any) -> WriteResult:
+        raise AssertionError("a retained command must not be written")
+
+    twin.set_writer(writer)
+    edge = _edge(twin, tmp_path, commands=True)
+    await edge.start()
+    out = Outbox()
+    edge.on_connected(out)
+    out.take()
+    dcmd = codec.command_payload([("setpoint", None, 10, 55.0)])
+    await edge.on_message(NS + "/DCMD/gw1/boiler", dcmd, None, out, retained=True)
+    await edge.on_message(*codec.rebirth_request("plant", "gw1"), None, out, retained=True)
+    assert out.sent == [] and edge.counters["commands_retained"] == 2 and edge.counters["commands"] == 0
+
+
 async def test_points_added_at_run_time_are_born_on_their_device(tmp_path: Path) -> None:
     twin = _twin()
     edge = _edge(twin, tmp_path)

@@ -12,7 +12,8 @@ Reading is batched too: paho's ``loop_read`` takes one packet per readable event
 empty, so the socket's reader is replaced by one that reads every acknowledgement waiting. This reaches into
 paho's client internals (``_packet_queue``, ``_packet_read``, ``_loop_rc_handle``, ``_handle_pubackcomp``,
 ``_handle_pubrec``, ``_send_pubrel``, ``_mid_generate``, ``_in_packet``, ``_sock``), all present and unchanged in
-paho-mqtt 2.1 and 2.2 (pyproject pins ``<3``); the link's tests go through them against a real mosquitto.
+paho-mqtt 2.1 and 2.2 (pyproject pins ``<2.3``, so a release that moves them is tried here first); the link's
+tests go through them against a real mosquitto.
 """
 
 from __future__ import annotations

@@ -10,14 +10,18 @@ import asyncio
 import re
 import textwrap
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+import pytest_asyncio
 import yaml
 
 from gateway.demo_plant.plc import FAULT_REGISTER
-from gateway.demo_plant.runner import Demo
+from gateway.demo_plant.runner import Demo, Ports
 from tests.conftest import wait_for
+from tests.e2e.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +46,44 @@ def _table(result: Any) -> tuple[list[str], list[dict[str, Any]]]:
     return names, [{n: s[n] for n in names if s[n] is not None} for s in result]
 
 
+# The two demo tests share one demo (a start costs about 5 s): the roll-up only reads, so it runs first; the other
+# injects a fault and stops the PLC.
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo() -> AsyncIterator[Demo]:
+    plant = Demo(Ports(*free_ports(5)))
+    try:
+        await plant.start()
+        yield plant
+    finally:
+        await plant.stop()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_roll_up_averages_each_areas_temperatures(demo: Demo) -> None:
+    twin = demo.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: "hall-s2.temperature" in twin.states(), what="MQTT sensors discovered")
+    await wait_for(lambda: twin.state("hall-s2.temperature").status == "Good", what="MQTT values")
+    prefixes, queries = queries_md()
+    roll_up = next(q for q in queries if "?avg_temperature" in q)
+
+    def temps() -> list[float]:
+        values = [twin.state(f"hall-s{i}.temperature").value for i in (1, 2)]
+        floats = [v for v in values if isinstance(v, float)]
+        assert len(floats) == 2, values
+        return floats
+
+    for _ in range(20):  # the sensors keep publishing: compare with values that did not change meanwhile
+        before = temps()
+        _, rows = await twin.query(prefixes + roll_up, consume=_table)
+        if temps() == before:
+            break
+    hall = {str(r["area"].value).rsplit("/", 1)[1]: r for r in rows}["hall"]
+    assert int(hall["temperatures"].value) == 2
+    # the twin stores float32 values: compare at float precision
+    assert abs(float(hall["avg_temperature"].value) - sum(before) / 2) < 1e-3
+
+
+@pytest.mark.asyncio(loop_scope="module")
 async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
     twin = demo.gateway.twin  # type: ignore[union-attr]
     await wait_for(lambda: "office-s3.temperature" in twin.states(), what="MQTT sensors discovered")
@@ -86,30 +128,6 @@ async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
         names, rows = await twin.query(q, consume=_table)
         assert {"point", "status", "reason"} <= {n for r in rows for n in r}, q
         assert any(str(r["point"].value).endswith("/boiler1.flow") for r in rows)
-
-
-async def test_the_roll_up_averages_each_areas_temperatures(demo: Demo) -> None:
-    twin = demo.gateway.twin  # type: ignore[union-attr]
-    await wait_for(lambda: "hall-s2.temperature" in twin.states(), what="MQTT sensors discovered")
-    await wait_for(lambda: twin.state("hall-s2.temperature").status == "Good", what="MQTT values")
-    prefixes, queries = queries_md()
-    roll_up = next(q for q in queries if "?avg_temperature" in q)
-
-    def temps() -> list[float]:
-        values = [twin.state(f"hall-s{i}.temperature").value for i in (1, 2)]
-        floats = [v for v in values if isinstance(v, float)]
-        assert len(floats) == 2, values
-        return floats
-
-    for _ in range(20):  # the sensors keep publishing: compare with values that did not change meanwhile
-        before = temps()
-        _, rows = await twin.query(prefixes + roll_up, consume=_table)
-        if temps() == before:
-            break
-    hall = {str(r["area"].value).rsplit("/", 1)[1]: r for r in rows}["hall"]
-    assert int(hall["temperatures"].value) == 2
-    # the twin stores float32 values: compare at float precision
-    assert abs(float(hall["avg_temperature"].value) - sum(before) / 2) < 1e-3
 
 
 def _contained(part: Any, whole: Any) -> bool:

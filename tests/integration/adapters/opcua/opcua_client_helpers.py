@@ -63,6 +63,17 @@ def free_port() -> int:
     raise RuntimeError(f"no free loopback port below {low}")
 
 
+def _bind_refusal(port: int) -> OSError | None:
+    """Why a server could not listen on the loopback port now (None: it could), binding as asyncio's does."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc
+    return None
+
+
 def make_server_cert(folder: Path, name: str = "server") -> tuple[Path, Path]:
     """A self-signed server certificate naming SERVER_URI (what OPC UA servers ship with)."""
     key = cert_gen.generate_private_key()
@@ -118,20 +129,23 @@ class PlantServer:
         server restarted by its supervisor would."""
         deadline: float | None = None  # from the first refusal: building the server may itself take seconds under load
         while True:
-            server = await self._build()
-            try:
-                await server.start()
-            except OSError as exc:
-                if deadline is None:
-                    deadline = time.monotonic() + 10.0
-                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
-                    raise
-                log.warning("test plant server: port %d still in use, retrying", self.port)
-                await asyncio.sleep(0.2)
-                continue
-            log.info("test plant server listening on port %d", self.port)
-            self.server = server
-            return
+            refusal = _bind_refusal(self.port)  # before building: a build costs seconds, a refused one a second more
+            if refusal is None:
+                server = await self._build()
+                try:
+                    await server.start()
+                except OSError as exc:  # taken between the check and the bind
+                    refusal = exc
+                else:
+                    log.info("test plant server listening on port %d", self.port)
+                    self.server = server
+                    return
+            if deadline is None:
+                deadline = time.monotonic() + 10.0
+            if refusal.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise refusal
+            log.warning("test plant server: port %d still in use, retrying", self.port)
+            await asyncio.sleep(0.2)
 
     async def _build(self) -> Server:
         server = Server(user_manager=self.users) if self.users else Server()

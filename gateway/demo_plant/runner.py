@@ -11,6 +11,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -154,7 +155,7 @@ twinbridge demo is running ({self.first_answer_s:.1f} s from start to the first 
   REST + docs     {http}/docs
   devices         Modbus PLC tcp://127.0.0.1:{p.modbus}, OPC UA machine opc.tcp://127.0.0.1:{p.machine}/machine,
                   MQTT sensors {self.mqtt.url} ({self._broker_text()})
-{self._uns_text()}
+{self._mqtt_text()}
 Ask the twin:
   curl -s {http}/sparql -H 'Accept: text/csv' --data-urlencode 'query={" ".join(FIRST_QUERY.split())}'
 
@@ -171,20 +172,35 @@ alarms fire (docs/analytics.md):
 Ctrl-C stops everything.
 """
 
-    def uns_prefixes(self) -> list[tuple[str, str]]:
-        """(broker URL, topic prefix) of every UNS the gateway publishes, from the loaded mapping."""
+    def _north(self) -> list[Any]:
+        """The brokers the gateway publishes the twin on, from the loaded mapping."""
         north = self.gateway.model.services.get("mqtt") if self.gateway is not None else None
-        if north is None or not north.enabled:
-            return []
-        return [(b.url, b.uns.prefix) for b in north.brokers if b.uns is not None and b.uns.enabled]
+        return list(north.brokers) if north is not None and north.enabled else []
 
-    def _uns_text(self) -> str:
+    def uns_prefixes(self) -> list[tuple[str, str]]:
+        """(broker URL, topic prefix) of every UNS the gateway publishes."""
+        return [(b.url, b.uns.prefix) for b in self._north() if b.uns is not None and b.uns.enabled]
+
+    def sparkplug_nodes(self) -> list[tuple[str, str, str]]:
+        """(broker URL, group, node) of every Sparkplug B edge node the gateway is."""
+        return [
+            (b.url, b.sparkplug.group, b.sparkplug.node)
+            for b in self._north()
+            if b.sparkplug is not None and b.sparkplug.enabled
+        ]
+
+    def _mqtt_text(self) -> str:
         lines = []
         for url, prefix in self.uns_prefixes():
             where = urlsplit(url)
             lines.append(
                 f"  UNS over MQTT   {prefix}/# on {url} (one retained JSON topic per point, _meta per asset)\n"
                 f"                  mosquitto_sub -h {where.hostname} -p {where.port or 1883} -t '{prefix}/#' -v\n"
+            )
+        for url, group, node in self.sparkplug_nodes():
+            lines.append(
+                f"  Sparkplug B     edge node {group}/{node} on {url} (spBv1.0/{group}/#; a device per asset, births\n"
+                "                  on connect and on NCMD Node Control/Rebirth)\n"
             )
         return "".join(lines)
 

@@ -1,8 +1,9 @@
-"""The demo publishes its twin as a Unified Namespace on its own broker: a subscriber that joins after start-up,
+"""The demo publishes its twin on its own broker. As a Unified Namespace: a subscriber that joins after start-up,
 with the filter the banner prints, sees at once (retained) a value topic for a point of every protocol — the
 Modbus boiler, the OPC UA machine and a room sensor the MQTT rule discovered at run time — under the asset path,
 with unit, quality and times, and each asset's ``_meta`` with its class, label and IRI; then live values that
-match the twin's."""
+match the twin's. As a Sparkplug B edge node: a host that starts late (the tests' independent host) asks for a
+rebirth and gets the node and a device per asset with typed, unit-carrying metrics, then DDATA by alias."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest_asyncio
 from gateway.demo_plant.runner import Demo, Ports
 from tests.conftest import wait_for
 from tests.e2e.conftest import free_ports
+from tests.integration.gateway.northbound.mqtt.sparkplug_host import SparkplugHost
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -136,3 +138,23 @@ async def test_the_demo_publishes_its_twin_as_a_uns_on_its_broker(
     await wait_for(lambda: _payload(w, room, retained=False) is not None, 5, "a live room sensor value")
     hall = _payload(w, room, retained=False) or {}
     assert hall["unit"]["name"] == "DEG_C" and hall["quality"] == "good"
+
+
+async def test_the_demo_is_a_sparkplug_edge_node_a_late_host_can_rebirth(plant: Demo) -> None:
+    [(url, group, node)] = plant.sparkplug_nodes()
+    assert (group, node) == ("twinbridge", "demo") and f"edge node {group}/{node} on {url}" in plant.banner()
+    host = SparkplugHost(plant.mqtt.port, host_id="demo-test")
+    host.start()
+    try:
+        host.request_rebirth(group, node)  # births are not retained: a host that comes late asks for them
+        seen = host.node(group, node)
+        await host.wait(lambda: seen.online and {"boiler1", "machine1", "hall-s1"} <= set(seen.devices), 10, "births")
+        before = len(seen.problems)  # DDATA it got before asking, while the node was unknown to it
+        boiler = seen.devices["boiler1"].metrics["supply_temp"]
+        assert boiler.datatype == 9 and boiler.alias is not None  # Float, with an alias for DDATA
+        assert boiler.properties["engUnit"][1] == "°C" and boiler.properties["engHigh"][1] == 110
+        assert seen.devices["machine1"].metrics["spindle_speed"].datatype == 10  # Double, from OPC UA
+        await host.wait(lambda: len(host.values(group, node, "boiler1", "supply_temp")) >= 2, 5, "DDATA by alias")
+        assert seen.problems[before:] == []  # since the births: no seq gap, no unknown alias
+    finally:
+        host.close()

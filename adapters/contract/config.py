@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +23,20 @@ class ReconnectSettings(StrictModel):
     initial: Duration = 1.0
     max: Duration = 30.0
     jitter: float = Field(0.2, ge=0.0, le=1.0, description="random fraction added to or taken from each delay")
+
+    def delays(self, rng: random.Random | None = None) -> Iterator[float]:
+        """The waits between attempts: initial, 2*initial, ... max, max, ..., each +-jitter."""
+        return backoff_delays(self.initial, self.max, self.jitter, rng)
+
+
+def backoff_delays(initial: float, cap: float, jitter: float, rng: random.Random | None = None) -> Iterator[float]:
+    """Capped doubling delays with +-jitter: initial, 2*initial, ... cap, cap, ..."""
+    rng = rng or random.Random()
+    delay = initial
+    while True:
+        spread = delay * jitter
+        yield max(0.0, delay + rng.uniform(-spread, spread))
+        delay = min(cap, delay * 2)
 
 
 class SourceConfig(StrictModel):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -31,16 +30,6 @@ from gateway.model import TwinModel
 from gateway.twin.twin import Twin
 
 STOP_TIMEOUT = 5.0  # seconds stop() waits for a source's task to end after cancelling it
-
-
-def backoff_delays(initial: float, cap: float, jitter: float, rng: random.Random | None = None) -> Any:
-    """Capped doubling delays with +-jitter: initial, 2*initial, ... cap, cap, ..."""
-    rng = rng or random.Random()
-    delay = initial
-    while True:
-        spread = delay * jitter
-        yield max(0.0, delay + rng.uniform(-spread, spread))
-        delay = min(cap, delay * 2)
 
 
 class SourceSupervisor:
@@ -136,7 +125,7 @@ class SourceSupervisor:
         adapter = self.adapter
         assert adapter is not None
         rc = self.source.reconnect
-        delays = backoff_delays(rc.initial, rc.max, rc.jitter)
+        delays = rc.delays()
         first = True
         while not self._stopped():
             self.state = ConnectionState.CONNECTING
@@ -165,7 +154,7 @@ class SourceSupervisor:
                 await self._sleep(next(delays))
                 continue
             self._up()
-            delays = backoff_delays(rc.initial, rc.max, rc.jitter)
+            delays = rc.delays()
             try:
                 await self._pump(adapter)
                 if not self._stopped():

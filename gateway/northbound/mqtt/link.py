@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import socket
 import ssl
 import time
@@ -37,16 +36,6 @@ log = logging.getLogger("twinbridge.mqtt_north")
 
 PROBE_INTERVAL = 0.2  # how often a refusing port is probed while waiting to reconnect
 STOP_GRACE = 2.0  # how long a stop waits for acknowledgements before disconnecting
-
-
-def backoff(initial: float, cap: float, jitter: float, rng: random.Random | None = None) -> Iterator[float]:
-    """Capped doubling delays with +-jitter: initial, 2*initial, ... cap, cap, ..."""
-    rng = rng or random.Random()
-    delay = initial
-    while True:
-        spread = delay * jitter
-        yield max(0.0, delay + rng.uniform(-spread, spread))
-        delay = min(cap, delay * 2)
 
 
 class BrokerLink:
@@ -159,7 +148,7 @@ class BrokerLink:
 
     def _delays(self) -> Iterator[float]:
         rc = self.broker.reconnect
-        return backoff(rc.initial, rc.max, rc.jitter)
+        return rc.delays()
 
     async def _connect(self) -> aiomqtt.Client | None:
         """One attempt; the client when connected, else None (the reason logged once)."""
@@ -329,4 +318,4 @@ class BrokerLink:
             cb()
 
 
-__all__ = ["Batch", "BatchOwner", "BrokerLink", "backoff"]
+__all__ = ["Batch", "BatchOwner", "BrokerLink"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from gateway.ingest.supervisor import backoff_delays
+from adapters.contract.config import backoff_delays
 
 
 def test_doubles_then_caps() -> None:

@@ -10,8 +10,6 @@ failing to build never stops the others or the gateway. What must survive a rest
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from gateway.analytics.state import StateStore
 from gateway.history.model import location_of
 from gateway.model import TwinModel
 from gateway.rules.spec import DERIVED_SOURCE
+from gateway.state_folder import StateFolder
 
 log = logging.getLogger("twinbridge.analytics")
 
@@ -54,23 +53,13 @@ class Analytics:
         self.context: AnalyticsContext | None = None
         self.failures: dict[str, str] = {}  # engine -> why it did not start
         self._listeners: tuple[Callable[[PointState], None], ...] = ()
-        self._temp: str | None = None
+        explicit = self.spec.settings.state if self.spec is not None else None
+        self._folder = StateFolder("analytics", model.settings.store, explicit, hint="analytics.state")
 
     # -- where state lives ----------------------------------------------------------------------------
     def folder(self) -> Path:
         """The state folder (a temporary one is made on first use when nothing says where)."""
-        if self.spec is not None and self.spec.settings.state:
-            return Path(self.spec.settings.state)
-        if self.model.settings.store is not None:
-            return Path(str(self.model.settings.store).rstrip("/") + "-analytics")
-        if self._temp is None:
-            self._temp = tempfile.mkdtemp(prefix="twinbridge-analytics-")
-            log.info(
-                "analytics state in a temporary folder %s: it will not survive a restart "
-                "(set analytics.state or twin.store)",
-                self._temp,
-            )
-        return Path(self._temp)
+        return self._folder.path()
 
     def describe(self) -> str:
         """One line for the start-up summary."""
@@ -82,7 +71,7 @@ class Analytics:
             f"{sum(len(r) for r in s.alarms.values()) + len(s.class_alarms)} alarm rule(s)",
             f"{len(s.anomaly) + len(s.class_anomaly)} detector(s)",
         ]
-        where = "temporary folder" if self._temp is not None else str(self.folder())
+        where = "temporary folder" if self._folder.temporary else str(self.folder())
         return f"analytics: {', '.join(parts)}; state in {where}"
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -183,9 +172,7 @@ class Analytics:
         if self.state is not None:
             self.state.close()
             self.state = None
-        if self._temp is not None:
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = None
+        self._folder.cleanup()
 
     # -- health ---------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

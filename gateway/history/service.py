@@ -10,8 +10,6 @@ turning it on means no store at all.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from typing import Any
 
 from adapters.contract.sample import PointState
@@ -21,6 +19,7 @@ from gateway.history.model import HistoryStore, StoreLocation
 from gateway.history.pg_connect import target_for
 from gateway.history.recorder import Recorder
 from gateway.model import TwinModel
+from gateway.state_folder import StateFolder
 
 log = logging.getLogger("twinbridge.history")
 
@@ -36,7 +35,7 @@ class History:
         self.enabled = self.default is not None or any(p is not None for p in policies.values())
         self.store: HistoryStore | None = None
         self.recorder: Recorder | None = None
-        self._temp: str | None = None
+        self._folder = StateFolder("history", model.settings.store, self.spec.path, hint="twin.history.path")
 
     def location(self) -> StoreLocation:
         """Where the store is (a temporary folder is made on first use when the twin has no data folder)."""
@@ -44,13 +43,7 @@ class History:
             assert self.spec.url is not None
             # one historian, many gateways: each in its own schema, named by the twin unless the URL names one
             return StoreLocation("postgresql", target_for(self.spec.url.get_secret_value(), self.model.settings.name))
-        if self.spec.path is not None:
-            return StoreLocation("embedded", self.spec.path)
-        if self.model.settings.store is not None:
-            return StoreLocation("embedded", str(self.model.settings.store).rstrip("/") + "-history")
-        if self._temp is None:
-            self._temp = tempfile.mkdtemp(prefix="twinbridge-history-")
-        return StoreLocation("embedded", self._temp)
+        return StoreLocation("embedded", str(self._folder.path()))
 
     def describe(self) -> str:
         """One line for the start-up summary (no secrets)."""
@@ -58,7 +51,7 @@ class History:
             return "history: off"
         loc = self.location()
         where = "PostgreSQL" if loc.backend == "postgresql" else loc.target
-        temp = " (temporary: the twin has no store)" if self._temp is not None else ""
+        temp = " (temporary: the twin has no store)" if self._folder.temporary else ""
         return f"history: {loc.backend} at {where}{temp}"
 
     def start(self, view: Any) -> None:
@@ -95,9 +88,7 @@ class History:
         if view is not None:
             view.history = None
             view.history_location = None
-        if self._temp is not None:
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = None
+        if self._folder.cleanup():
             log.info("temporary history removed (give twin.store or twin.history.path to keep history)")
 
     def stats(self) -> dict[str, float]:

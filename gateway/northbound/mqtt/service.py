@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
@@ -24,6 +22,7 @@ from gateway.northbound.mqtt.config import MqttBroker, MqttNorthConfig
 from gateway.northbound.mqtt.forwarder import Forwarder
 from gateway.northbound.mqtt.link import BrokerLink
 from gateway.northbound.mqtt.metrics import MqttCollector
+from gateway.state_folder import StateFolder
 from gateway.twin.view import ServiceHealth
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ class MqttNorth:
         self.make_channels = channel_factory or default_channels
         self.links: dict[str, BrokerLink] = {}
         self.forwarders: dict[str, list[Forwarder]] = {}
-        self._temp: str | None = None
+        self._folder = StateFolder("mqtt", view.model.settings.store, hint="buffer.path")
         self._collector: MqttCollector | None = None
         self._running = False
 
@@ -70,17 +69,7 @@ class MqttNorth:
         """The broker's buffer folder."""
         if broker.buffer.path:
             return Path(broker.buffer.path)
-        store = self.view.model.settings.store
-        if store is not None:
-            return Path(str(store).rstrip("/") + "-mqtt") / broker.name
-        if self._temp is None:
-            self._temp = tempfile.mkdtemp(prefix="twinbridge-mqtt-")
-            log.info(
-                "mqtt: buffers in a temporary folder %s: they will not survive a restart (set buffer.path or "
-                "twin.store)",
-                self._temp,
-            )
-        return Path(self._temp) / broker.name
+        return self._folder.path() / broker.name
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -145,9 +134,7 @@ class MqttNorth:
         if self._collector is not None:
             self.view.metrics.unregister(self._collector)
             self._collector = None
-        if self._temp is not None:
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = None
+        self._folder.cleanup()
 
     def endpoints(self) -> list[str]:
         """Each broker and what it carries."""

@@ -3,57 +3,34 @@ the Sparkplug node's devices are what its ``select:`` picks, and the demo's sect
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import yaml
 from paho.mqtt.client import topic_matches_sub
 
 from gateway.config.loader import load_mappings
-from gateway.northbound.mqtt.channel import Message
 from gateway.northbound.mqtt.sparkplug_edge import SparkplugEdge
 from gateway.northbound.mqtt.uns import UnsChannel
 from gateway.twin.twin import Twin
 from gateway.twin.view import TwinView
+from tests.unit.gateway.northbound.mqtt.mqtt_north_helpers import RecordingOutbox, code_blocks, doc_section
 
 ROOT = Path(__file__).resolve().parents[5]
-DOC = ROOT / "docs" / "mqtt-north.md"
 DEMO = ROOT / "examples" / "demo" / "plant.yaml"
 
 
-def _section(title: str) -> str:
-    text = DOC.read_text(encoding="utf-8")
-    start = text.index(f"\n## {title}\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
-
-
-def _blocks(section: str, lang: str) -> list[str]:
-    return re.findall(rf"^```{lang}\n(.*?)^```", section, re.S | re.M)
-
-
-class _Outbox:
-    connected = True
-
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-
-    def publish(self, message: Message) -> None:
-        self.sent.append(message)
-
-
 async def test_the_example_publishes_the_topics_and_devices_the_page_shows(tmp_path: Path) -> None:
-    section = _section("Example")
-    mapping, demo_fragment = _blocks(section, "yaml")
+    section = doc_section("Example")
+    mapping, demo_fragment = code_blocks(section, "yaml")
     model = load_mappings(["example.yaml"], texts={"example.yaml": mapping}, env={"UNS_PASSWORD": "secret"})
     view = TwinView(Twin(model))
     uns_broker, scada = model.services["mqtt"].brokers
 
     uns = UnsChannel(uns_broker, uns_broker.uns, view)
     await uns.start()
-    out = _Outbox()
+    out = RecordingOutbox()
     uns.on_connected(out)
-    (topics,) = _blocks(section, "text")
+    (topics,) = code_blocks(section, "text")
     published = {m.topic for m in out.sent} | set(uns.namespace.point_topics.values())
     assert published == set(topics.split())
     assert all(m.retain for m in out.sent)  # _meta: seen at once by a late subscriber

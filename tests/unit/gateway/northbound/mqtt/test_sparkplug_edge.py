@@ -19,29 +19,19 @@ from gateway.twin.twin import Twin
 from gateway.twin.view import TwinView
 from protocols.sparkplug import codec
 from tests.conftest import make_model, make_point
+from tests.unit.gateway.northbound.mqtt.mqtt_north_helpers import RecordingOutbox
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NS = "spBv1.0/plant"
 
 
-class Outbox:
-    """Records what the channel publishes on the live connection."""
-
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-        self.connected = True
-
-    def publish(self, message: Message) -> None:
-        self.sent.append(message)
+class Outbox(RecordingOutbox):
+    """Records what the channel publishes, and names each message by its Sparkplug type (and device)."""
 
     def kinds(self) -> list[str]:
         return [
             m.topic.split("/")[2] + ("/" + m.topic.split("/")[4] if m.topic.count("/") == 4 else "") for m in self.sent
         ]
-
-    def take(self) -> list[Message]:
-        out, self.sent = self.sent, []
-        return out
 
 
 def _twin() -> Twin:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,12 +18,12 @@ from adapters.contract.adapter import WriteResult
 from adapters.contract.model import Asset, AssetLevel, Point
 from adapters.contract.sample import PointState, Quality
 from gateway.config.loader import load_mappings
-from gateway.northbound.mqtt.channel import Message
 from gateway.northbound.mqtt.config import MqttNorthConfig
 from gateway.northbound.mqtt.uns import UnsChannel
 from gateway.twin.twin import Twin
 from gateway.twin.view import TwinView
 from tests.conftest import make_point, wait_for
+from tests.unit.gateway.northbound.mqtt.mqtt_north_helpers import RecordingOutbox
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 MAPPING = """\
@@ -58,24 +58,10 @@ assets:
 
 
 @dataclass
-class Outbox:
-    """Records what the channel publishes (stands in for the link)."""
-
-    connected: bool = True
-    sent: list[Message] = field(default_factory=list)
-
-    def publish(self, message: Message) -> None:
-        self.sent.append(message)
-
-    def on(self, topic: str) -> list[dict[str, Any]]:
-        return [json.loads(m.payload) for m in self.sent if m.topic == topic]
-
-
-@dataclass
 class Plant:
     twin: Twin
     channel: UnsChannel
-    out: Outbox
+    out: RecordingOutbox
     writes: list[tuple[str, Any]]
 
 
@@ -95,7 +81,7 @@ async def _plant(uns: str = "{qos: 0, retain: false, commands: true}", *, role: 
     settings = broker.uns if role is None else broker.uns.model_copy(update={"command_role": role})
     channel = UnsChannel(broker, settings, TwinView(twin))
     await channel.start()
-    return Plant(twin, channel, Outbox(), writes)
+    return Plant(twin, channel, RecordingOutbox(), writes)
 
 
 @pytest.fixture

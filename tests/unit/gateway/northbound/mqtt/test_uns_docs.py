@@ -6,44 +6,20 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from adapters.contract.adapter import WriteResult
 from adapters.contract.model import Point
 from adapters.contract.sample import PointState, Quality
 from gateway.config.loader import load_mappings
-from gateway.northbound.mqtt.channel import Message
 from gateway.northbound.mqtt.uns import UnsChannel
 from gateway.twin.twin import Twin
 from gateway.twin.view import TwinView
-
-DOC = Path(__file__).resolve().parents[5] / "docs" / "mqtt-north.md"
-
-
-def _section(title: str) -> str:
-    text = DOC.read_text(encoding="utf-8")
-    start = text.index(f"\n## {title}\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
-
-
-def _blocks(section: str, lang: str) -> list[str]:
-    return re.findall(rf"^```{lang}\n(.*?)^```", section, re.S | re.M)
-
-
-class _Outbox:
-    connected = True
-
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-
-    def publish(self, message: Message) -> None:
-        self.sent.append(message)
+from tests.unit.gateway.northbound.mqtt.mqtt_north_helpers import RecordingOutbox, code_blocks, doc_section
 
 
 async def _channel() -> UnsChannel:
-    (mapping,) = _blocks(_section("Unified Namespace"), "yaml")
+    (mapping,) = code_blocks(doc_section("Unified Namespace"), "yaml")
     model = load_mappings(["uns.yaml"], texts={"uns.yaml": mapping})
     twin = Twin(model)
 
@@ -63,13 +39,13 @@ def _time(text: str) -> datetime:
 
 async def test_the_topics_values_and_metadata_on_the_page() -> None:
     channel = await _channel()
-    section = _section("Unified Namespace")
-    (topics,) = _blocks(section, "text")
-    out = _Outbox()
+    section = doc_section("Unified Namespace")
+    (topics,) = code_blocks(section, "text")
+    out = RecordingOutbox()
     channel.on_connected(out)
     shown = set(topics.split())
     assert shown == {m.topic for m in out.sent} | set(channel.namespace.point_topics.values())
-    good, bad, meta = (json.loads(b) for b in _blocks(section, "json"))
+    good, bad, meta = (json.loads(b) for b in code_blocks(section, "json"))
     for doc in (good, bad):
         state = PointState(
             "boiler1.supply_temp",
@@ -88,12 +64,12 @@ async def test_the_topics_values_and_metadata_on_the_page() -> None:
 
 async def test_the_command_answers_on_the_page() -> None:
     channel = await _channel()
-    section = _section("Commands")
-    (commands,) = _blocks(section, "text")
+    section = doc_section("Commands")
+    (commands,) = code_blocks(section, "text")
     first = re.search(r"-t (\S+) -m '(.*)'", commands)
     assert first is not None
-    ok, refused = (json.loads(b) for b in _blocks(section, "json"))
-    out = _Outbox()
+    ok, refused = (json.loads(b) for b in code_blocks(section, "json"))
+    out = RecordingOutbox()
     await channel.on_message(first.group(1), first.group(2).encode(), None, out)
     refusal = json.dumps({"value": refused["value"], "id": refused["id"]}).encode()
     await channel.on_message(first.group(1), refusal, None, out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +55,18 @@ def make_model(points: list[Point], *, base_iri: str = "http://test.local/") -> 
 @pytest.fixture
 def point_factory() -> Any:
     return make_point
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Any]:
+    """A real MQTT broker process (mosquitto) for one test, on an ephemeral loopback port; tests kill, freeze and
+    restart it (``tests/integration/adapters/mqtt/mqtt_helpers.py``)."""
+    from tests.integration.adapters.mqtt.mqtt_helpers import Broker
+
+    b = Broker(tmp_path / "broker")
+    b.start()
+    yield b
+    b.kill()
 
 
 async def wait_for(cond: Any, timeout: float = 5.0, what: str = "condition") -> None:

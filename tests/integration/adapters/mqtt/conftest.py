@@ -1,21 +1,12 @@
-"""Fixtures of the MQTT adapter integration tests (helpers live in mqtt_helpers.py)."""
+"""Fixtures of the MQTT adapter integration tests (helpers live in mqtt_helpers.py; ``broker`` is in
+tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from mqtt_helpers import Broker, TestClient
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """A fresh broker process for one test (tests kill and restart it)."""
-    b = Broker(tmp_path / "broker")
-    b.start()
-    yield b
-    b.kill()
 
 
 @pytest.fixture

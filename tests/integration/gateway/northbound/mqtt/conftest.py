@@ -1,22 +1,12 @@
-"""Fixtures of the northbound MQTT tests: a real mosquitto per test (tests kill and restart it)."""
+"""Fixtures of the northbound MQTT tests (the real mosquitto, ``broker``, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.integration.adapters.mqtt.mqtt_helpers import Broker, TestClient
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """A fresh broker process for one test, on an ephemeral loopback port."""
-    b = Broker(tmp_path / "broker")
-    b.start()
-    yield b
-    b.kill()
 
 
 @pytest.fixture

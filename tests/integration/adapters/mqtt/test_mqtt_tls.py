@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mqtt_helpers import MOSQUITTO, Broker, TestClient, TlsFiles, make_harness, make_tls, mqtt_point
+from mqtt_helpers import MOSQUITTO, Broker, TestClient, make_harness, mqtt_point
+from mqtt_tls import TlsFiles, make_tls
 
 from adapters.contract.adapter import AdapterUnavailable
 

@@ -23,7 +23,8 @@ from gateway.northbound.mqtt.channel import Message, Outbox
 from gateway.northbound.mqtt.config import MqttBroker
 from gateway.northbound.mqtt.link import Batch, BrokerLink
 from tests.conftest import wait_for
-from tests.integration.adapters.mqtt.mqtt_helpers import Broker, TestClient, make_tls
+from tests.integration.adapters.mqtt.mqtt_helpers import Broker, TestClient
+from tests.integration.adapters.mqtt.mqtt_tls import make_tls
 
 
 class RecordingChannel:

@@ -48,6 +48,8 @@ class Channel(Protocol):
     points: set[str]  # ids of the points it publishes (set by start, grown by add_points)
     counters: dict[str, int]  # its own counters (commands, refused commands, rebirths...), for describe and metrics
     on_ready_change: Callable[[bool], None] | None  # set by the forwarder: call when ready() flips
+    # optional ``republish_on_connect = True``: after each reconnect the forwarder sends every current value once
+    # more, behind any backlog (the UNS: what the broker retained may be gone); Sparkplug's births carry them
 
     async def start(self) -> None:
         """Resolve the selection, build topics / aliases (before the link first connects)."""

@@ -62,13 +62,18 @@ class Forwarder:
         self.replay_rate = replay_rate
         self.queue_size = queue_size
         self.name = f"{link.name}/{channel.name}"
-        self.counters = {"published": 0, "buffered": 0, "replayed": 0, "encode_failed": 0}
+        self.counters = {"published": 0, "buffered": 0, "replayed": 0, "encode_failed": 0, "republished": 0}
         self.last_replay: dict[str, float] = {}  # values, seconds, values/s of the last completed replay
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"mqtt-buffer-{self.name}")
         self._pending: list[PointState] = []  # taken from the subscription, neither sent nor stored yet
         self._backlog = buffer.count > 0  # rows the replay has not read yet
         self._gen = 0  # appends asked for (a replay that saw the end is only done if none came since)
         self._epoch = 0  # drops seen: a replay step begun before one is stale
+        # a channel whose messages the broker retains (the UNS) republishes every current value after each
+        # (re)connect, behind any backlog: a broker restarted without persistence lost what it retained
+        self._republish = bool(getattr(channel, "republish_on_connect", False))
+        self._connects_seen = 0  # the link's connects when last looked at: more means a reconnect
+        self._snapshot_due = False
         self._cursor = 0  # the last row sent by the replay
         self._live_inflight = 0
         self._settled = asyncio.Event()
@@ -116,12 +121,33 @@ class Forwarder:
         """Subscribe to the channel's points and run; with an empty buffer, their current values go first."""
         self._known = set(self.channel.points)
         self._sub = self.view.subscribe(self._known, maxsize=self.queue_size, overflow="drop_oldest")
+        self._connects_seen = self.link.counters["connects"]
         if not self._backlog:
-            current = self.view.states()
-            self._pending = [s for p in self._known if (s := current.get(p)) is not None and s.source_ts]
+            self._pending = self._snapshot()
+        else:
+            self._snapshot_due = self._republish  # the values that did not change before the restart
         self.channel.on_ready_change = self._ready_changed
         self.link.add_listener(self.wake)
         self._task = asyncio.create_task(self._run(), name=f"mqtt-forward-{self.name}")
+
+    def _snapshot(self) -> list[PointState]:
+        current = self.view.states()
+        return [s for p in sorted(self._known) if (s := current.get(p)) is not None and s.source_ts]
+
+    def _republish_after_connect(self) -> None:
+        """After a reconnect, queue every current value once more (UNS): first what the subscription holds, so no
+        older change comes after the snapshot; then pending goes live, or behind the backlog when there is one."""
+        connects = self.link.counters["connects"]
+        if self._connects_seen and connects != self._connects_seen:  # not the first connect: start() saw to it
+            self._snapshot_due = self._republish
+        self._connects_seen = connects
+        if not self._snapshot_due or not self.can_publish() or self._sub is None:
+            return
+        self._snapshot_due = False
+        self._take_getter()
+        self._pending.extend(self._sub.get_nowait())
+        self._pending.extend(self._snapshot())
+        self.counters["republished"] += len(self._known)
 
     def _follow_points(self) -> None:
         """The channel publishes more points (added at run time, as its selection picks them): subscribe to them
@@ -186,6 +212,7 @@ class Forwarder:
     async def _run(self) -> None:
         while True:
             try:
+                self._republish_after_connect()
                 if self._backlog and self.can_publish():
                     await self._replay_chunk()
                     continue

@@ -36,6 +36,10 @@ COMMAND_DEPTHS = range(1, 9)  # levels below the head that command filters cover
 class UnsChannel:
     """One broker's Unified Namespace."""
 
+    # after every reconnect the forwarder publishes each current value once more, behind any backlog: a broker
+    # restarted without persistence has lost the retained values a new subscriber relies on
+    republish_on_connect = True
+
     name = "uns"
 
     def __init__(self, broker: MqttBroker, settings: UnsSettings, view: TwinView) -> None:

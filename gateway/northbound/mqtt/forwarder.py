@@ -62,19 +62,19 @@ class Forwarder:
         self.replay_rate = replay_rate
         self.queue_size = queue_size
         self.name = f"{link.name}/{channel.name}"
-        self.counters = {"published": 0, "buffered": 0, "replayed": 0, "encode_failed": 0, "republished": 0}
+        self.counters = {"published": 0, "buffered": 0, "replayed": 0, "encode_failed": 0}
         self.last_replay: dict[str, float] = {}  # values, seconds, values/s of the last completed replay
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"mqtt-buffer-{self.name}")
         self._pending: list[PointState] = []  # taken from the subscription, neither sent nor stored yet
         self._backlog = buffer.count > 0  # rows the replay has not read yet
         self._gen = 0  # appends asked for (a replay that saw the end is only done if none came since)
         self._epoch = 0  # drops seen: a replay step begun before one is stale
-        # a channel whose messages the broker retains (the UNS) republishes every current value after each
-        # (re)connect, behind any backlog: a broker restarted without persistence lost what it retained
+        # the UNS sends every current value after each reconnect (a broker without persistence lost its retained)
         self._republish = bool(getattr(channel, "republish_on_connect", False))
         self._connects_seen = 0  # the link's connects when last looked at: more means a reconnect
         self._snapshot_due = False
         self._cursor = 0  # the last row sent by the replay
+        self._ahead: tuple[int, int, int, Future[Any]] | None = None  # (cursor, epoch, gen, read) of the next rows
         self._live_inflight = 0
         self._settled = asyncio.Event()
         self._settled.set()
@@ -97,10 +97,10 @@ class Forwarder:
 
     def dropped(self) -> dict[str, int]:
         """Values lost, by reason: the buffer full or too old, the twin's queue overflowing, not encodable."""
-        b = self.buffer
+        full, old = self.buffer.dropped_full, self.buffer.dropped_age
         return {
-            "buffer_full": b.dropped_full,
-            "too_old": b.dropped_age,
+            "buffer_full": full,
+            "too_old": old,
             "queue": self.dropped_queue,
             "encode": self.counters["encode_failed"],
         }
@@ -112,9 +112,7 @@ class Forwarder:
     @property
     def state(self) -> str:
         """``live``, ``replaying`` (the buffer is being sent) or ``buffering`` (cannot publish)."""
-        if not self.can_publish():
-            return "buffering"
-        return "replaying" if self._backlog else "live"
+        return "buffering" if not self.can_publish() else "replaying" if self._backlog else "live"
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -122,10 +120,8 @@ class Forwarder:
         self._known = set(self.channel.points)
         self._sub = self.view.subscribe(self._known, maxsize=self.queue_size, overflow="drop_oldest")
         self._connects_seen = self.link.counters["connects"]
-        if not self._backlog:
-            self._pending = self._snapshot()
-        else:
-            self._snapshot_due = self._republish  # the values that did not change before the restart
+        self._pending = [] if self._backlog else self._snapshot()
+        self._snapshot_due = self._republish and self._backlog  # with a backlog: the unchanged values after it
         self.channel.on_ready_change = self._ready_changed
         self.link.add_listener(self.wake)
         self._task = asyncio.create_task(self._run(), name=f"mqtt-forward-{self.name}")
@@ -144,10 +140,7 @@ class Forwarder:
         if not self._snapshot_due or not self.can_publish() or self._sub is None:
             return
         self._snapshot_due = False
-        self._take_getter()
-        self._pending.extend(self._sub.get_nowait())
-        self._pending.extend(self._snapshot())
-        self.counters["republished"] += len(self._known)
+        self._pending += [*self._sub.get_nowait(), *self._snapshot()]  # no getter is out between two waits
 
     def _follow_points(self) -> None:
         """The channel publishes more points (added at run time, as its selection picks them): subscribe to them
@@ -285,12 +278,17 @@ class Forwarder:
 
     async def _replay_chunk(self) -> None:
         """Send the next rows of the buffer (paced at ``replay_rate``); arrivals meanwhile go behind them."""
-        epoch, gen = self._epoch, self._gen
+        epoch = self._epoch
         if self._replay_start is None:
             self._replay_start = (time.monotonic(), self.counters["replayed"])
             log.info("mqtt %s: replaying %d buffered value(s)", self.name, self.buffer.count)
         limit = max(1, min(CHUNK, int(self.replay_rate / 10) or 1))
-        rows = await asyncio.wrap_future(self._io.submit(self.buffer.read, self._cursor, limit))
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (self._cursor, epoch):
+            gen, reading = ahead[2], ahead[3]  # read while the previous chunk was sent
+        else:
+            gen, reading = self._gen, self._io.submit(self.buffer.read, self._cursor, limit)
+        rows = await asyncio.wrap_future(reading)
         if epoch != self._epoch or not self.can_publish():
             return  # the link dropped meanwhile: read again from the head next time
         if not rows:
@@ -312,6 +310,8 @@ class Forwarder:
         if len(rows) < limit and gen == self._gen:
             self._replay_done()
             return
+        # the next rows are read on the buffer's thread while this chunk is paced and acknowledged
+        self._ahead = (self._cursor, epoch, self._gen, self._io.submit(self.buffer.read, self._cursor, limit))
         await self._pace(len(rows))
 
     async def _pace(self, sent: int) -> None:

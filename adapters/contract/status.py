@@ -60,6 +60,21 @@ def status_code(name: str) -> int | None:
     return _codes().get(name)
 
 
+_CLASS_CODES = {"Good": 0, "Uncertain": 0x40000000, "Bad": 0x80000000}
+_NUMBERS: dict[str, int] = {"Good": 0}  # filled by number_of; names are a small vocabulary
+
+
+def number_of(name: str) -> int:
+    """The numeric StatusCode of a status name; a name OPC UA does not define gets its class's code (cached)."""
+    code = _NUMBERS.get(name)
+    if code is None:
+        known = status_code(name)
+        code = known if known is not None else _CLASS_CODES[quality_class(name)]
+        if len(_NUMBERS) < 4096:  # odd names from devices must not grow it without bound
+            _NUMBERS[name] = code
+    return code
+
+
 def status_name(code: int) -> str:
     """The OPC UA name of a status code ("BadSensorFailure"); info bits (limits, overflow) are ignored."""
     base = code & 0xFFFF0000

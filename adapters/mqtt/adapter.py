@@ -32,7 +32,7 @@ from adapters.mqtt.payload import json_literal, text_of
 from adapters.mqtt.routing import Router
 from adapters.mqtt.topics import fill
 from protocols.mqtt.broker import client_options, tls_context
-from protocols.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect, forget_drop
+from protocols.mqtt.session import ConnectFailed, DropTracker, forget_drop, open_connection
 from protocols.sparkplug.codec import SparkplugError, code_for, command_payload
 
 if TYPE_CHECKING:
@@ -168,24 +168,12 @@ class MqttAdapter(Adapter):
         client = self._make_client()
         where = self.config.endpoint()
         try:
-            await connect(client, self.config.connect_timeout)
-        except ClosedAfterConnack as exc:
-            self.drops.connected()  # accepted, then closed: a short-lived connection, not an unreachable broker
-            raise AdapterUnavailable(f"{where}: {self.drops.lost(exc) or exc}") from None
-        except aiomqtt.MqttCodeError as exc:
-            self.drops.failed()
-            code = getattr(exc.rc, "value", exc.rc)
-            auth = code in AUTH_CODES
+            await open_connection(client, self.config.connect_timeout, self.drops, where)
+        except ConnectFailed as exc:
             raise AdapterUnavailable(
-                f"{where} refused the connection: {exc}",
-                retryable=not auth,
-                status="BadUserAccessDenied" if auth else None,
+                str(exc), retryable=not exc.login, status="BadUserAccessDenied" if exc.login else None
             ) from None
-        except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
-            self.drops.failed()
-            raise AdapterUnavailable(f"cannot connect to {where}: {exc or type(exc).__name__}") from None
         self._client = client
-        self.drops.connected()
         try:
             await self._subscribe(client)
         except (aiomqtt.MqttError, TimeoutError) as exc:

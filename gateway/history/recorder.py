@@ -19,23 +19,12 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from adapters.contract.sample import PointState
-from adapters.contract.status import quality_class, status_code
+from adapters.contract.status import number_of
 from gateway.config.history import HistoryPolicy
 from gateway.history.model import HistoryStore, HistoryValue, Retention, Rollup, RowBatch
 
 log = logging.getLogger("twinbridge.history")
-_CLASS_CODES = {"Good": 0, "Uncertain": 0x40000000, "Bad": 0x80000000}
 _UNSET = object()
-_CODES: dict[str, int] = {"Good": 0}  # filled by code_of
-
-
-def code_of(name: str) -> int:
-    """The numeric StatusCode of a status name (an unknown name keeps its class)."""
-    code = _CODES.get(name)
-    if code is None:
-        code = status_code(name)
-        code = _CODES[name] = code if code is not None else _CLASS_CODES[quality_class(name)]
-    return code
 
 
 def retention_of(policy: HistoryPolicy) -> Retention:
@@ -97,9 +86,7 @@ class Recorder:
         if policy is None:
             return
         assert isinstance(policy, HistoryPolicy)
-        status = _CODES.get(state.status)
-        if status is None:
-            status = code_of(state.status)
+        status = number_of(state.status)
         fault = state.quality_ts is not None  # the sample carried no value: the twin kept the last one
         value = None if fault else state.value
         when = state.quality_ts if fault else state.source_ts

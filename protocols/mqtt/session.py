@@ -154,6 +154,36 @@ def _closer(client: aiomqtt.Client) -> Callable[[asyncio.Future[Any]], None]:
     return abandon
 
 
+class ConnectFailed(Exception):
+    """A connect attempt that failed, in one sentence; ``login``: the broker refused our credentials (retrying
+    will not help until someone fixes them); ``detail``: the error without the endpoint."""
+
+    def __init__(self, message: str, detail: str, *, login: bool = False) -> None:
+        super().__init__(message)
+        self.detail = detail
+        self.login = login
+
+
+async def open_connection(client: aiomqtt.Client, timeout: float, drops: DropTracker, where: str) -> None:
+    """``connect()`` telling ``drops`` how it went; ``ConnectFailed`` saying why it did not (the MQTT source and the
+    northbound link report a broker the same way)."""
+    try:
+        await connect(client, timeout)
+    except ClosedAfterConnack as exc:
+        drops.connected()  # accepted, then closed: a short-lived connection, not an unreachable broker
+        detail = drops.lost(exc) or str(exc)
+        raise ConnectFailed(f"{where}: {detail}", detail) from None
+    except aiomqtt.MqttCodeError as exc:
+        drops.failed()
+        login = getattr(exc.rc, "value", exc.rc) in AUTH_CODES
+        raise ConnectFailed(f"{where} refused the connection: {exc}", str(exc), login=login) from None
+    except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
+        drops.failed()
+        detail = str(exc) or type(exc).__name__
+        raise ConnectFailed(f"cannot connect to {where}: {detail}", detail) from None
+    drops.connected()
+
+
 class DropTracker:
     """Remembers how the last connections ended, to explain a broker dropping us."""
 

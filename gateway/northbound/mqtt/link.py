@@ -30,7 +30,7 @@ from gateway.northbound.mqtt.channel import Channel, Message
 from gateway.northbound.mqtt.config import MqttBroker
 from gateway.northbound.mqtt.link_publish import Batch, BatchOwner, Publisher
 from protocols.mqtt.broker import client_options, tls_context
-from protocols.mqtt.session import AUTH_CODES, ClosedAfterConnack, DropTracker, connect, forget_drop
+from protocols.mqtt.session import ConnectFailed, DropTracker, forget_drop, open_connection
 
 log = logging.getLogger("twinbridge.mqtt_north")
 
@@ -171,25 +171,14 @@ class BrokerLink:
         )
         client._client.disable_logger()  # paho's per-packet debug lines cost more than the packets
         try:
-            await connect(client, self.broker.connect_timeout)
-        except ClosedAfterConnack as exc:
-            self.drops.connected()
-            self._fail(f"{where}: {self.drops.lost(exc) or exc}")
-            return None
-        except aiomqtt.MqttCodeError as exc:
-            self.drops.failed()
-            if getattr(exc.rc, "value", exc.rc) in AUTH_CODES:
-                self._fail(
-                    f"{where} refused the login: {exc} (check username/password or client certificate)", cap=True
-                )
+            await open_connection(client, self.broker.connect_timeout, self.drops, where)
+        except ConnectFailed as exc:
+            if exc.login:
+                why = f"{where} refused the login: {exc.detail} (check username/password or client certificate)"
+                self._fail(why, cap=True)
             else:
-                self._fail(f"{where} refused the connection: {exc}")
+                self._fail(str(exc))
             return None
-        except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
-            self.drops.failed()
-            self._fail(f"cannot connect to {where}: {exc or type(exc).__name__}")
-            return None
-        self.drops.connected()
         return client
 
     def _fail(self, why: str, *, cap: bool = False) -> None:

@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.contract.model import AssetLevel
 from adapters.contract.sample import PointState, Quality
-from adapters.contract.status import quality_class, status_code
+from adapters.contract.status import number_of
 from gateway import units
 from gateway.classes import compact
 
 if TYPE_CHECKING:
     from adapters.contract.model import Asset, Point
 
-_CLASS_CODES = {"Good": 0, "Uncertain": 0x40000000, "Bad": 0x80000000}
 # JSON has no NaN or infinities: the strings protobuf's JSON mapping uses for them
 _NON_FINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
 
@@ -93,10 +92,7 @@ _status_parts: dict[tuple[Quality, str], str] = {}
 
 
 def _status_part(quality: Quality, status: str) -> str:
-    code = status_code(status)
-    if code is None:  # a name OPC UA does not define keeps its class's code
-        code = _CLASS_CODES[quality_class(status)]
-    part = f',"quality":"{quality.name.lower()}","status":{_dumps(status)},"status_code":{code}'
+    part = f',"quality":"{quality.name.lower()}","status":{_dumps(status)},"status_code":{number_of(status)}'
     if len(_status_parts) < 4096:  # statuses are a small vocabulary; never let odd names grow it without bound
         _status_parts[(quality, status)] = part
     return part

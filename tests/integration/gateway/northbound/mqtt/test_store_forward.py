@@ -119,6 +119,14 @@ class Acks:
         fw.acked = record  # type: ignore[method-assign]
 
 
+async def kill_and_take_acks(broker: Broker, fw: Forwarder, acks: Acks) -> set[Key]:
+    """Kill the broker and return what it had acknowledged: acknowledgements already on their way when it died
+    are read until the link notices the drop, so the set is taken only then."""
+    broker.kill()
+    await wait_for(lambda: not fw.link.connected, 5, "the link saw the broker go")
+    return set(acks.keys)
+
+
 def key(s: PointState) -> Key:
     assert isinstance(s.source_ts, datetime)
     return (s.value, s.source_ts.isoformat(), s.status)
@@ -215,8 +223,7 @@ async def test_a_broker_outage_under_load_loses_nothing_and_degrades_health(
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             r = await http.get("/health")
             assert r.status_code == 200 and r.json()["services"]["mqtt"]["ok"] is True
-            broker.kill()
-            acked_before_kill = set(acks.keys)
+            acked_before_kill = await kill_and_take_acks(broker, fw, acks)
             await wait_for(lambda: fw.buffer.count > 100, 5, "values buffered")
             r = await http.get("/health")
             assert r.status_code == 503
@@ -266,8 +273,7 @@ async def test_a_gateway_restarted_during_the_outage_keeps_its_buffer(broker: Br
     watcher = Watcher(broker, "watcher-2")
     try:
         await wait_for(lambda: svc.health().ok and len(watcher.messages) > 20, 5, "values flowing")
-        broker.kill()
-        acked_before_kill = set(acks.keys)
+        acked_before_kill = await kill_and_take_acks(broker, fw1, acks)
         await wait_for(lambda: fw1.counters["buffered"] > 200, 5, "values buffered")
         await svc.stop()  # the gateway goes down during the outage
         await gw.stop()

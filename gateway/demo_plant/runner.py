@@ -147,6 +147,8 @@ class Demo:
         return f"""
 twinbridge demo is running ({self.first_answer_s:.1f} s from start to the first answered SPARQL query)
 
+  Dashboard       {http}/   (look without signing in; sign in with the token below to write and acknowledge)
+
   OPC UA server   opc.tcp://127.0.0.1:{p.opcua}/twinbridge   (anonymous: browse/read; user 'operator',
                   password '{self.password}' to write; security None or Basic256Sha256 SignAndEncrypt)
                   secure clients: certificates in {self.pki_dir} (kept across runs); a refused one is

@@ -11,6 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
+from gateway.northbound.dashboard import serve as dashboard
 from gateway.northbound.http import docs_ui, errors
 from gateway.northbound.http.auth import TokenAuth
 from gateway.northbound.http.config import HttpApiConfig
@@ -91,4 +92,5 @@ def create_app(view: TwinView, config: HttpApiConfig) -> FastAPI:
     app.include_router(history_router)  # /points/{id}/history, /history (docs/history.md)
     app.include_router(alarms.router)  # /alarms (docs/analytics.md)
     docs_ui.install(app)
+    dashboard.install(app)  # the page at / (docs/dashboard.md)
     return app

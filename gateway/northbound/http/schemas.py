@@ -149,8 +149,10 @@ class PointSummary(BaseModel):
     kind: str
     classes: list[str]
     unit: str | None
+    unit_symbol: str | None  # QUDT's symbol (°C, kW), for display
     datatype: str
     writable: bool
+    source: str
     state: PointState
 
 
@@ -160,7 +162,6 @@ class PointDetail(PointSummary):
     description: str | None
     min: float | None
     max: float | None
-    source: str
     address: dict[str, Any]
     target: str | None
     iri: str
@@ -223,3 +224,14 @@ class ErrorBody(BaseModel):
     """Every error response."""
 
     error: str
+
+
+class SessionInfo(BaseModel):
+    """Who the caller is to the API, and what the dashboard should offer them."""
+
+    name: str
+    role: str
+    anonymous: bool
+    can_write: bool  # write point values (operator)
+    can_operate_alarms: bool  # acknowledge, shelve, comment (operator)
+    anonymous_read: bool  # the API answers reads without a token

@@ -21,6 +21,7 @@ from gateway.northbound.http.schemas import (
     WriteOutcome,
     WriteRequest,
 )
+from gateway.units import get_unit
 
 router = APIRouter(tags=["points"])
 
@@ -47,6 +48,11 @@ def state_model(s: LiveState) -> PointState:
     )
 
 
+def _symbol(unit: str | None) -> str | None:
+    found = get_unit(unit) if unit else None
+    return found.symbol if found is not None else None
+
+
 def summary(api: Api, p: Point) -> dict[str, Any]:
     return {
         "id": p.id,
@@ -55,8 +61,10 @@ def summary(api: Api, p: Point) -> dict[str, Any]:
         "kind": p.kind.value,
         "classes": [compact(c) for c in p.classes],
         "unit": p.unit,
+        "unit_symbol": _symbol(p.unit),
         "datatype": p.datatype.value,
         "writable": p.writable,
+        "source": p.source,
         "state": state_model(api.view.state(p.id)),
     }
 
@@ -96,6 +104,7 @@ async def list_points(
     type: Annotated[str | None, Query(description="point kind (measurement...) or class curie (brick:...)")] = None,
     unit: Annotated[str | None, Query(description="QUDT unit name, e.g. DEG_C")] = None,
     quality: Annotated[str | None, Query(pattern="^(good|uncertain|bad)$")] = None,
+    source: Annotated[str | None, Query(description="only points read from this source")] = None,
     location: Annotated[
         str | None, Query(description="only points located in this location or below (own location or their asset's)")
     ] = None,
@@ -128,6 +137,8 @@ async def list_points(
             continue
         if quality and states[p.id].quality.name.lower() != quality:
             continue
+        if source and p.source != source:
+            continue
         out.append(summary(api, p))
         if len(out) >= limit:
             break
@@ -152,7 +163,6 @@ async def get_point(point_id: str, api: Api, _: ReaderDep) -> dict[str, Any]:
         "description": p.description,
         "min": p.min,
         "max": p.max,
-        "source": p.source,
         "address": p.address.model_dump(mode="json", by_alias=True),
         "target": p.address.target(source),
         "iri": api.view.ids.point(p.id),

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.northbound.http.deps import Api, ReaderDep
-from gateway.northbound.http.schemas import Health, SourceInfo
+from gateway.northbound.http.schemas import Health, SessionInfo, SourceInfo
 
 router = APIRouter(tags=["system"])
 
@@ -17,6 +17,19 @@ router = APIRouter(tags=["system"])
 @router.get("/sources", response_model=list[SourceInfo], summary="Connection state and counters of every source")
 async def sources(api: Api, _: ReaderDep) -> list[dict[str, Any]]:
     return [h.as_dict() for h in api.view.source_health().values()]
+
+
+@router.get("/session", response_model=SessionInfo, summary="Who the token is, and what it may do")
+async def session(api: Api, who: ReaderDep) -> SessionInfo:
+    anonymous = who.name == "anonymous" and api.auth.anonymous_read
+    return SessionInfo(
+        name=who.name,
+        role=who.role,
+        anonymous=anonymous,
+        can_write=who.allows("operator"),
+        can_operate_alarms=who.allows("operator"),
+        anonymous_read=api.auth.anonymous_read,
+    )
 
 
 @router.get(

@@ -58,12 +58,13 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def install(app: FastAPI) -> None:
-    """The page at ``/``, its assets under ``/ui/``, the security headers on every response."""
+def install(app: FastAPI, *, page: bool = True) -> None:
+    """The security headers on every response; with ``page``, the page at ``/`` and its assets under ``/ui/``."""
+    app.add_middleware(SecurityHeaders)
+    if not page:
+        return
     app.mount(ASSETS, StaticFiles(directory=STATIC), name="dashboard")
 
     @app.get("/", include_in_schema=False)
-    async def page() -> FileResponse:
+    async def dashboard_page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
-
-    app.add_middleware(SecurityHeaders)

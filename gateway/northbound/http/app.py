@@ -92,5 +92,5 @@ def create_app(view: TwinView, config: HttpApiConfig) -> FastAPI:
     app.include_router(history_router)  # /points/{id}/history, /history (docs/history.md)
     app.include_router(alarms.router)  # /alarms (docs/analytics.md)
     docs_ui.install(app)
-    dashboard.install(app)  # the page at / (docs/dashboard.md)
+    dashboard.install(app, page=config.dashboard)  # the page at / (docs/dashboard.md)
     return app

@@ -36,6 +36,7 @@ class HttpApiConfig(StrictModel):
     tokens: list[TokenSpec] = []
     anonymous_read: bool = Field(False, description="allow reads without a token (role reader)")
     cors_origins: list[str] = []
+    dashboard: bool = Field(True, description="serve the web dashboard at / (docs/dashboard.md)")
     query_timeout: Duration = Field(10.0, gt=0, description="a longer query is stopped and answered with 503")
     max_result_bytes: int = Field(50_000_000, gt=0, description="larger query results are refused")
     max_body_bytes: int = Field(1_000_000, gt=0, description="larger request bodies are refused (413)")

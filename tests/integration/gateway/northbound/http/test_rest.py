@@ -32,6 +32,15 @@ async def test_points_and_filters(client: httpx.AsyncClient) -> None:
     assert ids(await client.get("/points", params={"type": "brick:Water_Temperature_Sensor"})) == ["boiler1.temp"]
     assert ids(await client.get("/points", params={"unit": "DEG_C"})) == ["ahu1.sat", "boiler1.temp"]
     assert ids(await client.get("/points", params={"quality": "bad"})) == []
+    assert ids(await client.get("/points", params={"source": "sim1"})) == [
+        "ahu1.fan",
+        "ahu1.run",
+        "ahu1.sat",
+        "boiler1.temp",
+    ]
+    assert ids(await client.get("/points", params={"source": "plc9"})) == []
+    listed = {p["id"]: p for p in (await client.get("/points")).json()}
+    assert listed["boiler1.temp"]["unit_symbol"] == "°C" and listed["boiler1.temp"]["source"] == "sim1"
     assert (await client.get("/points", params={"type": "brick:Nonsense"})).status_code == 400
     p = (await client.get("/points/boiler1.temp")).json()
     assert p["state"]["value"] == 71.5 and p["state"]["quality"] == "good" and p["state"]["status"] == "Good"

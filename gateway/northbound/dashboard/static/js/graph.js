@@ -46,7 +46,7 @@ function assetNode(a, fallbackId) {
 
 function relationCaption(r) {
   if (r.relation) return words(r.relation);
-  return `${words(r.inverse_of)} (declared there)`;
+  return `${words(r.inverse_of)} this`; // X declared "X cools <this asset>" and named no inverse
 }
 
 function relationNode(target) {

@@ -49,7 +49,9 @@ def state_model(s: LiveState) -> PointState:
 
 
 def _symbol(unit: str | None) -> str | None:
-    found = get_unit(unit) if unit else None
+    if not unit or unit == "UNITLESS":  # QUDT gives it a CJK "一", which reads as noise next to a count
+        return None
+    found = get_unit(unit)
     return found.symbol if found is not None else None
 
 

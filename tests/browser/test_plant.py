@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import struct
+import time
 from typing import Any
 
 from tests.browser.conftest import DemoThread, Screen
@@ -31,6 +32,15 @@ def _set_register(plant: DemoThread, table: str, address: int, value: int) -> No
     plant.call(lambda: memory.set(table, address, value))
 
 
+def _wait_discovered(plant: DemoThread, *assets: str, timeout: float = 15) -> None:
+    """Until the twin has these assets (the MQTT rule adds the room sensors when their first message comes)."""
+    twin = plant.demo.gateway.twin  # type: ignore[union-attr]
+    deadline = time.monotonic() + timeout
+    while not plant.call(lambda: all(a in twin.model.assets for a in assets)):
+        assert time.monotonic() < deadline, f"not discovered in {timeout} s: {assets}"
+        time.sleep(0.1)
+
+
 def _shown_assets(page: Any) -> set[str]:
     ids: list[str] = page.eval_on_selector_all("#tree li[data-asset]", "els => els.map(e => e.dataset.asset)")
     return set(ids)
@@ -49,6 +59,7 @@ def _write(page: Any, point: str, value: str, *, select: bool = False) -> Any:
 
 
 def test_the_tree_shows_each_protocols_equipment_and_narrows(screen: Screen) -> None:
+    _wait_discovered(screen.plant, "hall-s1", "hall-s2", "office-s3")
     page = screen.open("/plant")
     # the Modbus boiler (PLC), the OPC UA machine, the MQTT room sensors (discovered from their topics)
     for asset in ("boiler1", "ahu1", "machine1", "hall-s1", "hall-s2", "office-s3"):
@@ -95,6 +106,10 @@ def test_a_live_value_follows_the_plc_register(screen: Screen) -> None:
     assert page.query_selector(f"{ROW.format('boiler1.enable')} td.spark svg") is None
     assert page.text_content(f"{ROW.format('boiler1.setpoint')} td.value") == "70 °C"
     assert page.text_content(f"{ROW.format('boiler1.supply_temp')} td.quality") == "good"
+    trend = page.get_attribute("#trend-these", "href") or ""
+    assert trend.startswith("#/trends?points=boiler1.supply_temp,boiler1.return_temp,")
+    assert "boiler1.enable" not in trend  # numbers only
+    assert page.get_attribute(".asset-head a:text-is('Graph')", "href") == "#/graph/boiler1"
     page.wait_for_timeout(1500)  # a few live values on the sparklines for the picture
     screen.shot("plant")
 

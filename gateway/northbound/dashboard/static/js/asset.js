@@ -4,7 +4,8 @@
 
 import { getJSON } from "./api.js";
 import { el, link } from "./ui.js";
-import { PointsTable, classText } from "./points.js";
+import { PointsTable } from "./points.js";
+import { classText } from "./plant_text.js";
 import { closeWrite } from "./write.js";
 
 export const TABLE_CAP = 500;
@@ -77,7 +78,7 @@ function header(asset, path, table) {
   const actions = el("div", { class: "actions" },
     el("a", { class: "button", href: link("graph", asset.id) }, "Graph"),
     trend.length
-      ? el("a", { class: "button", id: "trend-these", href: link("trends", null, { points: trend.join(",") }),
+      ? el("a", { class: "button", id: "trend-these", href: `#/trends?points=${trend.map(encodeURIComponent).join(",")}`,
           title: trend.length === TREND_CAP ? `the first ${TREND_CAP} numeric points` : null }, "Trend these points")
       : null);
   const types = (asset.types || []).map((t) => el("span", { class: "tag", title: t }, classText(t)));
@@ -117,7 +118,8 @@ export async function renderAsset(host, id, { session, filters, tree }) {
   const more = shown.length > TABLE_CAP;
   shown = shown.slice(0, TABLE_CAP);
   const table = new PointsTable(shown, session);
-  const path = tree ? tree.path(id) : [asset];
+  const known = tree ? tree.path(id) : [];
+  const path = known.length ? known : [asset];
   const filtered = Object.values(filters).some(Boolean);
   const notes = [];
   if (subtree && shown.length) notes.push(`the points of everything under ${asset.label || asset.id}`);

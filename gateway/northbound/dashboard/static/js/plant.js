@@ -5,8 +5,7 @@
 import { getJSON } from "./api.js";
 import { clear, el, link, qualityBadge } from "./ui.js";
 import { AssetTree } from "./tree.js";
-import { renderAsset } from "./asset.js";
-import { classText, unitSymbol } from "./points.js";
+import { classText, unitSymbol } from "./plant_text.js";
 
 const ATTENTION_CAP = 50;
 let view = null; // {tree, detail, filters, selects, search, note, token, cleanup, session}
@@ -42,6 +41,7 @@ export async function render(main, ctx) {
     treeHost);
   main.append(el("div", { class: "plant" }, side, detail));
 
+  if (ctx.arg) import("./asset.js").catch(() => {}); // fetched alongside the assets, used once they are drawn
   let assets;
   try {
     assets = await getJSON("/assets");
@@ -65,7 +65,7 @@ export async function render(main, ctx) {
     });
   }
   show(current, ctx);
-  loadOptions(current); // after the first paint: the tree does not wait for it
+  setTimeout(() => loadOptions(current), 300); // after the first paint: the tree does not wait for it
   return () => {
     clearTimeout(typing);
     current.token++;
@@ -93,15 +93,17 @@ function show(v, ctx) {
     overview(v, token);
     return;
   }
-  if (!v.tree.byId.has(id)) {
-    v.detail.append(el("p", { class: "error" }, `No asset '${id}' in this twin.`));
-    return;
-  }
   v.detail.append(el("p", { class: "muted" }, "Loading…"));
-  renderAsset(v.detail, id, { session: v.session, filters: activeFilters(v), tree: v.tree }).then((cleanup) => {
-    if (token === v.token) v.cleanup = cleanup;
-    else cleanup();
-  });
+  // the table's code is fetched while the tree paints (not before: the tree needs none of it)
+  import("./asset.js")
+    .then(({ renderAsset }) => renderAsset(v.detail, id, { session: v.session, filters: activeFilters(v), tree: v.tree }))
+    .then((cleanup) => {
+      if (token === v.token) v.cleanup = cleanup;
+      else cleanup();
+    })
+    .catch((err) => {
+      if (token === v.token) v.detail.replaceChildren(el("p", { class: "error" }, err.message));
+    });
 }
 
 function activeFilters(v) {
@@ -140,25 +142,39 @@ async function applyFilters(v) {
   show(v, { arg: v.selected });
 }
 
-// Filter choices from the data: classes and units the points have, the sources configured.
+// Filter choices from the data: classes and units the points have, the sources configured. Read once per page
+// load (a twin of 10,000 points answers a few MB), kept while the person moves between views.
+let options = null;
+
+async function readOptions() {
+  const [points, sources] = await Promise.all([getJSON("/points", { limit: 100000 }), getJSON("/sources")]);
+  const classes = new Set();
+  const units = new Map();
+  for (const p of points) {
+    for (const c of p.classes || []) classes.add(c);
+    if (p.unit) units.set(p.unit, unitSymbol(p));
+  }
+  const byText = (a, b) => a[1].localeCompare(b[1]);
+  return {
+    "filter-class": [...classes].map((c) => [c, classText(c)]).sort(byText),
+    "filter-unit": [...units].map(([u, sym]) => [u, sym && sym !== u ? `${sym} (${u})` : u]).sort(byText),
+    "filter-source": sources.map((s) => [s.id, s.label ? `${s.label} (${s.id})` : s.id]),
+  };
+}
+
 async function loadOptions(v) {
-  const [points, sources] = await Promise.allSettled([getJSON("/points", { limit: 100000 }), getJSON("/sources")]);
   if (view !== v) return;
-  if (points.status === "fulfilled") {
-    const classes = new Set();
-    const units = new Map();
-    for (const p of points.value) {
-      for (const c of p.classes || []) classes.add(c);
-      if (p.unit) units.set(p.unit, unitSymbol(p));
-    }
-    const byText = (a, b) => a[1].localeCompare(b[1]);
-    fill(v.selects["filter-class"], [...classes].map((c) => [c, classText(c)]).sort(byText));
-    fill(v.selects["filter-unit"], [...units].map(([u, sym]) => [u, sym && sym !== u ? `${sym} (${u})` : u]).sort(byText));
-    v.totalPoints = points.value.length;
+  options ||= readOptions();
+  let chosen;
+  try {
+    chosen = await options;
+  } catch (err) {
+    options = null; // try again next time
+    console.warn("filter choices not loaded", err);
+    return;
   }
-  if (sources.status === "fulfilled") {
-    fill(v.selects["filter-source"], sources.value.map((s) => [s.id, s.label ? `${s.label} (${s.id})` : s.id]));
-  }
+  if (view !== v) return;
+  for (const [id, list] of Object.entries(chosen)) fill(v.selects[id], list);
 }
 
 // #/plant without an asset: what is in the twin, and the points that need a look (not Good).

@@ -5,7 +5,7 @@
 import { getJSON, subscribeLive } from "./api.js";
 import { clear, el, formatTime, link, qualityBadge, updateBadge, withUnit } from "./ui.js";
 import { drawSpark, isNumeric, loadSparks, sparkSvg, Spark } from "./sparkline.js";
-import { classTags, reasonText, unitSymbol } from "./points.js";
+import { classTags, reasonText, unitSymbol } from "./plant_text.js";
 import { factList, locationText, propertyRows, relationText, targetLink } from "./asset.js";
 import { closeWrite, writeButton } from "./write.js";
 
@@ -89,7 +89,7 @@ export async function render(main, ctx) {
 
   const actions = el("div", { class: "actions" },
     el("a", { class: "button", href: link("asset", p.asset) }, "Its asset"),
-    numeric || p.datatype === "bool" ? el("a", { class: "button", href: link("trends", null, { points: p.id }) }, "Trend") : null,
+    numeric || p.datatype === "bool" ? el("a", { class: "button", href: `#/trends?points=${encodeURIComponent(p.id)}` }, "Trend") : null,
     el("a", { class: "button", href: link("graph", p.asset) }, "Graph"));
 
   const meaning = factList([

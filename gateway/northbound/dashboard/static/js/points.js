@@ -6,32 +6,12 @@ import { subscribeLive } from "./api.js";
 import { el, formatTime, link, qualityBadge, updateBadge, withUnit } from "./ui.js";
 import { Spark, drawSpark, isNumeric, loadSparks, sparkSvg } from "./sparkline.js";
 import { writeButton } from "./write.js";
+import { classTags, reasonText, unitSymbol } from "./plant_text.js";
 
 const SPARK_W = 120;
 const SPARK_H = 24;
 const SPARK_REDRAW_MS = 2000;
 const STREAM_URL_BUDGET = 6000; // above this many characters of ids the stream is asked for the whole asset
-
-// "brick:Supply_Air_Temperature_Sensor" -> "Supply Air Temperature Sensor"
-export function classText(curie) {
-  const local = curie.includes(":") ? curie.slice(curie.indexOf(":") + 1) : curie;
-  return local.replace(/_/g, " ");
-}
-
-// The unit symbol to show: QUDT's symbol for UNITLESS is a CJK "一", which means nothing to a reader.
-export function unitSymbol(point) {
-  return point.unit === "UNITLESS" ? null : point.unit_symbol || null;
-}
-
-export function classTags(point) {
-  const classes = point.classes || [];
-  if (!classes.length) return [el("span", { class: "tag kind" }, point.kind || "point")];
-  return classes.map((c) => el("span", { class: "tag", title: c }, classText(c)));
-}
-
-export function reasonText(state) {
-  return state && state.quality !== "good" ? state.reason || state.status || "" : "";
-}
 
 export class PointsTable {
   constructor(points, session) {
@@ -41,14 +21,16 @@ export class PointsTable {
     this.timer = null;
     this.closed = false;
     const canWrite = Boolean(session?.can_write) && points.some((p) => p.writable);
+    // fixed column widths: a value that changes its length does not lay the whole table out again
     const head = el("tr", {},
-      el("th", {}, "Point"), el("th", {}, "Class"), el("th", { class: "num" }, "Value"), el("th", {}, "Quality"),
-      el("th", {}, "Source time"), el("th", {}, "Server time"), el("th", { class: "spark-head" }, "Last hour"),
-      canWrite ? el("th", {}, "") : null);
+      el("th", { class: "c-point" }, "Point"), el("th", { class: "c-class" }, "Class"),
+      el("th", { class: "num c-value" }, "Value"), el("th", { class: "c-quality" }, "Quality"),
+      el("th", { class: "c-time" }, "Source time"), el("th", { class: "c-time" }, "Server time"),
+      el("th", { class: "c-spark" }, "Last hour"), canWrite ? el("th", { class: "c-write" }, "") : null);
     const body = el("tbody");
     for (const p of points) body.append(this.row(p, session, canWrite));
     if (!points.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: canWrite ? 8 : 7 }, "No points.")));
-    this.node = el("table", { id: "points", class: "data points" }, el("thead", {}, head), body);
+    this.node = el("table", { id: "points", class: canWrite ? "data points writes" : "data points" }, el("thead", {}, head), body);
   }
 
   row(p, session, canWrite) {
@@ -74,7 +56,7 @@ export class PointsTable {
       canWrite ? el("td", { class: "actions" }, writeButton(p, session)) : null,
     );
     const rec = { tr, value, badge, reason, src, srv, svg, symbol: unitSymbol(p), numeric, quality: state.quality,
-      status: state.status, why: state.reason,
+      status: state.status, why: state.reason, shown: state.value,
       spark: numeric ? new Spark(5000) : null };
     if (numeric && state.quality !== "bad") rec.spark.add(Date.parse(state.source_time) || Date.now(), state.value);
     this.rows.set(p.id, rec);
@@ -86,7 +68,10 @@ export class PointsTable {
     for (const [id, s] of states) {
       const rec = this.rows.get(id);
       if (!rec) continue;
-      rec.value.textContent = withUnit(s.value, rec.symbol);
+      if (s.value !== rec.shown) {
+        rec.value.textContent = withUnit(s.value, rec.symbol);
+        rec.shown = s.value;
+      }
       rec.value.setAttribute("data-source-time", s.source_time || "");
       if (s.quality !== rec.quality || s.status !== rec.status || s.reason !== rec.why) {
         rec.tr.className = `q-${s.quality || "bad"}`;

@@ -6,7 +6,7 @@
 import { ApiError, getJSON, sendJSON } from "./api.js";
 import { confirmAction, el, withUnit } from "./ui.js";
 import { isNumeric } from "./sparkline.js";
-import { unitSymbol } from "./points.js";
+import { unitSymbol } from "./plant_text.js";
 
 const INTEGER = new Set(["int16", "uint16", "int32", "uint32", "int64", "uint64"]);
 

@@ -24,6 +24,12 @@ export function clear(node) {
   return node;
 }
 
+// One formatter per precision, made once (toLocaleString builds one per call: a measurable share of a busy page).
+const decimals = (digits) => new Intl.NumberFormat("en-US", { maximumFractionDigits: digits, useGrouping: false });
+const FORMAT_SMALL = decimals(4);
+const FORMAT_MEDIUM = decimals(2);
+const FORMAT_LARGE = decimals(1);
+
 // A value as a person reads it: numbers with sensible digits, booleans as on/off, missing as a dash.
 export function formatValue(value) {
   if (value === null || value === undefined) return "—";
@@ -32,7 +38,7 @@ export function formatValue(value) {
     if (Number.isInteger(value)) return String(value);
     const abs = Math.abs(value);
     if (abs !== 0 && (abs < 0.001 || abs >= 1e7)) return value.toExponential(3);
-    return value.toLocaleString("en-US", { maximumFractionDigits: abs < 1 ? 4 : abs < 100 ? 2 : 1, useGrouping: false });
+    return (abs < 1 ? FORMAT_SMALL : abs < 100 ? FORMAT_MEDIUM : FORMAT_LARGE).format(value);
   }
   return String(value);
 }

@@ -110,6 +110,7 @@ class AlarmsView {
     this.operator = Boolean(ctx.session && ctx.session.can_operate_alarms);
     this.pending = null;
     this.closed = false;
+    this.seq = 0;
     this.liveMark = el("span", { class: "alarms-live", "data-state": "connecting" }, "Connecting…");
     this.summary = el("span", { class: "alarms-summary muted" });
     this.message = el("p", { id: "alarms-message", role: "status", hidden: true });
@@ -156,6 +157,7 @@ class AlarmsView {
   }
 
   async refresh() {
+    const n = ++this.seq; // only the newest answer is drawn
     let list;
     let shelved;
     let journal;
@@ -168,10 +170,10 @@ class AlarmsView {
         unitSymbols(),
       ]);
     } catch (err) {
-      if (!this.closed) this.say(`The alarms could not be read: ${err.message}`, "error");
+      if (!this.closed && n === this.seq) this.say(`The alarms could not be read: ${err.message}`, "error");
       return;
     }
-    if (this.closed) return;
+    if (this.closed || n !== this.seq) return;
     this.symbols = symbols;
     const seen = new Set(list.map((a) => a.id));
     const rows = [...list, ...shelved.filter((a) => !seen.has(a.id))];
@@ -233,8 +235,14 @@ class AlarmsView {
 
   actions(a) {
     const buttons = [];
-    if (!a.acked) buttons.push(el("button", { type: "button", class: "ack primary", onclick: () => this.act(a, "ack", { event_id: a.event_id }, "Acknowledged").catch(() => {}) }, "Acknowledge"));
-    if (a.shelved) buttons.push(el("button", { type: "button", class: "unshelve", onclick: () => this.act(a, "unshelve", {}, "Unshelved").catch(() => {}) }, "Unshelve"));
+    // a click is sent once; the button comes back only when the action is refused
+    const once = (verb, body, done) => (event) => {
+      event.target.disabled = true;
+      this.act(a, verb, body, done).catch(() => (event.target.disabled = false));
+    };
+    // ack quotes the event the operator saw: a newer activation is not acknowledged unseen
+    if (!a.acked) buttons.push(el("button", { type: "button", class: "ack primary", onclick: once("ack", { event_id: a.event_id }, "Acknowledged") }, "Acknowledge"));
+    if (a.shelved) buttons.push(el("button", { type: "button", class: "unshelve", onclick: once("unshelve", {}, "Unshelved") }, "Unshelve"));
     else buttons.push(el("button", { type: "button", class: "shelve", onclick: () => this.shelve.open_for(a) }, "Shelve…"));
     buttons.push(el("button", { type: "button", class: "comment", onclick: () => this.comment.open_for(a) }, "Comment…"));
     return el("td", { class: "actions" }, el("div", { class: "action-buttons" }, buttons));

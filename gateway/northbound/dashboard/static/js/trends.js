@@ -10,6 +10,7 @@ import {
   RAW_CAP,
   aggregateTable,
   alignRaw,
+  countGaps,
   countSamples,
   csvRows,
   drawable,
@@ -67,7 +68,7 @@ const pad = (n) => String(n).padStart(2, "0");
 // datetime-local inputs speak local time without a zone
 const localInput = (ms) => {
   const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 };
 const when = (ms) => new Date(ms).toLocaleString([], { dateStyle: "short", timeStyle: "medium" });
 const plural = (n, word) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
@@ -84,8 +85,8 @@ class TrendsView {
     this.picker = new PointPicker((ids) => this.change({ points: ids }));
     this.range = el("select", { id: "trend-range", "aria-label": "Time range", onchange: () => this.rangeChosen() },
       ...RANGES.map((r) => el("option", { value: r.key }, r.label)), el("option", { value: "custom" }, "Custom range…"));
-    this.startInput = el("input", { id: "trend-start", type: "datetime-local", "aria-label": "From" });
-    this.endInput = el("input", { id: "trend-end", type: "datetime-local", "aria-label": "To" });
+    this.startInput = el("input", { id: "trend-start", type: "datetime-local", step: 1, "aria-label": "From" });
+    this.endInput = el("input", { id: "trend-end", type: "datetime-local", step: 1, "aria-label": "To" });
     this.custom = el("span", { id: "trend-custom", class: "custom", hidden: true }, this.startInput, "–", this.endInput,
       el("button", { type: "button", id: "trend-apply", onclick: () => this.applyCustom() }, "Apply"));
     this.mode = el("select", { id: "trend-mode", "aria-label": "Values", onchange: () => this.change({ mode: this.mode.value }) },
@@ -137,6 +138,7 @@ class TrendsView {
   change(patch) {
     const next = { ...this.state, ...patch };
     if (next.range !== "custom") next.start = next.end = "";
+    this.host.dataset.state = "loading"; // until the new route is drawn
     this.ctx.navigate(hashOf(next));
   }
 
@@ -198,17 +200,18 @@ class TrendsView {
   onView(zoomed) {
     this.reset.disabled = !zoomed;
     const v = this.chart.visible();
-    this.forward.disabled = v.end >= Date.now() - 1000;
+    this.forward.disabled = v.end >= Date.now() - Math.max(1000, (v.end - v.start) * 0.02); // already at now
   }
 
   lines(ids) {
     const count = this.state.mode === "count";
-    return ids.map((id) => {
+    const labels = ids.map((id) => this.byId.get(id).label || id);
+    return ids.map((id, i) => {
       const p = this.byId.get(id);
       const onOff = !count && p.datatype === "bool";
       return {
         id,
-        label: p.label || id,
+        label: labels.indexOf(labels[i]) === labels.lastIndexOf(labels[i]) ? labels[i] : id, // the id tells twins apart
         unitKey: count ? "count" : onOff ? "on/off" : p.unit || "",
         unitLabel: count ? "samples" : onOff ? "" : unitText(p),
         onOff,
@@ -250,6 +253,7 @@ class TrendsView {
         const t = await aggregateTable(ids, win, s.mode);
         data = t.data;
         interval = t.interval;
+        win = { ...win, start: t.start }; // aligned to the interval
       }
     } catch (err) {
       if (n === this.loads) this.fail(err.message);
@@ -277,14 +281,16 @@ class TrendsView {
       if (this.chart) this.onView(false);
     }
     const samples = countSamples(data);
+    const gaps = countGaps(data);
     const axes = this.chart ? this.chart.axes.map((a) => a.label || "no unit") : [];
     Object.assign(this.host.dataset, {
-      samples: String(samples), state: "ready", start: iso(win.start), end: iso(win.end),
+      samples: String(samples), gaps: String(gaps), state: "ready", start: iso(win.start), end: iso(win.end),
       axes: axes.join("|"), mode: this.state.mode, interval: interval ? durationText(interval) : "",
     });
     this.csv.disabled = !samples;
     const what = this.state.mode === "raw" ? "raw samples" : `${AGGREGATES.find((a) => a.key === this.state.mode).label.toLowerCase()} per ${durationLabel(interval)}`;
     this.status.textContent = `${plural(samples, this.state.mode === "raw" ? "sample" : "value")} of ${plural(ids.length, "point")} · ${what} · ${when(win.start)} – ${when(win.end)}`;
+    if (gaps) this.status.textContent += ` · ${plural(gaps, this.state.mode === "raw" ? "bad sample" : "bad interval")} shown as gaps`;
     if (!samples) this.status.textContent += " · nothing was recorded in this range";
     this.notes.replaceChildren(...notes.map((t) => el("li", { class: "warn" }, t)));
   }
@@ -295,9 +301,10 @@ class TrendsView {
     this.chart = null;
     this.win = win;
     this.data = null;
-    this.host.replaceChildren(el("div", { class: "empty" }, el("strong", {}, "No points chosen"),
-      el("span", {}, "Add points on the left: type an id or label, or pick them with a SPARQL query.")));
-    Object.assign(this.host.dataset, { samples: "0", state: "ready", axes: "" });
+    const none = !this.state.points.length;
+    this.host.replaceChildren(el("div", { class: "empty" }, el("strong", {}, none ? "No points chosen" : "Nothing to draw"),
+      el("span", {}, none ? "Add points on the left: type an id or label, or pick them with a SPARQL query." : "None of the chosen points holds numbers or on/off values.")));
+    Object.assign(this.host.dataset, { samples: "0", gaps: "0", state: "ready", axes: "" });
     this.csv.disabled = true;
     this.status.textContent = "";
     this.notes.replaceChildren();

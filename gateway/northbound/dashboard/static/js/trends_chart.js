@@ -147,7 +147,6 @@ export class TrendChart {
     this.host.classList.add("panning");
     document.addEventListener("mousemove", move);
     document.addEventListener("mouseup", up);
-    e.preventDefault();
   }
 
   destroy() {

@@ -165,6 +165,13 @@ export function countSamples(data) {
   return n;
 }
 
+// Bad samples (or Bad intervals) in the table: the gaps drawn.
+export function countGaps(data) {
+  let n = 0;
+  for (let i = 1; i < data.length; i++) for (const v of data[i]) if (v === null) n++;
+  return n;
+}
+
 // CSV rows of the aligned table: the time in ISO 8601 UTC, then one cell per point (empty where it has none).
 export function csvRows(data) {
   const rows = [];

@@ -28,7 +28,7 @@ export class PointPicker {
     this.options = el("datalist", { id: "trend-options" });
     this.addError = el("p", { class: "error small", hidden: true });
     this.list = el("ul", { id: "trend-points" });
-    this.sparql = el("textarea", { id: "trend-sparql", rows: 6, spellcheck: "false", "aria-label": "SPARQL query" });
+    this.sparql = el("textarea", { id: "trend-sparql", rows: 6, wrap: "off", spellcheck: "false", "aria-label": "SPARQL query" });
     this.sparql.value = EXAMPLE;
     this.sparqlResult = el("p", { id: "trend-sparql-result", class: "small muted" });
     const form = el(
@@ -140,7 +140,7 @@ export class PointPicker {
       const added = usable.filter((id) => !this.chosen.includes(id));
       const parts = [`${got.rows} row${got.rows === 1 ? "" : "s"}; added ${added.length} point${added.length === 1 ? "" : "s"}`];
       if (usable.length > added.length) parts.push(`${usable.length - added.length} already shown`);
-      if (got.unknown.length) parts.push(`${got.unknown.length} value${got.unknown.length === 1 ? " is" : "s are"} not a point (?${got.variable})`);
+      if (got.unknown.length) parts.push(`${got.unknown.length} ?${got.variable} value${got.unknown.length === 1 ? " is" : "s are"} not a point`);
       this.sparqlResult.textContent = parts.join(", ") + ".";
       this.sparqlResult.className = added.length ? "small ok" : "small muted";
       if (added.length) this.onChange([...this.chosen, ...added]);

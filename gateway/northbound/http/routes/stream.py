@@ -24,10 +24,17 @@ from gateway.twin.events import Subscription
 router = APIRouter(tags=["stream"])
 
 
-async def _next(sub: Subscription, feed: AlarmFeed | None, timeout: float) -> tuple[list[PointState], list[AlarmEvent]]:
+async def _next(
+    sub: Subscription | None, feed: AlarmFeed | None, timeout: float
+) -> tuple[list[PointState], list[AlarmEvent]]:
     """The next point changes or alarm events, whichever come first (both when both are there)."""
     if feed is None:
+        if sub is None:  # alarms only, and the mapping has none: nothing will come but keep-alives
+            await asyncio.sleep(timeout)
+            return [], []
         return await sub.get(timeout=timeout), []
+    if sub is None:
+        return [], await feed.get(timeout)
     changes, alarms = asyncio.ensure_future(sub.get(timeout)), asyncio.ensure_future(feed.get(timeout))
     try:
         await asyncio.wait((changes, alarms), return_when=asyncio.FIRST_COMPLETED)
@@ -50,8 +57,12 @@ async def stream(
     asset: Annotated[str | None, Query(description="only points under this asset")] = None,
     type: Annotated[str | None, Query(description="point kind: measurement, setpoint, command, status")] = None,
     points: Annotated[str | None, Query(description="comma-separated point ids")] = None,
+    events: Annotated[
+        str, Query(pattern="^(change|alarm)(,(change|alarm))?$", description="which events: change, alarm or both")
+    ] = "change,alarm",
 ) -> StreamingResponse:
     model = api.view.model
+    wanted_events = set(events.split(","))
     chosen = set(model.points)
     if asset:
         if asset not in model.assets:
@@ -67,8 +78,12 @@ async def stream(
             raise ApiError(404, f"unknown point(s): {', '.join(sorted(unknown))}")
         chosen &= wanted
     filtered = bool(asset or type or points)
-    sub = api.view.subscribe(chosen if filtered else None, maxsize=api.config.stream_queue)
-    alarms = alarms_of(api.view)
+    sub = (
+        api.view.subscribe(chosen if filtered else None, maxsize=api.config.stream_queue)
+        if "change" in wanted_events
+        else None  # alarms only: a page of alarms need not read every point change of a large twin
+    )
+    alarms = alarms_of(api.view) if "alarm" in wanted_events else None
     feed = alarms.subscribe(maxsize=api.config.stream_queue) if alarms is not None else None
     api.metrics.stream_clients.inc()
 
@@ -95,12 +110,13 @@ async def stream(
                         "gateway_time": s.gateway_ts.isoformat() if s.gateway_ts else None,
                     }
                     yield f"event: change\ndata: {json.dumps(data)}\n\n".encode()
-                if sub.dropped:
+                if sub is not None and sub.dropped:
                     yield f"event: dropped\ndata: {sub.dropped}\n\n".encode()
         except asyncio.CancelledError:
             pass
         finally:
-            sub.close()
+            if sub is not None:
+                sub.close()
             if feed is not None:
                 feed.close()
 

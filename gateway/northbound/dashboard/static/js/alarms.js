@@ -140,7 +140,7 @@ class AlarmsView {
   }
 
   listen() {
-    this.stream = openStream({}, {
+    this.stream = openStream({ events: "alarm" }, {
       alarm: () => this.soon(),
       status: (state) => {
         this.liveMark.dataset.state = state;

@@ -158,6 +158,25 @@ async def test_the_stream_carries_alarm_events(base_url: str, operator: httpx.As
         assert datetime.fromisoformat(event["time"]).tzinfo is not None
 
 
+async def test_an_alarms_only_stream_carries_no_point_changes(base_url: str, operator: httpx.AsyncClient) -> None:
+    headers = {"Authorization": f"Bearer {READER}"}
+    async with (
+        httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as c,
+        c.stream("GET", "/stream", params={"events": "alarm"}) as resp,
+    ):
+        lines = resp.aiter_lines()
+        await anext(lines)  # ": connected"
+        assert (await operator.put("/points/ahu1.sat_sp/value", json={"value": 36})).status_code == 200
+        kinds = []
+        async for line in lines:
+            if line.startswith("event: "):
+                kinds.append(line[7:])
+                if kinds[-1] == "alarm":
+                    break
+        assert kinds == ["alarm"]  # the write's change (and every other point's) is not on this stream
+        assert (await c.get("/stream", params={"events": "changes"})).status_code == 422
+
+
 SPARQL = """PREFIX tb: <https://w3id.org/twinbridge#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX brick: <https://brickschema.org/schema/Brick#>

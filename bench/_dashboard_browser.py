@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bench._dashboard_probes import INIT, TIMINGS
+from bench._dashboard_trace import main_thread_profile
 
 INSTALL_LINE = "apt-get install chromium"
 VIEWPORT = {"width": 1440, "height": 900}
@@ -115,6 +116,7 @@ class LiveRun:
     long_task_ms: float
     table_ready_s: float
     errors: list[str] = field(default_factory=list)
+    profile: dict[str, float] = field(default_factory=dict)  # main thread ms/s by kind of work, after the window
 
 
 class Meter(Protocol):
@@ -132,8 +134,10 @@ def live_run(
     seconds: float,
     meter: Meter,
     prepare: Callable[[Any], None] | None = None,
+    trace_s: float = 0.0,
 ) -> LiveRun:
-    """Open ``#/asset/<asset>``, wait for its ``points`` value cells, measure for ``seconds``."""
+    """Open ``#/asset/<asset>``, wait for its ``points`` value cells, measure for ``seconds``; then trace the main
+    thread for ``trace_s`` seconds."""
     with page_on(chromium, base_url, prepare) as page:
         t0 = time.perf_counter()
         page.goto(f"/#/asset/{asset}")
@@ -150,9 +154,10 @@ def live_run(
         r = page.evaluate("() => window.__bench.stopLive()")
         if r["error"]:
             raise RuntimeError(f"the bare stream reader failed: {r['error']}")
+        profile = main_thread_profile(chromium, page, trace_s) if trace_s else {}
         return LiveRun(
             r["seconds"], r["dash"], r["base"], r["dashCells"], r["baseDropped"], r["frames"], r["longTasks"],
-            r["longTaskMs"], ready, list(page.bench_errors),
+            r["longTaskMs"], ready, list(page.bench_errors), profile,
         )  # fmt: skip
 
 

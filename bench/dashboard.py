@@ -50,6 +50,7 @@ from bench._dashboard_browser import (
 )
 from bench._dashboard_plant import PLANT_INTERVAL, GatewayProcess, PlantSize, descendants, process_cpu
 from bench._dashboard_probes import ASSETS_FETCH
+from bench._dashboard_trace import KINDS
 from bench.common import median, pct, table
 
 TREE_GOAL_MS = 1000.0
@@ -63,10 +64,11 @@ class RunSize:
     loads: int  # counted page loads of the tree
     live_s: float  # seconds of the live window
     bare_s: float  # seconds of the bare reader alone
+    trace_s: float  # seconds of main-thread tracing after the live window
 
 
-QUICK = RunSize(PlantSize(tree_points=1_500, hot_points=100), loads=3, live_s=3.0, bare_s=2.0)
-FULL = RunSize(PlantSize(tree_points=9_500, hot_points=500), loads=10, live_s=20.0, bare_s=10.0)
+QUICK = RunSize(PlantSize(tree_points=1_500, hot_points=100), loads=3, live_s=3.0, bare_s=2.0, trace_s=1.0)
+FULL = RunSize(PlantSize(tree_points=9_500, hot_points=500), loads=10, live_s=20.0, bare_s=10.0, trace_s=5.0)
 
 
 def _ms(x: float | None) -> str:
@@ -103,7 +105,7 @@ def tree_rows(loads: Sequence[TreeLoad], baseline: Sequence[float]) -> list[list
 def lag_row(name: str, lags: Sequence[float], meter: Meter, goal: str = "") -> list[object]:
     return [
         name, f"{len(lags):,}", f"{meter.produced:,}", _ms(median(lags)), _ms(pct(lags, 95)), _ms(pct(lags, 99)),
-        _ms(max(lags) if lags else None), f"{meter.gateway:.0%}", f"{meter.browser:.0%}", goal,
+        _ms(max(lags) if lags else None), f"{meter.gateway:.0%}", f"{meter.browser:.0%}", f"{meter.others:.0%}", goal,
     ]  # fmt: skip
 
 
@@ -124,6 +126,7 @@ class Results:
     assets_baseline: list[float]
     live: LiveRun
     bare: LiveRun
+    tree_meter: Meter
     live_meter: Meter
     bare_meter: Meter
     gateway_start_s: float
@@ -140,15 +143,19 @@ def run(size: RunSize, prepare: Callable[[Any], None] | None = None) -> Results:
         try:
             with browser(path) as chromium:
                 tree_load(chromium, gw.url, prepare)  # warm-up: not counted
+                tree_meter = Meter(gw)
+                tree_meter.start()
                 loads = [tree_load(chromium, gw.url, prepare) for _ in range(size.loads)]
+                tree_meter.stop()
                 assets_baseline = [bare_assets(chromium, gw.url) for _ in range(size.loads)]
                 meter, bare_meter = Meter(gw), Meter(gw)
-                live = live_run(chromium, gw.url, "hot", size.plant.hot_points, size.live_s, meter, prepare)
+                hot = size.plant.hot_points
+                live = live_run(chromium, gw.url, "hot", hot, size.live_s, meter, prepare, size.trace_s)
                 bare = bare_run(chromium, gw.url, "hot", size.bare_s, bare_meter)
             gateway_errors = gw.errors()
         finally:
             gw.stop()
-    return Results(loads, assets_baseline, live, bare, meter, bare_meter, gw.started_s, gateway_errors)
+    return Results(loads, assets_baseline, live, bare, tree_meter, meter, bare_meter, gw.started_s, gateway_errors)
 
 
 class Meter:
@@ -159,8 +166,8 @@ class Meter:
         self.gw, self.pid = gw, gw.proc.pid
         self.gateway = self.browser = 0.0
         self.produced = 0
-        self.load = 0.0  # the machine's 1-minute load average when the window opened
-        self._t0 = self._g0 = self._b0 = 0.0
+        self.others = 0.0  # cores used by everything else on the machine
+        self._t0 = self._g0 = self._b0 = self._m0 = self._me0 = 0.0
         self._s0 = 0
 
     def _samples(self) -> int:
@@ -171,15 +178,24 @@ class Meter:
         return sum(process_cpu(p) for p in descendants(os.getpid()) if p != self.pid)
 
     def start(self) -> None:
-        self.load = os.getloadavg()[0]
         self._s0 = self._samples()
+        self._m0, self._me0 = machine_cpu(), process_cpu(os.getpid())
         self._g0, self._b0, self._t0 = process_cpu(self.pid), self._browser_cpu(), time.perf_counter()
 
     def stop(self) -> None:
-        self.produced = self._samples() - self._s0
         wall = time.perf_counter() - self._t0
         self.gateway = (process_cpu(self.pid) - self._g0) / wall
         self.browser = max(0.0, self._browser_cpu() - self._b0) / wall
+        me = (process_cpu(os.getpid()) - self._me0) / wall
+        self.others = max(0.0, (machine_cpu() - self._m0) / wall - self.gateway - self.browser - me)
+        self.produced = self._samples() - self._s0
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (every core), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def report(size: RunSize, r: Results, chromium: str) -> None:
@@ -187,9 +203,9 @@ def report(size: RunSize, r: Results, chromium: str) -> None:
     cpus = os.cpu_count()
     print(
         f"{chromium} headless via Playwright {metadata.version('playwright')}; viewport 1440x900; this machine's "
-        f"{cpus} cores are shared by the gateway and the browser (1-minute load average when the live window "
-        f"opened: {r.live_meter.load:.1f}; other work on the machine skews every figure). Gateway ready in "
-        f"{r.gateway_start_s:.1f} s."
+        f"{cpus} cores are shared by the gateway and the browser (other work on the machine, which skews every "
+        f"figure: {r.tree_meter.others:.0%} of a core during the tree loads, {r.live_meter.others:.0%} and "
+        f"{r.bare_meter.others:.0%} in the live windows). Gateway ready in {r.gateway_start_s:.1f} s."
     )
     print(
         f"\nTree first paint: a twin of {n:,} points ({size.plant.equipment:,} equipment under sites, areas and "
@@ -215,14 +231,19 @@ def report(size: RunSize, r: Results, chromium: str) -> None:
         lag_row("baseline: bare stream reader, same page, same time (at JSON parse)", live.base, lm),
         lag_row("baseline: bare stream reader alone, no dashboard (at JSON parse)", bare.base, bm),
     ]
-    heads = ["reader", "updates seen", "produced", "p50 ms", "p95 ms", "p99 ms", "max ms", "gateway CPU", "browser CPU"]
-    print(table([*heads, "goal"], rows))
+    heads = ["reader", "updates seen", "produced", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+    print(table([*heads, "gateway CPU", "browser CPU", "other CPU", "goal"], rows))
     print(
-        f"\n(CPU: share of one core over the window; browser = Chromium's processes and Playwright's driver. "
-        f"Dashboard window: main-thread long tasks {live.long_tasks} totalling {live.long_task_ms:,.0f} ms; the "
-        f"stream told the bare reader of {live.base_dropped} dropped changes; table drawn {live.table_ready_s:.1f} s "
-        "after navigation)"
+        f"\n(CPU: share of one core over the window; browser = Chromium's processes and Playwright's driver; other "
+        f"= the rest of the machine. Dashboard window: {live.frames / live.seconds:.0f} frames/s, main-thread long "
+        f"tasks {live.long_tasks} totalling {live.long_task_ms:,.0f} ms; the stream told the bare reader of "
+        f"{live.base_dropped} dropped changes; table drawn {live.table_ready_s:.1f} s after navigation)"
     )
+    if live.profile:
+        p = live.profile
+        print(f"\nThe dashboard page's main thread, traced for {size.trace_s:g} s after the window, ms per second:\n")
+        kinds = ["busy", *KINDS]
+        print(table([*kinds, "frames with updates/s"], [[f"{p[k]:.0f}" for k in kinds] + [f"{p['frames']:.0f}"]]))
     errors = sorted({e for load in r.loads for e in load.errors} | set(live.errors))
     if errors:
         print(f"(the page reported: {'; '.join(errors[:5])})")

@@ -149,8 +149,8 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def cpu_seconds(self) -> float:
-        """CPU seconds (user + system, every thread) the gateway has used so far."""
-        return process_cpu(self.proc.pid)
+        """CPU seconds (user + system, every thread) the gateway and its SPARQL worker have used so far."""
+        return tree_cpu(self.proc.pid)
 
     def errors(self) -> list[str]:
         """What the gateway logged at ERROR so far, and the last line of each traceback."""
@@ -167,25 +167,43 @@ class GatewayProcess:
             self.proc.wait(10)
 
 
-def process_cpu(pid: int) -> float:
-    """CPU seconds of one process from /proc (utime + stime)."""
+def process_cpu(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds of one process from /proc (utime + stime), with ``reaped`` those of its children that ended
+    and were waited for (cutime + cstime)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (children, their children...), from /proc."""
-    parents: dict[int, list[int]] = {}
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and everything below it, those that ended included."""
+    return sum(process_cpu(p, reaped=True) for p in [pid, *descendants(pid)])
+
+
+def _children_of() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
+    out: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
-            parents.setdefault(ppid, []).append(int(entry.name))
+            out.setdefault(ppid, []).append(int(entry.name))
+    return out
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started that still run."""
+    return _children_of().get(pid, [])
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children...)."""
+    parents = _children_of()
     out, todo = [], [pid]
     while todo:
         for child in parents.get(todo.pop(), []):

@@ -48,7 +48,7 @@ from bench._dashboard_browser import (
     live_run,
     tree_load,
 )
-from bench._dashboard_plant import PLANT_INTERVAL, GatewayProcess, PlantSize, descendants, process_cpu
+from bench._dashboard_plant import PLANT_INTERVAL, GatewayProcess, PlantSize, children, process_cpu, tree_cpu
 from bench._dashboard_probes import ASSETS_FETCH
 from bench._dashboard_trace import KINDS
 from bench.common import median, pct, table
@@ -175,16 +175,16 @@ class Meter:
             return int(next(s["samples_in"] for s in json.load(r) if s["id"] == "hot"))
 
     def _browser_cpu(self) -> float:
-        return sum(process_cpu(p) for p in descendants(os.getpid()) if p != self.pid)
+        return sum(tree_cpu(p) for p in children(os.getpid()) if p != self.pid)
 
     def start(self) -> None:
         self._s0 = self._samples()
         self._m0, self._me0 = machine_cpu(), process_cpu(os.getpid())
-        self._g0, self._b0, self._t0 = process_cpu(self.pid), self._browser_cpu(), time.perf_counter()
+        self._g0, self._b0, self._t0 = self.gw.cpu_seconds(), self._browser_cpu(), time.perf_counter()
 
     def stop(self) -> None:
         wall = time.perf_counter() - self._t0
-        self.gateway = (process_cpu(self.pid) - self._g0) / wall
+        self.gateway = (self.gw.cpu_seconds() - self._g0) / wall
         self.browser = max(0.0, self._browser_cpu() - self._b0) / wall
         me = (process_cpu(os.getpid()) - self._me0) / wall
         self.others = max(0.0, (machine_cpu() - self._m0) / wall - self.gateway - self.browser - me)

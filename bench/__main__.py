@@ -18,7 +18,18 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-_LIBS = ("pyoxigraph", "rdflib", "asyncua", "pymodbus", "aiomqtt", "paho-mqtt", "fastapi", "uvicorn", "pydantic")
+_LIBS = (
+    "pyoxigraph",
+    "rdflib",
+    "asyncua",
+    "pymodbus",
+    "aiomqtt",
+    "paho-mqtt",
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "playwright",
+)
 
 
 def areas() -> list[str]:

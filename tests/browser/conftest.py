@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -19,26 +18,14 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bench._dashboard_browser import INSTALL_LINE, chromium_path
 from gateway.demo_plant.runner import Demo, Ports
 from tests.e2e.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
-INSTALL_LINE = "apt-get install chromium"
 T = TypeVar("T")
 
 pytestmark = pytest.mark.integration
-
-
-def chromium_path() -> str | None:
-    """The browser to drive: TWINBRIDGE_CHROMIUM, else Debian's chromium (or another Chromium on PATH)."""
-    given = os.environ.get("TWINBRIDGE_CHROMIUM")
-    if given:
-        return given
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def screenshot_dir() -> Path:
@@ -100,9 +87,10 @@ def plant() -> Iterator[DemoThread]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (Debian's), one for the session."""
+    """Headless Chromium (Debian's), one per test module: Playwright's synchronous API keeps an event loop running
+    in this thread while it is open, so it must be closed before the asyncio tests of other folders run."""
     path = chromium_path()
     if path is None:
         pytest.skip(f"the dashboard tests need Chromium: {INSTALL_LINE}")

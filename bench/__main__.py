@@ -7,6 +7,7 @@ the library versions, to a JSON file (``--json PATH``, default ``bench-results.j
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import importlib
 import io
 import json
@@ -97,6 +98,9 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(areas())}", file=sys.stderr)
         return 2
     results: dict[str, object] = {"machine": machine(), "quick": "--quick" in flags, "areas": {}}
+    if "--quick" in flags and len(chosen) == 1:
+        # a smoke run takes seconds: one still going after 90 s is stuck, and says where before it is killed
+        faulthandler.dump_traceback_later(90, exit=True)
     print(f"machine: {results['machine']}")
     rc = 0
     for area in chosen:

@@ -22,7 +22,7 @@ def test_quick_run(area: str, tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=100,  # under pytest's 120 s, so a hung area fails with its own output
         check=False,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 
 from bench._dashboard_browser import INSTALL_LINE, chromium_path
+from bench._dashboard_browser import browser as headless_chromium
 from gateway.demo_plant.runner import Demo, Ports
 from tests.e2e.conftest import free_ports
 
@@ -94,14 +95,8 @@ def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
         pytest.skip(f"the dashboard tests need Chromium: {INSTALL_LINE}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with headless_chromium(path) as chromium:
+        yield chromium
 
 
 class Screen:

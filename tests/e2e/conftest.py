@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from gateway.demo_plant.runner import Demo, Ports
 from gateway.demo_plant.sensors import BrokerChoice
@@ -72,3 +73,15 @@ async def start_demo() -> AsyncIterator[StartDemo]:
 async def demo(start_demo: StartDemo) -> Demo:
     """The demo plant with its default broker choice (mosquitto when installed, else amqtt)."""
     return await start_demo()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def plant() -> AsyncIterator[Demo]:
+    """One default demo plant for a whole test module (a start costs about 5 s): its tests run on the module's
+    loop (``pytest.mark.asyncio(loop_scope="module")``) and each puts back what it changes."""
+    demo = Demo(Ports(*free_ports(5)))
+    try:
+        await demo.start()
+        yield demo
+    finally:
+        await demo.stop()

@@ -17,25 +17,14 @@ import pytest_asyncio
 
 from gateway.demo_plant.faults import Fault
 from gateway.demo_plant.plc import FAULT_REGISTER
-from gateway.demo_plant.runner import Demo, Ports
+from gateway.demo_plant.runner import Demo
 from tests.conftest import wait_for
-from tests.e2e.conftest import free_ports
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 LIMIT = "boiler1.supply_temp/limit"
 OFF_SETPOINT = "boiler1.supply_temp/off-setpoint"
 ROOM_TEMPERATURES = ("hall-s1.temperature", "hall-s2.temperature", "office-s3.temperature")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def plant() -> AsyncIterator[Demo]:
-    demo = Demo(Ports(*free_ports(5)))
-    try:
-        await demo.start()
-        yield demo
-    finally:
-        await demo.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

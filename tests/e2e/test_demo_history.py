@@ -5,29 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
 from asyncua import Client, ua
 
-from gateway.demo_plant.runner import Demo, Ports
+from gateway.demo_plant.runner import Demo
 from tests.conftest import wait_for
-from tests.e2e.conftest import free_ports
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def plant() -> AsyncIterator[Demo]:
-    demo = Demo(Ports(*free_ports(5)))
-    try:
-        await demo.start()
-        yield demo
-    finally:
-        await demo.stop()
 
 
 async def _rows(http: httpx.AsyncClient, pid: str) -> list[dict[str, object]]:

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
-import pytest_asyncio
 
-from gateway.demo_plant.runner import Demo, Ports
+from gateway.demo_plant.runner import Demo
 from tests.conftest import wait_for
-from tests.e2e.conftest import free_ports
 from tests.integration.gateway.northbound.mqtt.sparkplug_host import SparkplugHost
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -31,16 +29,6 @@ TOPICS = {  # point -> its UNS topic under the prefix: <site>/<area>/<equipment>
     "machine1.spindle_speed": "site/workshop/machine1/spindle_speed",  # OPC UA
     "hall-s1.temperature": "site/hall/hall-s1/temperature",  # MQTT, discovered at run time
 }
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def plant() -> AsyncIterator[Demo]:
-    demo = Demo(Ports(*free_ports(5)))
-    try:
-        await demo.start()
-        yield demo
-    finally:
-        await demo.stop()
 
 
 class Watcher:

@@ -1,25 +1,22 @@
 """End to end on real sockets, with the demo plant running in this process: PLC register -> SPARQL and OPC UA;
-writes from OPC UA and REST -> PLC and machine; a device or the broker killed mid-run; the example queries."""
+writes from OPC UA and REST -> PLC and machine; a device or the broker killed mid-run; the example client."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import re
 import signal
 import struct
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from asyncua import Client, ua
 
-from gateway.demo_plant.runner import Demo, Ports
+from gateway.demo_plant.runner import Demo
 from gateway.demo_plant.sensors import EmbeddedBroker, find_mosquitto
 from tests.conftest import wait_for
 from tests.e2e.conftest import StartDemo, free_ports
@@ -62,29 +59,19 @@ def _status(demo: Demo, point: str) -> str | None:
     return twin.state(point).status if point in twin.states() else None
 
 
-# The next four tests share one default demo (a start costs about 5 s): each puts back what it changed, and the
-# one that leaves the PLC stopped runs last of them. The tests after them start demos of their own.
+# The next four tests share the module's demo (``plant``, tests/e2e/conftest.py): each puts back what it changed.
+# The tests after them start demos of their own.
 SHARED = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def demo() -> AsyncIterator[Demo]:
-    plant = Demo(Ports(*free_ports(5)))
-    try:
-        await plant.start()
-        yield plant
-    finally:
-        await plant.stop()
-
-
 @SHARED
-async def test_plc_value_reaches_sparql_and_opcua_subscription(demo: Demo) -> None:
-    twin = demo.gateway.twin  # type: ignore[union-attr]
-    await wait_for(lambda: _status(demo, "boiler1.energy") == "Good", what="energy counter read")
+async def test_plc_value_reaches_sparql_and_opcua_subscription(plant: Demo) -> None:
+    twin = plant.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: _status(plant, "boiler1.energy") == "Good", what="energy counter read")
     first = twin.state("boiler1.energy").value
     assert 12_500 <= first < 12_600, first  # kWh in the twin from the PLC's Wh register (source_unit W-HR)
     await wait_for(lambda: twin.state("boiler1.energy").value > first, what="energy counting up")
-    async with _ua(demo) as c:
+    async with _ua(plant) as c:
         ns = await c.get_namespace_index(UA_NS)
         seen: list[float] = []
 
@@ -94,21 +81,21 @@ async def test_plc_value_reaches_sparql_and_opcua_subscription(demo: Demo) -> No
 
         sub = await c.create_subscription(100, Handler())
         await sub.subscribe_data_change(c.get_node(ua.NodeId("boiler1.return_temp", ns)))
-        demo.plc.pause()  # the simulation would overwrite the register
+        plant.plc.pause()  # the simulation would overwrite the register
         try:
-            demo.plc.memory.set("holding", 1, _uint16(-123))  # -12.3 °C after the mapping's scale 0.1
+            plant.plc.memory.set("holding", 1, _uint16(-123))  # -12.3 °C after the mapping's scale 0.1
             await wait_for(
                 lambda: any(v is not None and abs(v + 12.3) < 1e-3 for v in seen), what="OPC UA notification"
             )
-            assert abs(float(await _sparql_value(demo, "boiler1.return_temp")) + 12.3) < 1e-3
+            assert abs(float(await _sparql_value(plant, "boiler1.return_temp")) + 12.3) < 1e-3
         finally:
-            demo.plc.paused = False  # the shared demo simulates again
+            plant.plc.paused = False  # the shared plant simulates again
 
 
 @SHARED
-async def test_writes_from_rest_and_opcua_reach_plc_and_machine(demo: Demo) -> None:
-    plc, machine_sp = demo.plc.memory, demo.machine.nodes["setpoint"]
-    async with _http(demo, token=True) as http:
+async def test_writes_from_rest_and_opcua_reach_plc_and_machine(plant: Demo) -> None:
+    plc, machine_sp = plant.plc.memory, plant.machine.nodes["setpoint"]
+    async with _http(plant, token=True) as http:
         r = await http.put("/points/boiler1.setpoint/value", json={"value": 61.5})
         assert r.status_code == 200 and r.json()["ok"], r.text
         assert plc.get("holding", 10) == [615]
@@ -118,9 +105,9 @@ async def test_writes_from_rest_and_opcua_reach_plc_and_machine(demo: Demo) -> N
         assert r.status_code == 200, r.text
         assert await machine_sp.read_value() == 1600.0  # type: ignore[attr-defined]
     # the twin shows the written setpoint once the PLC reports it (next poll)
-    await wait_for(lambda: demo.gateway.twin.state("boiler1.setpoint").value == 61.5, what="setpoint in the twin")  # type: ignore[union-attr]
+    await wait_for(lambda: plant.gateway.twin.state("boiler1.setpoint").value == 61.5, what="setpoint in the twin")  # type: ignore[union-attr]
 
-    async with _ua(demo, "operator") as c:
+    async with _ua(plant, "operator") as c:
         ns = await c.get_namespace_index(UA_NS)
         await c.get_node(ua.NodeId("boiler1.setpoint", ns)).write_value(
             ua.DataValue(ua.Variant(55.5, ua.VariantType.Float))
@@ -134,56 +121,40 @@ async def test_writes_from_rest_and_opcua_reach_plc_and_machine(demo: Demo) -> N
             ua.DataValue(ua.Variant(1750.0, ua.VariantType.Double))
         )
         assert await machine_sp.read_value() == 1750.0  # type: ignore[attr-defined]
-    async with _ua(demo) as anon:  # anonymous sessions are viewers
+    async with _ua(plant) as anon:  # anonymous sessions are viewers
         ns = await anon.get_namespace_index(UA_NS)
         with pytest.raises(ua.uaerrors.BadUserAccessDenied):
             await anon.get_node(ua.NodeId("boiler1.setpoint", ns)).write_value(
                 ua.DataValue(ua.Variant(50.0, ua.VariantType.Float))
             )
     assert plc.get("holding", 10) == [555]
-    # the shared demo as it started: boiler enabled at its 70 °C setpoint, spindle setpoint 1200 rpm
+    # the shared plant as it started: boiler enabled at its 70 °C setpoint, spindle setpoint 1200 rpm
     plc.set("holding", 10, 700)
     plc.set("coil", 1, 1)
     await machine_sp.write_value(1200.0)  # type: ignore[attr-defined]
 
 
 @SHARED
-async def test_plc_stopped_mid_run_only_its_points_go_bad_and_recover(demo: Demo) -> None:
-    twin = demo.gateway.twin  # type: ignore[union-attr]
-    await wait_for(lambda: _status(demo, "hall-s1.temperature") == "Good", what="MQTT points")
-    await demo.plc.stop()
+async def test_plc_stopped_mid_run_only_its_points_go_bad_and_recover(plant: Demo) -> None:
+    twin = plant.gateway.twin  # type: ignore[union-attr]
+    await wait_for(lambda: _status(plant, "hall-s1.temperature") == "Good", what="MQTT points")
+    await plant.plc.stop()
     await wait_for(lambda: twin.state("boiler1.supply_temp").quality.name == "BAD", what="PLC points Bad")
     assert all(twin.state(f"boiler1.{p}").quality.name == "BAD" for p in ("flow", "energy", "setpoint", "enable"))
     assert twin.state("boiler1.supply_temp").reason
-    assert _status(demo, "machine1.motor_temp") == "Good" and _status(demo, "hall-s1.temperature") == "Good"
-    await demo.plc.start()
-    await wait_for(lambda: _status(demo, "boiler1.supply_temp") == "Good", timeout=15, what="PLC recovery")
-    assert await _sparql_value(demo, "boiler1.supply_temp") is not None
+    assert _status(plant, "machine1.motor_temp") == "Good" and _status(plant, "hall-s1.temperature") == "Good"
+    await plant.plc.start()
+    await wait_for(lambda: _status(plant, "boiler1.supply_temp") == "Good", timeout=15, what="PLC recovery")
+    assert await _sparql_value(plant, "boiler1.supply_temp") is not None
 
 
 @SHARED
-async def test_example_queries_answer_on_the_demo(demo: Demo) -> None:
-    text = (ROOT / "examples" / "queries.md").read_text()
-    prefixes = text.split("```\n", 2)[1].split("```")[0]
-    queries = re.findall(r"```sparql\n(.*?)```", text, re.S)
-    assert len(queries) >= 5
-    twin = demo.gateway.twin  # type: ignore[union-attr]
-    await wait_for(lambda: _status(demo, "office-s3.temperature") == "Good", what="MQTT points discovered")
-    bad_or_stale = next(q for q in queries if "tb:qualityReason" in q)
-    active_alarms = next(q for q in queries if "tb:AlarmCondition" in q)  # needs a fault: test_example_queries.py
-    for q in queries:
-        if q is not bad_or_stale and q is not active_alarms:
-            assert await twin.query(prefixes + q), q
-    assert await twin.query(prefixes + bad_or_stale) == []  # a healthy plant
-    await demo.plc.stop()
-    await wait_for(lambda: twin.state("boiler1.flow").quality.name == "BAD", what="PLC points Bad")
-    bad = {r["point"].value.rsplit("/", 1)[1] for r in await twin.query(prefixes + bad_or_stale)}
-    assert {"boiler1.flow", "boiler1.setpoint"} <= bad and not any(p.startswith("machine1") for p in bad)
-    # and the example client against the live HTTP API
+async def test_the_example_client_queries_and_follows_the_demo(plant: Demo) -> None:
+    # every example query itself is checked on the demo in test_example_queries.py
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "examples" / "client.py"),
-        f"http://127.0.0.1:{demo.ports.http}",
+        f"http://127.0.0.1:{plant.ports.http}",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

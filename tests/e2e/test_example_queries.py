@@ -10,18 +10,15 @@ import asyncio
 import re
 import textwrap
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import yaml
 
 from gateway.demo_plant.plc import FAULT_REGISTER
-from gateway.demo_plant.runner import Demo, Ports
+from gateway.demo_plant.runner import Demo
 from tests.conftest import wait_for
-from tests.e2e.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,19 +45,9 @@ def _table(result: Any) -> tuple[list[str], list[dict[str, Any]]]:
 
 # The two demo tests share one demo (a start costs about 5 s): the roll-up only reads, so it runs first; the other
 # injects a fault and stops the PLC.
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def demo() -> AsyncIterator[Demo]:
-    plant = Demo(Ports(*free_ports(5)))
-    try:
-        await plant.start()
-        yield plant
-    finally:
-        await plant.stop()
-
-
 @pytest.mark.asyncio(loop_scope="module")
-async def test_the_roll_up_averages_each_areas_temperatures(demo: Demo) -> None:
-    twin = demo.gateway.twin  # type: ignore[union-attr]
+async def test_the_roll_up_averages_each_areas_temperatures(plant: Demo) -> None:
+    twin = plant.gateway.twin  # type: ignore[union-attr]
     await wait_for(lambda: "hall-s2.temperature" in twin.states(), what="MQTT sensors discovered")
     await wait_for(lambda: twin.state("hall-s2.temperature").status == "Good", what="MQTT values")
     prefixes, queries = queries_md()
@@ -84,8 +71,8 @@ async def test_the_roll_up_averages_each_areas_temperatures(demo: Demo) -> None:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
-    twin = demo.gateway.twin  # type: ignore[union-attr]
+async def test_every_example_query_answers_on_the_demo(plant: Demo) -> None:
+    twin = plant.gateway.twin  # type: ignore[union-attr]
     await wait_for(lambda: "office-s3.temperature" in twin.states(), what="MQTT sensors discovered")
     await wait_for(lambda: twin.state("office-s3.temperature").status == "Good", what="MQTT values")
     sets = [queries_md(), readme_queries()]
@@ -106,7 +93,7 @@ async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
             unbound = [n for n in names if not any(n in r for r in rows)]
             assert unbound == [], (q, unbound)
     assert len(stale) == 2 and len(alarms) == 1
-    demo.plc.memory.set("holding", FAULT_REGISTER, 3)  # spikes above the supply temperature's limits
+    plant.plc.memory.set("holding", FAULT_REGISTER, 3)  # spikes above the supply temperature's limits
     mine: list[dict[str, Any]] = []
 
     async def active_limit_alarm() -> bool:
@@ -119,10 +106,10 @@ async def test_every_example_query_answers_on_the_demo(demo: Demo) -> None:
     while not await active_limit_alarm():
         assert time.monotonic() < deadline, "no active alarm of boiler1.supply_temp in the twin"
         await asyncio.sleep(0.1)
-    demo.plc.memory.set("holding", FAULT_REGISTER, 0)
+    plant.plc.memory.set("holding", FAULT_REGISTER, 0)
     assert str(mine[0]["equipment"].value).endswith("/boiler1") and mine[0]["label"].value == "Boiler 1"
     assert str(mine[0]["room"].value).endswith("/boiler-room") and mine[0]["severity"].value == "800"
-    await demo.plc.stop()
+    await plant.plc.stop()
     await wait_for(lambda: twin.state("boiler1.flow").quality.name == "BAD", what="PLC points Bad")
     for q in stale:
         names, rows = await twin.query(q, consume=_table)

@@ -26,6 +26,9 @@ class Principal:
         return allows(self.role, role)
 
 
+ANONYMOUS = Principal("anonymous", "reader")  # a read without a token, where anonymous_read allows it
+
+
 class TokenAuth:
     """Checks bearer tokens against the configured hashes in constant time."""
 
@@ -58,7 +61,7 @@ class TokenAuth:
         principal = self.authenticate(authorization)
         if principal is None:
             if role == "reader" and self.anonymous_read:
-                return Principal("anonymous", "reader")
+                return ANONYMOUS
             raise ApiError(401, "this endpoint needs a bearer token (Authorization: Bearer <token>)")
         if not principal.allows(role):
             raise ApiError(403, f"token '{principal.name}' has role {principal.role}; this needs {role}")

@@ -153,6 +153,7 @@ class PointSummary(BaseModel):
     datatype: str
     writable: bool
     source: str
+    recorded: bool  # history records its samples (GET /points/{id}/history, /history answer for it)
     state: PointState
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from adapters.contract.model import Point, TargetKind
 from adapters.contract.sample import PointState as LiveState
 from gateway.classes import compact, resolve_class
+from gateway.northbound.history_access import history_reader, is_recorded
 from gateway.northbound.http import present
 from gateway.northbound.http.deps import Api, OperatorDep, ReaderDep
 from gateway.northbound.http.errors import ApiError
@@ -67,6 +68,7 @@ def summary(api: Api, p: Point) -> dict[str, Any]:
         "datatype": p.datatype.value,
         "writable": p.writable,
         "source": p.source,
+        "recorded": history_reader(api.view) is not None and is_recorded(api.view, p.id),
         "state": state_model(api.view.state(p.id)),
     }
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gateway.northbound.http.auth import ANONYMOUS
 from gateway.northbound.http.deps import Api, ReaderDep
 from gateway.northbound.http.schemas import Health, SessionInfo, SourceInfo
 
@@ -21,11 +22,10 @@ async def sources(api: Api, _: ReaderDep) -> list[dict[str, Any]]:
 
 @router.get("/session", response_model=SessionInfo, summary="Who the token is, and what it may do")
 async def session(api: Api, who: ReaderDep) -> SessionInfo:
-    anonymous = who.name == "anonymous" and api.auth.anonymous_read
     return SessionInfo(
         name=who.name,
         role=who.role,
-        anonymous=anonymous,
+        anonymous=who is ANONYMOUS,  # not by name: a token may be called "anonymous"
         can_write=who.allows("operator"),
         can_operate_alarms=who.allows("operator"),
         anonymous_read=api.auth.anonymous_read,

@@ -59,7 +59,7 @@ async function unitSymbols() {
   if (!units || Date.now() - units.at > 60000) {
     units = { at: Date.now(), map: new Map() };
     try {
-      for (const p of await getJSON("/points")) units.map.set(p.id, { symbol: p.unit === "UNITLESS" ? "" : p.unit_symbol, label: p.label });
+      for (const p of await getJSON("/points")) units.map.set(p.id, { symbol: p.unit_symbol || "", label: p.label });
     } catch {
       // the tables still show the unit names
     }

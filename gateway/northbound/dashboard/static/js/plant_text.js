@@ -9,9 +9,9 @@ export function classText(curie) {
   return local.replace(/_/g, " ");
 }
 
-// The unit symbol to show: QUDT's symbol for UNITLESS is a CJK "一", which means nothing to a reader.
+// The unit symbol to show (the API gives none for UNITLESS).
 export function unitSymbol(point) {
-  return point.unit === "UNITLESS" ? null : point.unit_symbol || null;
+  return point.unit_symbol || null;
 }
 
 export function classTags(point) {

@@ -137,7 +137,7 @@ export async function render(main, ctx) {
   let timer = null;
   if (numeric) {
     if (state.quality !== "bad") spark.add(Date.parse(state.source_time) || Date.now(), state.value);
-    loadSparks([p.id])
+    loadSparks(p.recorded ? [p.id] : [])
       .then((loaded) => {
         const seeded = loaded.get(p.id);
         if (!seeded || closed) return;

@@ -55,7 +55,7 @@ export class PointsTable {
       el("td", { class: "spark" }, svg),
       canWrite ? el("td", { class: "actions" }, writeButton(p, session)) : null,
     );
-    const rec = { tr, value, badge, reason, src, srv, svg, symbol: unitSymbol(p), numeric, quality: state.quality,
+    const rec = { tr, value, badge, reason, src, srv, svg, symbol: unitSymbol(p), numeric, recorded: p.recorded, quality: state.quality,
       status: state.status, why: state.reason, shown: state.value,
       spark: numeric ? new Spark(5000) : null };
     if (numeric && state.quality !== "bad") rec.spark.add(Date.parse(state.source_time) || Date.now(), state.value);
@@ -103,7 +103,7 @@ export class PointsTable {
 
   // Sparklines from history, then redrawn every few seconds with what the stream added.
   async sparks(onError) {
-    const ids = [...this.rows].filter(([, r]) => r.numeric).map(([id]) => id);
+    const ids = [...this.rows].filter(([, r]) => r.numeric && r.recorded).map(([id]) => id);
     try {
       const loaded = await loadSparks(ids);
       if (this.closed) return;

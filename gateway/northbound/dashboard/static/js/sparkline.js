@@ -2,7 +2,7 @@
 // averages (GET /history, one request for the whole table), then carried on by the live values, so a line
 // keeps moving while the page is open.
 
-import { ApiError, getJSON } from "./api.js";
+import { getJSON } from "./api.js";
 import { formatValue } from "./ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -151,9 +151,9 @@ export function drawSpark(svg, spark, unit = "") {
   return title.textContent;
 }
 
-// One GET /history for these ids (a few when the ids would make too long an address): averages per minute over
-// the last hour. When the store holds less than ten minutes, asks again for that span in finer steps, so a
-// gateway that just started still draws a line. Points whose history is off are left out. -> Map id -> Spark
+// One GET /history for these ids, recorded ones (`recorded` on /points; a few requests when the ids would make too
+// long an address): averages per minute over the last hour. When the store holds less than ten minutes, asks again
+// for that span in finer steps, so a gateway that just started still draws a line. -> Map id -> Spark
 export async function loadSparks(ids) {
   const out = new Map();
   if (!ids.length) return out;
@@ -168,17 +168,12 @@ export async function loadSparks(ids) {
     size += encodeURIComponent(id).length + 1;
   }
   for (const group of groups) {
-    const first = await fetchSeries(group, "-1h", "1m");
-    if (!first) return out; // no history on this gateway
-    if (!first.body) continue; // none of these is recorded
-    let answer = first;
-    const covered = minutesCovered(first.body);
+    let body = await fetchSeries(group, "-1h", "1m");
+    const covered = minutesCovered(body);
     if (covered > 0 && covered <= 10) {
       const span = covered * 60;
-      const finer = await fetchSeries(first.ids, `-${span}s`, `${Math.max(1, Math.round(span / 60))}s`);
-      if (finer?.body) answer = finer;
+      body = await fetchSeries(group, `-${span}s`, `${Math.max(1, Math.round(span / 60))}s`);
     }
-    const { body } = answer;
     const times = body.time.map((t) => Date.parse(t));
     const step = times.length > 1 ? times[1] - times[0] : 60_000;
     for (const [id, series] of Object.entries(body.series)) {
@@ -199,20 +194,7 @@ function minutesCovered(body) {
   return body.time.length - first;
 }
 
-// GET /history, leaving out the points it says are not recorded. -> {ids, body} (body null: none recorded), or
-// null when the gateway records no history.
-async function fetchSeries(ids, start, interval) {
-  let left = [...ids];
-  for (let tries = 0; left.length && tries < 20; tries++) {
-    try {
-      const body = await getJSON("/history", { points: left.join(","), start, interval, aggregate: "average" });
-      return { ids: left, body };
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 404) throw err;
-      const named = /point '([^']+)' is not recorded/.exec(err.message);
-      if (!named) return null; // the gateway records no history
-      left = left.filter((id) => id !== named[1]);
-    }
-  }
-  return { ids: left, body: null };
+// GET /history: averages of these points on one time axis.
+function fetchSeries(ids, start, interval) {
+  return getJSON("/history", { points: ids.join(","), start, interval, aggregate: "average" });
 }

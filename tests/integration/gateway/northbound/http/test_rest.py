@@ -41,6 +41,7 @@ async def test_points_and_filters(client: httpx.AsyncClient) -> None:
     assert ids(await client.get("/points", params={"source": "plc9"})) == []
     listed = {p["id"]: p for p in (await client.get("/points")).json()}
     assert listed["boiler1.temp"]["unit_symbol"] == "°C" and listed["boiler1.temp"]["source"] == "sim1"
+    assert listed["boiler1.temp"]["recorded"] is True  # history records every point by default
     assert (await client.get("/points", params={"type": "brick:Nonsense"})).status_code == 400
     p = (await client.get("/points/boiler1.temp")).json()
     assert p["state"]["value"] == 71.5 and p["state"]["quality"] == "good" and p["state"]["status"] == "Good"

@@ -26,6 +26,8 @@ async def test_unknown_point_names_the_nearest_ids(client: httpx.AsyncClient) ->
 async def test_a_point_whose_history_is_off_says_how_to_record_it(client: httpx.AsyncClient) -> None:
     body = await error(client, "/points/lab.temp/history", 404)
     assert "not recorded" in str(body["error"]) and "history: {mode: all}" in str(body["error"])
+    listed = {p["id"]: p["recorded"] for p in (await client.get("/points")).json()}  # known before asking
+    assert listed["lab.temp"] is False and listed["ahu1.sat"] is True
 
 
 async def test_reversed_range_says_to_swap(client: httpx.AsyncClient) -> None:

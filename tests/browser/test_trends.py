@@ -172,7 +172,9 @@ def test_points_are_picked_by_id_and_by_a_sparql_query(screen: Screen) -> None:
     assert _drawn(page)["axes"] == "m³/h|°C"  # the flow came first: its axis is the left one
     page.click(f"#trend-points li[data-point='{FLOW}'] button.remove")
     _wait(page, f"!location.hash.includes('{FLOW}')")
+    page.wait_for_selector(f"#trend-points li[data-point='{FLOW}']", state="detached")  # the list follows the route
     assert page.locator("#trend-points li[data-point]").count() == 2
+    _wait(page, "document.querySelector('#trend-chart').dataset.axes === '°C'")  # and the chart, once redrawn
     assert _drawn(page)["axes"] == "°C"
     # the browser logs the refused query's answer; nothing else went wrong
     assert screen.errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]

@@ -3,7 +3,7 @@
 // until it clears), unshelves and comments; a reader sees the same tables without those buttons.
 // watchCount keeps the red number in the navigation at the active, unacknowledged alarms.
 
-import { ApiError, getJSON, openStream, sendJSON } from "./api.js";
+import { ApiError, getJSON, openStream, pointCatalogue, sendJSON } from "./api.js";
 import { el, formatTime, formatValue, link } from "./ui.js";
 import { commentDialog, shelveDialog } from "./alarms_dialogs.js";
 
@@ -54,18 +54,8 @@ export function watchCount(span, session) {
 // -- helpers ---------------------------------------------------------------------------------------------
 const alarmPath = (id, verb) => `/alarms/${id.split("/").map(encodeURIComponent).join("/")}/${verb}`;
 
-let units = null; // point id -> unit symbol, from GET /points (read once a minute at most)
-async function unitSymbols() {
-  if (!units || Date.now() - units.at > 60000) {
-    units = { at: Date.now(), map: new Map() };
-    try {
-      for (const p of await getJSON("/points")) units.map.set(p.id, { symbol: p.unit_symbol || "", label: p.label });
-    } catch {
-      // the tables still show the unit names
-    }
-  }
-  return units.map;
-}
+// point id -> its summary (label, unit symbol); without it the tables show point ids and unit names
+const knownPoints = () => pointCatalogue().catch(() => new Map());
 
 function ago(iso) {
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
@@ -167,7 +157,7 @@ class AlarmsView {
         getJSON("/alarms"),
         getJSON("/alarms", { state: "shelved" }),
         recentJournal(),
-        unitSymbols(),
+        knownPoints(),
       ]);
     } catch (err) {
       if (!this.closed && n === this.seq) this.say(`The alarms could not be read: ${err.message}`, "error");
@@ -188,7 +178,7 @@ class AlarmsView {
 
   value(a) {
     const known = this.symbols.get(a.point);
-    const unit = known ? known.symbol : a.unit;
+    const unit = known ? known.unit_symbol || "" : a.unit;
     return unit && a.value !== null && a.value !== undefined ? `${formatValue(a.value)} ${unit}` : formatValue(a.value);
   }
 

@@ -157,6 +157,22 @@ export function openStream(params, handlers) {
   };
 }
 
+// Every point of the twin (GET /points, all of them), id -> summary: one request a minute at most, shared by the
+// views that need labels, units and classes of points they did not list themselves.
+let catalogue = null; // {at, promise}
+const CATALOGUE_MAX_AGE_MS = 60_000;
+
+export function pointCatalogue() {
+  if (!catalogue || Date.now() - catalogue.at > CATALOGUE_MAX_AGE_MS) {
+    const promise = getJSON("/points", { limit: 100000 }).then((list) => new Map(list.map((p) => [p.id, p])));
+    catalogue = { at: Date.now(), promise };
+    promise.catch(() => {
+      catalogue = null;
+    });
+  }
+  return catalogue.promise;
+}
+
 // Live point states, conflated: the newest state per point is handed over once per animation frame, so a page
 // that cannot draw as fast as values change skips intermediate values instead of falling behind.
 export function subscribeLive(params, onStates, extra = {}) {

@@ -2,7 +2,7 @@
 // asset on the right. The tree stays when only the chosen asset changes (update()), so what was opened,
 // searched or filtered is kept while a person walks through the plant.
 
-import { getJSON } from "./api.js";
+import { getJSON, pointCatalogue } from "./api.js";
 import { clear, el, link, qualityBadge } from "./ui.js";
 import { AssetTree } from "./tree.js";
 import { classText, unitSymbol } from "./plant_text.js";
@@ -147,10 +147,10 @@ async function applyFilters(v) {
 let options = null;
 
 async function readOptions() {
-  const [points, sources] = await Promise.all([getJSON("/points", { limit: 100000 }), getJSON("/sources")]);
+  const [points, sources] = await Promise.all([pointCatalogue(), getJSON("/sources")]);
   const classes = new Set();
   const units = new Map();
-  for (const p of points) {
+  for (const p of points.values()) {
     for (const c of p.classes || []) classes.add(c);
     if (p.unit) units.set(p.unit, unitSymbol(p));
   }

@@ -2,7 +2,7 @@
 // one chart with an axis per unit. The route carries the choice (#/trends?points=a,b&range=1h&mode=raw), so a
 // trend can be linked from elsewhere and the back button works.
 
-import { subscribeLive } from "./api.js";
+import { pointCatalogue, subscribeLive } from "./api.js";
 import { download, el, toCsv } from "./ui.js";
 import {
   AGGREGATES,
@@ -16,7 +16,6 @@ import {
   drawable,
   durationLabel,
   durationText,
-  pointCatalogue,
   rawSeries,
   unitText,
   windowOf,

@@ -31,19 +31,6 @@ const TARGET_BUCKETS = 600; // aggregates: the interval gives 300-600 buckets ov
 // round bucket widths, seconds
 const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 
-// -- points -----------------------------------------------------------------------------------------------
-let catalogue = null; // {at, promise}: GET /points, kept a minute
-
-export function pointCatalogue() {
-  if (!catalogue || Date.now() - catalogue.at > 60000) {
-    const promise = getJSON("/points").then((list) => new Map(list.map((p) => [p.id, p])));
-    catalogue = { at: Date.now(), promise };
-    promise.catch(() => {
-      catalogue = null;
-    });
-  }
-  return catalogue.promise;
-}
 
 // Points a chart can draw: numbers and booleans (text has no axis).
 export function drawable(point) {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from adapters.contract.config import StrictModel
 from adapters.contract.model import Asset, Location, Origin, Point
 from adapters.contract.types import Duration
+from gateway.remote_store.settings import GATEWAY_NAME, RemoteSettings, ReplicaSettings
 
 if TYPE_CHECKING:
     from adapters.contract.config import SourceConfig
@@ -32,6 +33,12 @@ class TwinSettings(StrictModel):
         "brick:lastKnownValue), not only tb:value; false trims the live graph of a very large twin "
         "(docs/twin-graph.md)",
     )
+    replicate: list[ReplicaSettings] = Field(
+        [], description="SPARQL stores this gateway mirrors its twin into (docs/scale-out.md)"
+    )
+    remote: RemoteSettings | None = Field(
+        None, description="serve a shared store's twins as one central view, with no sources (docs/scale-out.md)"
+    )
 
     @field_validator("base_iri")
     @classmethod
@@ -41,6 +48,17 @@ class TwinSettings(StrictModel):
         if any(c in v for c in ' <>"{}|\\^`'):
             raise ValueError("base_iri contains characters not allowed in an IRI")
         return v
+
+    @model_validator(mode="after")
+    def _scale_out(self) -> Self:
+        if self.replicate and not GATEWAY_NAME.match(self.name):
+            raise ValueError(
+                f"name {self.name!r} names this gateway's graphs in the shared store: use letters, digits, "
+                "'.', '_' and '-' only"
+            )
+        if self.replicate and self.remote is not None:
+            raise ValueError("a central view (remote:) serves the shared store; it does not replicate into one")
+        return self
 
 
 @dataclass

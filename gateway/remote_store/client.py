@@ -1,0 +1,186 @@
+"""A client of the SPARQL 1.1 Protocol and Graph Store Protocol: queries, updates and whole-graph pushes.
+
+Only the standards are used (no store-specific API), so the same code talks to Oxigraph server, Virtuoso,
+Fuseki, GraphDB or Neptune by URL. Every failure is a :class:`StoreError` naming the request, the HTTP status and
+the store's own message, never a bare transport exception, so callers log one clear line and retry.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+
+from gateway.remote_store.settings import StoreSettings
+
+SPARQL_JSON = "application/sparql-results+json"
+_MESSAGE_LIMIT = 300  # characters of a store's error page kept in a message (Virtuoso echoes the whole query)
+
+
+class StoreError(Exception):
+    """A request the store refused or that did not reach it."""
+
+    def __init__(self, what: str, url: str, status: int | None, message: str) -> None:
+        self.what, self.url, self.status, self.message = what, url, status, message
+        head = f"{what} {url}: " + (f"HTTP {status}" if status is not None else "unreachable")
+        super().__init__(f"{head}: {message}" if message else head)
+
+    @property
+    def unauthorized(self) -> bool:
+        """Wrong or missing credentials (retrying will not help until they are fixed)."""
+        return self.status in (401, 403)
+
+
+def _auth(settings: StoreSettings) -> tuple[httpx.Auth | None, dict[str, str]]:
+    auth = settings.auth
+    if auth is None:
+        return None, {}
+    if auth.scheme == "bearer":
+        assert auth.token is not None
+        return None, {"Authorization": f"Bearer {auth.token.get_secret_value()}"}
+    assert auth.user is not None and auth.password is not None
+    password = auth.password.get_secret_value()
+    if auth.scheme == "digest":
+        return httpx.DigestAuth(auth.user, password), {}
+    return httpx.BasicAuth(auth.user, password), {}
+
+
+def _verify(settings: StoreSettings) -> ssl.SSLContext | bool:
+    tls = settings.tls
+    if tls is None:
+        return True
+    if not tls.verify:
+        return False
+    ctx = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.cert_file is not None:
+        ctx.load_cert_chain(tls.cert_file, tls.key_file)
+    return ctx
+
+
+def term(binding: dict[str, Any]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """One SPARQL JSON results binding as a pyoxigraph term (``typed-literal``, an old form some stores send,
+    included)."""
+    kind, value = binding["type"], binding["value"]
+    if kind == "uri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if "xml:lang" in binding:
+        return ox.Literal(value, language=binding["xml:lang"])
+    if "datatype" in binding:
+        return ox.Literal(value, datatype=ox.NamedNode(binding["datatype"]))
+    return ox.Literal(value)
+
+
+def _message(response: httpx.Response) -> str:
+    text = " ".join(response.text.split())
+    return text[:_MESSAGE_LIMIT] + ("..." if len(text) > _MESSAGE_LIMIT else "")
+
+
+class SparqlStore:
+    """One store, over one pooled HTTP client; every method may raise :class:`StoreError`."""
+
+    def __init__(self, settings: StoreSettings, *, max_connections: int = 8) -> None:
+        self.settings = settings
+        self.query_url = settings.url
+        self.update_url = settings.update_url or settings.url
+        self.graph_store_url = settings.graph_store_url
+        auth, headers = _auth(settings)
+        self._client = httpx.AsyncClient(
+            auth=auth,
+            headers=headers,
+            verify=_verify(settings),
+            timeout=settings.timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,  # a store that redirects elsewhere is misconfigured, not followed
+        )
+
+    async def _send(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise StoreError(what, url, None, detail) from exc
+        if response.status_code >= 300:
+            raise StoreError(what, url, response.status_code, _message(response))
+        return response
+
+    # -- queries ----------------------------------------------------------------------------------------
+    async def query_raw(
+        self,
+        query: str,
+        accept: str = SPARQL_JSON,
+        *,
+        default_graphs: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+    ) -> httpx.Response:
+        """A query as the store answers it (body and content type), for passthrough."""
+        data: list[tuple[str, str]] = [("query", query)]
+        data += [("default-graph-uri", g) for g in default_graphs]
+        data += [("named-graph-uri", g) for g in named_graphs]
+        return await self._send("query", "POST", self.query_url, data=data, headers={"Accept": accept})
+
+    async def select(
+        self, query: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()
+    ) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        """A SELECT's solutions, each a dict of bound variables to terms."""
+        response = await self.query_raw(query, default_graphs=default_graphs, named_graphs=named_graphs)
+        try:
+            bindings = json.loads(response.content)["results"]["bindings"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError("query", self.query_url, response.status_code, f"not SPARQL JSON results: {exc}") from exc
+        return [{k: term(v) for k, v in row.items()} for row in bindings]
+
+    async def ask(self, query: str) -> bool:
+        """An ASK's answer."""
+        response = await self.query_raw(query)
+        try:
+            return bool(json.loads(response.content)["boolean"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError("query", self.query_url, response.status_code, f"not an ASK result: {exc}") from exc
+
+    # -- updates ----------------------------------------------------------------------------------------
+    async def update(self, update: str) -> None:
+        """A SPARQL 1.1 Update (urlencoded form, which every store accepts)."""
+        await self._send("update", "POST", self.update_url, data={"update": update})
+
+    async def insert(self, graph: str, lines: Iterable[str], *, chunk: int = 2000) -> int:
+        """``INSERT DATA`` of N-Triples lines into a graph, ``chunk`` lines per request; returns lines sent.
+
+        Stores limit the size of one update (Virtuoso's parser gives up at about 5,000 triples), hence chunks.
+        """
+        batch: list[str] = []
+        sent = 0
+        for line in lines:
+            batch.append(line)
+            if len(batch) >= chunk:
+                await self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{''.join(batch)}}} }}")
+                sent += len(batch)
+                batch = []
+        if batch:
+            await self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{''.join(batch)}}} }}")
+            sent += len(batch)
+        return sent
+
+    async def put_graph(self, graph: str, ntriples: str) -> None:
+        """Replace a graph's content: a Graph Store Protocol PUT when the store has one, else DROP + INSERT DATA."""
+        if self.graph_store_url is not None:
+            await self._send(
+                "graph store put",
+                "PUT",
+                self.graph_store_url,
+                params={"graph": graph},
+                content=ntriples.encode(),
+                headers={"Content-Type": "application/n-triples"},
+            )
+            return
+        await self.update(f"DROP SILENT GRAPH <{graph}>")
+        await self.insert(graph, ntriples.splitlines(keepends=True))
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()

@@ -11,6 +11,7 @@ import json
 import ssl
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
@@ -122,7 +123,15 @@ class SparqlStore:
         data: list[tuple[str, str]] = [("query", query)]
         data += [("default-graph-uri", g) for g in default_graphs]
         data += [("named-graph-uri", g) for g in named_graphs]
-        return await self._send("query", "POST", self.query_url, data=data, headers={"Accept": accept})
+        # a form body built by hand: repeated default-graph-uri fields are a list httpx's `data` does not take
+        headers = {"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"}
+        response = await self._send("query", "POST", self.query_url, content=urlencode(data), headers=headers)
+        # Virtuoso answers a query that ran out of time with a *partial* result and HTTP 200 ("anytime query"),
+        # marked only by these headers; a partial answer taken as whole would lose data silently.
+        if response.headers.get("X-SQL-State"):
+            message = response.headers.get("X-SQL-Message", "the store returned a partial result")
+            raise StoreError("query", self.query_url, response.status_code, f"partial result: {message}")
+        return response
 
     async def select(
         self, query: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()

@@ -86,7 +86,9 @@ class ReplicaSettings(StoreSettings):
     """One store a gateway mirrors its twin into (``twin: replicate:``)."""
 
     flush_interval: Duration = Field(1.0, gt=0, description="how often changed live values are sent")
-    batch: int = Field(1000, ge=1, le=100_000, description="points per update request (stores limit a request's size)")
+    batch: int = Field(
+        4000, ge=10, le=1_000_000, description="triples per update request (stores limit the size of one request)"
+    )
     parallel: int = Field(4, ge=1, le=32, description="update requests in flight at once within one flush")
     lease: Duration = Field(30.0, ge=3, description="how long the gateway's claim on its name lasts unrenewed")
     check_interval: Duration = Field(

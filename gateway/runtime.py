@@ -25,6 +25,7 @@ from gateway.ingest.supervisor import SourceSupervisor
 from gateway.metrics import GatewayMetrics
 from gateway.model import TwinModel
 from gateway.northbound.registry import Service, service_specs
+from gateway.replication.service import Replication
 from gateway.rules.spec import DERIVED_SOURCE
 from gateway.twin.twin import Twin
 from gateway.twin.view import SourceHealth, TwinView
@@ -52,6 +53,7 @@ class Gateway:
         self.twin.set_writer(self._route_write)
         self.history = History(model)  # the recorder hears every applied state (docs/history.md)
         self.twin.add_state_listener(self.history.on_state)
+        self.replication = Replication(self.view)  # mirrors into shared SPARQL stores (docs/scale-out.md)
         if self.analytics.enabled:
             self.twin.add_state_listener(self.analytics.on_state)
         self._flusher: asyncio.Task[None] | None = None
@@ -75,6 +77,7 @@ class Gateway:
         )
         for sup in self.supervisors.values():
             sup.start()
+        await self.replication.start()
         self.started = True
         if services:
             try:
@@ -105,6 +108,7 @@ class Gateway:
         self.services.clear()
         await asyncio.gather(*(sup.stop() for sup in self.supervisors.values()))
         await self.analytics.stop(self.view)
+        await self.replication.stop()  # after the sources: their last values go out too
         await asyncio.to_thread(self.history.stop, self.view)  # the last flush, off the loop
         if self._flusher is not None:
             self._flusher.cancel()
@@ -216,4 +220,5 @@ class Gateway:
         lines.append(f"  graph store: {store}")
         lines.append(f"  {self.history.describe()}")
         lines.append(f"  {self.analytics.describe()}")
+        lines.extend(f"  {line}" for line in self.replication.describe())
         return lines

@@ -148,8 +148,11 @@ class SparqlStore:
         """An ASK's answer."""
         response = await self.query_raw(query)
         try:
-            return bool(json.loads(response.content)["boolean"])
-        except (ValueError, KeyError, TypeError) as exc:
+            answer = json.loads(response.content)
+            if "boolean" not in answer:  # Virtuoso 7 answers ASK as a one-row SELECT of __ASK_RETVAL
+                return answer["results"]["bindings"][0]["__ASK_RETVAL"]["value"] in ("1", "true")
+            return bool(answer["boolean"])
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise StoreError("query", self.query_url, response.status_code, f"not an ASK result: {exc}") from exc
 
     # -- updates ----------------------------------------------------------------------------------------

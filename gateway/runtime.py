@@ -16,6 +16,7 @@ from adapters.contract.sample import Value
 from adapters.contract.status import NO_COMMUNICATION
 from gateway import units
 from gateway.analytics.service import Analytics
+from gateway.central.service import CentralView
 from gateway.config.fragments import FragmentDiscovery
 from gateway.config.loader import load_mappings
 from gateway.config.profiles import ProfileView
@@ -45,6 +46,7 @@ class Gateway:
             if cfg.kind != DERIVED_SOURCE  # derived points are fed by analytics, not an adapter
         }
         self.services: dict[str, Service] = {}
+        self.central: CentralView | None = None  # set below for a central view (twin: remote:)
         self.analytics = Analytics(model)  # derived points, alarms, anomaly detection (docs/analytics.md)
         self.metrics = GatewayMetrics()
         # What services get instead of this object: the twin's public face plus each source's health.
@@ -58,6 +60,8 @@ class Gateway:
             self.twin.add_state_listener(self.analytics.on_state)
         self._flusher: asyncio.Task[None] | None = None
         self.started = False
+        # the central view (twin: remote:, gateway/central/): a twin without sources, filled from the shared store
+        self.central = CentralView(model, self.twin, self.view) if model.settings.remote is not None else None
 
     @classmethod
     def from_files(cls, files: Sequence[str | Path], env: Mapping[str, str] | None = None) -> Gateway:
@@ -78,6 +82,8 @@ class Gateway:
         for sup in self.supervisors.values():
             sup.start()
         await self.replication.start()
+        if self.central is not None:  # the store read once before the services serve the twin
+            await self.central.start()
         self.started = True
         if services:
             try:
@@ -109,6 +115,8 @@ class Gateway:
         await asyncio.gather(*(sup.stop() for sup in self.supervisors.values()))
         await self.analytics.stop(self.view)
         await self.replication.stop()  # after the sources: their last values go out too
+        if self.central is not None:
+            await self.central.stop()
         await asyncio.to_thread(self.history.stop, self.view)  # the last flush, off the loop
         if self._flusher is not None:
             self._flusher.cancel()
@@ -136,6 +144,8 @@ class Gateway:
         health = {sid: SourceHealth(**sup.info()) for sid, sup in self.supervisors.items()}
         if self.analytics.enabled:
             health[DERIVED_SOURCE] = SourceHealth(**self.analytics.health())
+        if self.central is not None:  # each mirrored source, by its gateway's lease
+            health.update(self.central.source_health())
         return health
 
     def _context(self, source: SourceConfig) -> AdapterContext:
@@ -221,4 +231,6 @@ class Gateway:
         lines.append(f"  {self.history.describe()}")
         lines.append(f"  {self.analytics.describe()}")
         lines.extend(f"  {line}" for line in self.replication.describe())
+        if self.central is not None:
+            lines.append(f"  {self.central.describe()}")
         return lines

@@ -55,6 +55,7 @@ def load_mappings(
     ctx.profiles = library
     ctx.vocabulary = collect_vocabulary(docs, ctx.errors)
     for doc, skel in docs:
+        _central_view(ctx, settings, doc, skel)
         _gateway_section(ctx, doc, skel)
         for i, raw in enumerate(skel.sources):
             source(ctx, doc, ("sources", i), raw)
@@ -144,6 +145,21 @@ def _twin_section(ctx: Ctx, doc: Marked, skel: MappingFile) -> None:
         settings = settings.model_copy(update={"store": str((base / settings.store).resolve())})
     ctx.settings = settings.model_copy(update={"profile_paths": paths})
     ctx.settings_at = here
+
+
+def _central_view(ctx: Ctx, settings: TwinSettings, doc: Marked, skel: MappingFile) -> None:
+    """A central view (``twin: remote:``) takes every asset and point from the shared store: none of its own."""
+    if settings.remote is None:
+        return
+    for section in ("sources", "locations", "assets", "points"):
+        if getattr(skel, section):
+            ctx.errors.append(
+                doc.error(
+                    (section,),
+                    f"a central view (twin: remote:) has no {section} of its own: it serves those of the gateways "
+                    "replicating into the shared store (docs/scale-out.md)",
+                )
+            )
 
 
 def _gateway_section(ctx: Ctx, doc: Marked, skel: MappingFile) -> None:

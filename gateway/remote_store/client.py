@@ -7,9 +7,10 @@ the store's own message, never a bare transport exception, so callers log one cl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -132,6 +133,44 @@ class SparqlStore:
             message = response.headers.get("X-SQL-Message", "the store returned a partial result")
             raise StoreError("query", self.query_url, response.status_code, f"partial result: {message}")
         return response
+
+    @contextlib.asynccontextmanager
+    async def stream_query(
+        self,
+        query: str,
+        accept: str,
+        *,
+        default_graphs: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """A query whose answer is read as it arrives (``response.aiter_bytes()``), so a passthrough can stop at a
+        size limit; ``timeout`` replaces the store's for this request. A refusal is a :class:`StoreError`."""
+        data: list[tuple[str, str]] = [("query", query)]
+        data += [("default-graph-uri", g) for g in default_graphs]
+        data += [("named-graph-uri", g) for g in named_graphs]
+        headers = {"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"}
+        request = self._client.build_request(
+            "POST",
+            self.query_url,
+            content=urlencode(data),
+            headers=headers,
+            timeout=timeout if timeout is not None else self.settings.timeout,
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise StoreError("query", self.query_url, None, f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        try:
+            if response.status_code >= 300:
+                await response.aread()
+                raise StoreError("query", self.query_url, response.status_code, _message(response))
+            if response.headers.get("X-SQL-State"):  # Virtuoso's partial 'anytime' answer (see query_raw)
+                message = response.headers.get("X-SQL-Message", "the store returned a partial result")
+                raise StoreError("query", self.query_url, response.status_code, f"partial result: {message}")
+            yield response
+        finally:
+            await response.aclose()
 
     async def select(
         self, query: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()

@@ -105,6 +105,9 @@ class TwinView:
         self.history_location: Any = None
         # Set by the runtime when the mapping has analytics: the AlarmService (gateway.analytics.model.alarms_of).
         self.analytics: Any = None
+        # Set by the runtime for a central view (twin: remote:): the store's settings and default graphs
+        # (gateway.central.service.RemoteDataset), so the HTTP API sends SPARQL to the shared store.
+        self.remote: Any = None
         self._service_health: dict[str, Callable[[], ServiceHealth]] = {}
 
     # -- the model ------------------------------------------------------------------------------------

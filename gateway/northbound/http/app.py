@@ -18,6 +18,7 @@ from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.deps import ApiMetrics, ApiState
 from gateway.northbound.http.limits import BodyLimit
 from gateway.northbound.http.query_worker import QueryWorker
+from gateway.northbound.http.remote_queries import RemoteQueries
 from gateway.northbound.http.routes import alarms, assets, locations, points, sparql, stream, system
 from gateway.northbound.http.routes.history import router as history_router
 
@@ -72,7 +73,12 @@ def create_app(view: TwinView, config: HttpApiConfig) -> FastAPI:
         redoc_url=None,
     )
     metrics = ApiMetrics(view.metrics)
-    worker = QueryWorker(view, timeout=config.query_timeout, max_bytes=config.max_result_bytes)
+    # a central view (twin: remote:) answers SPARQL from the shared store; a gateway from its own replica
+    worker: QueryWorker | RemoteQueries = (
+        RemoteQueries(view, timeout=config.query_timeout, max_bytes=config.max_result_bytes)
+        if view.remote is not None
+        else QueryWorker(view, timeout=config.query_timeout, max_bytes=config.max_result_bytes)
+    )
     app.state.api = ApiState(view, config, TokenAuth(config), worker, metrics)
     view.add_model_listener(app.state.api.topologies.invalidate)  # assets added at run time: new indexes
     errors.install(app)

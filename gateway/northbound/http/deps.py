@@ -14,6 +14,7 @@ from prometheus_client.metrics_core import Metric
 from gateway.northbound.http.auth import Principal, TokenAuth
 from gateway.northbound.http.config import HttpApiConfig
 from gateway.northbound.http.query_worker import QueryWorker
+from gateway.northbound.http.remote_queries import RemoteQueries
 from gateway.northbound.http.topology import Topology, TopologyCache
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class ApiState:
     view: TwinView
     config: HttpApiConfig
     auth: TokenAuth
-    worker: QueryWorker
+    worker: QueryWorker | RemoteQueries  # the shared store's answers on a central view (twin: remote:)
     metrics: ApiMetrics
     topologies: TopologyCache = field(default_factory=TopologyCache)
 

@@ -60,6 +60,8 @@ async def _run(api: Api, query: str, request: Request, default_graphs: list[str]
         raise ApiError(413, answer[1])
     if status in ("update", "service"):  # refused by the guard's parse, before Oxigraph saw the query
         raise ApiError(403, answer[1])
+    if status == "store":  # a central view's shared store failed or refused (remote_queries.py)
+        raise ApiError(502, answer[1])
     raise ApiError(400, f"query failed: {answer[1]}")
 
 

@@ -10,6 +10,7 @@ writes leave as such. What the graph does not hold (profiles' parameters, deadba
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -86,6 +87,17 @@ def literal_value(term: Term) -> Any:
     except ValueError:
         pass
     return text
+
+
+def _true(text: str | None, *, default: bool = False) -> bool:
+    """An xsd:boolean's text (Virtuoso answers 1 and 0 for true and false)."""
+    return default if text is None else text in ("true", "1")
+
+
+def _label(key: str) -> str:
+    """serialNumber or serial_number -> Serial number."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key.rsplit(":", maxsplit=1)[-1]).replace("_", " ")
+    return words[:1].upper() + words[1:].lower()
 
 
 def _local(iri: str) -> str:
@@ -198,7 +210,7 @@ def _point(
         ref_types[0] if ref_types else TB + "ProtocolReference",
         gateway,
         g.text(ref.value, HCTL + "hasTarget"),
-        g.text(ref.value, TB + "writable") != "false",
+        _true(g.text(ref.value, TB + "writable"), default=True),
         ref_triples,
     )
     own_location = _entity(g.one(s, HAS_LOCATION), entities)
@@ -215,7 +227,7 @@ def _point(
         classes=tuple(sorted(types - _POINT_TYPES)),
         unit=unit[len(UNIT) :] if unit is not None and unit.startswith(UNIT) else None,
         description=g.text(s, COMMENT),
-        writable=g.text(s, TB + "writable") == "true",
+        writable=_true(g.text(s, TB + "writable")),
         min=float(low) if low is not None else None,
         max=float(high) if high is not None else None,
         location=own_location if own_location != asset_location else None,  # the same as its asset's: inherited
@@ -263,11 +275,11 @@ def _properties(g: _Subjects, s: str) -> list[Property]:
         if isinstance(o, ox.Literal):
             value: PropertyValue = literal_value(o)
             key = _local(p)
-            out.append(Property(key, p, value, key.replace("_", " ").capitalize()))
+            out.append(Property(key, p, value, _label(key)))
         elif isinstance(o, ox.NamedNode) and QUANTITY_VALUE in g.types(o.value):
             number = g.text(o.value, QUDT + "numericValue")
             unit = g.text(o.value, QUDT + "hasUnit") or ""
             key = unquote(o.value.rsplit("/property/", 1)[-1])
             if number is not None:
-                out.append(Property(key, p, float(number), key.replace("_", " ").capitalize(), unit.removeprefix(UNIT)))
+                out.append(Property(key, p, float(number), _label(key), unit.removeprefix(UNIT)))
     return out

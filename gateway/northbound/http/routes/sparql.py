@@ -22,7 +22,8 @@ def _accept(request: Request) -> list[str]:
     return media_types(request.headers.get("accept", ""))
 
 
-def _service_description(base: str) -> str:
+def _service_description(base: str, graphs: list[str]) -> str:
+    named = ",\n                     ".join(f"[ sd:name <{g}> ]" for g in graphs)
     return f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix fmt: <http://www.w3.org/ns/formats/> .
 [] a sd:Service ;
@@ -32,8 +33,7 @@ def _service_description(base: str) -> str:
        fmt:SPARQL_Results_TSV, fmt:Turtle, fmt:N-Triples, fmt:JSON-LD, fmt:RDF_XML ;
    sd:feature sd:UnionDefaultGraph ;
    sd:defaultDataset [ a sd:Dataset ;
-       sd:namedGraph [ sd:name <{base}graph/model> ], [ sd:name <{base}graph/live> ],
-                     [ sd:name <{base}graph/ontology> ] ] .
+       sd:namedGraph {named} ] .
 """
 
 
@@ -79,7 +79,10 @@ async def sparql_get(
     named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
 ) -> Response:
     if query is None:
-        return Response(_service_description(api.view.model.settings.base_iri), media_type="text/turtle")
+        base = api.view.model.settings.base_iri
+        remote = api.view.remote  # a central view's dataset: the gateways' graphs in the shared store
+        graphs = remote.graphs() if remote is not None else [f"{base}graph/{g}" for g in ("model", "live", "ontology")]
+        return Response(_service_description(base, graphs), media_type="text/turtle")
     return await _run(api, query, request, default_graph_uri or [], named_graph_uri or [])
 
 

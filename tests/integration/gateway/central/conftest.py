@@ -37,7 +37,11 @@ class OxigraphServer:
 
     def settings(self) -> dict[str, Any]:
         """StoreSettings fields for this server."""
-        return {"url": f"{self.base}/query", "update_url": f"{self.base}/update", "graph_store_url": f"{self.base}/store"}
+        return {
+            "url": f"{self.base}/query",
+            "update_url": f"{self.base}/update",
+            "graph_store_url": f"{self.base}/store",
+        }
 
     def start(self) -> None:
         binary = shutil.which("oxigraph")

@@ -4,10 +4,10 @@ to the gateway that owns the point, whose own governance decides."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -129,8 +129,10 @@ async def central(oxigraph: OxigraphServer, sites: dict[str, Site]) -> AsyncIter
     await gw.start()
     try:
         await wait_for(
-            lambda: gw.twin.state("site-a-boiler.temp").value == pytest.approx(71.2)
-            and gw.twin.state("site-b-boiler.temp").value == pytest.approx(65.5),
+            lambda: (
+                gw.twin.state("site-a-boiler.temp").value == pytest.approx(71.2)
+                and gw.twin.state("site-b-boiler.temp").value == pytest.approx(65.5)
+            ),
             15,
             "both sites' values in the central view",
         )
@@ -173,9 +175,15 @@ async def test_rest_and_sparql_answer_over_both_sites(central: Gateway, sites: d
         assert r.status_code == 403 and "SERVICE" in r.json()["error"]
         assert (await http.post("/sparql", data={"update": "DROP ALL"})).status_code == 403
         assert (await http.post("/sparql", data={"query": "SELECT ?x WHERE {"})).status_code == 400
-        # a live change on site-b's device reaches the central view's REST
-        sites["site-b"].device.set(1, "holding", 0, 701)
-        await wait_for(lambda: central.twin.state("site-b-boiler.temp").value == pytest.approx(70.1), 10, "new value")
+        described = (await http.get("/sparql")).text  # the service description names the store's graphs
+        assert f"<{GRAPH}gateway/site-b/live>" in described and "graph/live" not in described
+        # a live change on site-b's device reaches the central view's REST and its event stream
+        async with http.stream("GET", "/stream", params={"points": "site-b-boiler.temp"}) as events:
+            sites["site-b"].device.set(1, "holding", 0, 701)
+            lines = events.aiter_lines()
+            while '"value":70.1' not in (await asyncio.wait_for(anext(lines), 10)).replace(" ", ""):
+                pass
+        assert central.twin.state("site-b-boiler.temp").value == pytest.approx(70.1)
         health = (await http.get("/health")).json()
         assert health["status"] == "ok", health
         leases = health["services"]["central"]["gateways"]

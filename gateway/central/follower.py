@@ -252,7 +252,7 @@ class Follower:
             "gateway": gateway,
             "alive": gw.alive,
             "lease_until": _iso(lease),
-            "lease_age_s": None if lease is None else round((utcnow() - lease).total_seconds(), 1),
+            "lease_expires_in_s": None if lease is None else round((lease - utcnow()).total_seconds(), 1),
             "started_at": _iso(gw.info.started_at),
             "instance": gw.info.instance,
             "points": len(gw.points),

@@ -153,6 +153,8 @@ async def test_rest_and_sparql_answer_over_both_sites(central: Gateway, sites: d
                                "site-b-boiler.setpoint"}  # fmt: skip
         assert points["site-b-boiler.temp"]["state"]["quality"] == "good"
         assert points["site-a-boiler.temp"]["source"] == "site-a.plc1"
+        only_b = (await http.get("/points", params={"source": "site-b.plc1"})).json()
+        assert sorted(p["id"] for p in only_b) == ["site-b-boiler.setpoint", "site-b-boiler.temp"]
         assets = {a["id"] for a in (await http.get("/assets")).json()}
         assert {"site-a", "site-b", "site-a-boiler", "site-b-boiler"} <= assets
         detail = (await http.get("/points/site-a-boiler.setpoint")).json()
@@ -167,7 +169,7 @@ async def test_rest_and_sparql_answer_over_both_sites(central: Gateway, sites: d
         assert rows == [("site-a-boiler.temp", 71.2), ("site-b-boiler.temp", 65.5)]
         # the store's own graphs answer (the central view's local copy has no such graphs): one live graph a site
         query = """SELECT DISTINCT ?g WHERE { GRAPH ?g { ?p <https://w3id.org/twinbridge#value> ?v } } ORDER BY ?g"""
-        r = await http.get("/sparql", params={"query": query}, headers={"Accept": "text/csv"})
+        r = await http.post("/sparql", data={"query": query}, headers={"Accept": "text/csv"})
         assert r.status_code == 200, r.text
         assert r.text.split() == ["g", f"{GRAPH}gateway/site-a/live", f"{GRAPH}gateway/site-b/live"]
         # the same guards as on a gateway: no update, no SERVICE, malformed text refused before the store sees it
@@ -213,7 +215,7 @@ async def test_writes_go_to_the_owning_gateway_which_decides(central: Gateway, s
     point: Point = central.model.points["site-a-boiler.setpoint"]
     result = await writer(point, 95.0)
     assert result.status == "BadOutOfRange"
-    assert result.reason is not None and result.reason.startswith("gateway site-a: 95 is above the maximum 90")
+    assert result.reason == "gateway site-a: 95 is above the maximum 90 of site-a-boiler.setpoint (HTTP 422)"
     assert sites["site-a"].device.get(1, "holding", 10) == [650]
 
 
@@ -241,6 +243,10 @@ async def test_a_stopped_edge_turns_its_points_bad(
     assert central.twin.state("site-a-boiler.temp").status == "Good"
     health = central.view.service_health()["central"]
     assert not health.ok and "site-b" in health.state
+    async with _client(central) as http:
+        r = await http.get("/health")
+        assert r.status_code == 503 and r.json()["status"] == "degraded"
+        assert r.json()["services"]["central"]["gateways"]["site-b"]["lease_expires_in_s"] <= 0
     assert central.source_health()["site-b.plc1"].state == "disconnected"
     assert sum("site-b" in r.getMessage() for r in caplog.records) == 1
 

@@ -235,6 +235,7 @@ async def test_a_stopped_edge_turns_its_points_bad(
     central: Gateway, sites: dict[str, Site], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "twinbridge.central")
+    site_b_url = sites["site-b"].url
     await sites["site-b"].gateway.stop()  # releases its lease
     await wait_for(lambda: central.twin.state("site-b-boiler.temp").status == "BadNoCommunication", 10, "site-b Bad")
     state = central.twin.state("site-b-boiler.temp")
@@ -247,8 +248,11 @@ async def test_a_stopped_edge_turns_its_points_bad(
         r = await http.get("/health")
         assert r.status_code == 503 and r.json()["status"] == "degraded"
         assert r.json()["services"]["central"]["gateways"]["site-b"]["lease_expires_in_s"] <= 0
+        r = await http.put("/points/site-b-boiler.setpoint/value", json={"value": 70})  # nobody answers there
+        assert r.status_code == 502 and r.json()["status"] == "BadNoCommunication", r.text
+        assert r.json()["reason"].startswith(f"gateway site-b at {site_b_url} is unreachable")
     assert central.source_health()["site-b.plc1"].state == "disconnected"
-    assert sum("site-b" in r.getMessage() for r in caplog.records) == 1
+    assert sum(r.name == "twinbridge.central" and "site-b" in r.getMessage() for r in caplog.records) == 1
 
 
 async def test_the_store_away_turns_points_bad_once_and_back(

@@ -16,11 +16,11 @@ import httpx
 import pytest
 import yaml
 
+from bench._sparql_stores import OxigraphServer
 from gateway.config.errors import ConfigErrors
 from gateway.config.loader import load_mappings
 from gateway.runtime import Gateway
 from tests.conftest import wait_for
-from tests.integration.gateway.central.conftest import OxigraphServer
 
 pytestmark = pytest.mark.integration
 

@@ -13,6 +13,7 @@ import pytest
 from adapters.contract.model import Relation, TargetKind
 from adapters.contract.rdf import XSD
 from adapters.contract.sample import Quality, Sample
+from bench._sparql_stores import StoreServer
 from gateway.central.reader import read_gateways, read_live, read_triples
 from gateway.central.rebuild import rebuild
 from gateway.config.loader import load_mappings
@@ -22,7 +23,6 @@ from gateway.remote_store.graphs import GatewayGraphs
 from gateway.remote_store.settings import StoreSettings
 from gateway.twin.twin import Twin
 from gateway.twin.vocab import RDF_TYPE
-from tests.integration.gateway.central.conftest import OxigraphServer
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +36,9 @@ def _graph_text(twin: Twin, graph: str) -> str:
     return (result.serialize(format=ox.RdfFormat.N_TRIPLES) or b"").decode()
 
 
-async def publish(store: SparqlStore, twin: Twin, name: str, lease: timedelta) -> GatewayGraphs:
+async def publish(store: SparqlStore, base: str, twin: Twin, name: str, lease: timedelta) -> GatewayGraphs:
     """What a replicating gateway keeps in the store: its model and live graphs and a meta graph."""
-    g = GatewayGraphs(BASE, name)
+    g = GatewayGraphs(base, name)
     model = _graph_text(twin, twin.ids.graph_model)
     await store.put_graph(g.model, model)
     await store.put_graph(g.live, _graph_text(twin, twin.ids.graph_live))
@@ -61,22 +61,22 @@ def _pairs(relations: dict[str, tuple[Relation, ...]]) -> set[frozenset[str]]:
     return {frozenset((sid, r.target)) for sid, rels in relations.items() for r in rels if r.target_kind != "term"}
 
 
-async def test_the_model_and_states_read_back_are_the_edge_twins(oxigraph: OxigraphServer) -> None:
+async def test_the_model_and_states_read_back_are_the_edge_twins(store: StoreServer, graph_base: str) -> None:
     model = load_mappings([ROOT / "examples" / "demo" / "plant.yaml"], env=ENV)
     twin = Twin(model, in_memory=True)
     now = datetime.now(UTC)
     twin.apply(Sample("boiler1.supply_temp", 71.5, now))
     twin.apply(Sample.bad("boiler1.flow", "BadTimeout", "no answer", source_ts=now))
     twin.flush()
-    store = SparqlStore(StoreSettings(**oxigraph.settings()))
+    client = SparqlStore(StoreSettings(**store.settings()))
     try:
-        g = await publish(store, twin, "demo", timedelta(seconds=30))
-        await publish(store, twin, "expired", timedelta(seconds=-5))
-        gateways = await read_gateways(store, BASE)
+        g = await publish(client, graph_base, twin, "demo", timedelta(seconds=30))
+        await publish(client, graph_base, twin, "expired", timedelta(seconds=-5))
+        gateways = await read_gateways(client, graph_base)
         assert set(gateways) == {"demo", "expired"}
         assert gateways["demo"].alive(datetime.now(UTC)) and not gateways["expired"].alive(datetime.now(UTC))
         assert gateways["demo"].model_hash == "h1" and gateways["demo"].base_iri == BASE
-        triples = await read_triples(store, g.model, page=50)  # about 14 pages, keyed on the subject
+        triples = await read_triples(client, g.model, page=50)  # about 14 pages, keyed on the subject
         assert len(triples) == len(set(triples)) == len(_graph_text(twin, twin.ids.graph_model).splitlines())
         edge = rebuild("demo", triples)
         assert edge.triples == len(triples)
@@ -108,11 +108,11 @@ async def test_the_model_and_states_read_back_are_the_edge_twins(oxigraph: Oxigr
         assert feeds and feeds[0].target_kind is TargetKind.LOCATION and feeds[0].inverse is not None
         # live states: every one the gateway applied (the others wait for their first sample), then only those
         # applied after a time
-        states = {edge.point_iris[r.iri]: r for r in await read_live(store, g.live, None, page=1)}
+        states = {edge.point_iris[r.iri]: r for r in await read_live(client, g.live, None, page=1)}
         assert set(states) == {"boiler1.supply_temp", "boiler1.flow"}
         assert states["boiler1.supply_temp"].value == ox.Literal("71.5", datatype=ox.NamedNode(XSD + "float"))
         assert (states["boiler1.flow"].quality, states["boiler1.flow"].status) == (Quality.BAD, "BadTimeout")
         later = max(r.gateway_time for r in states.values())
-        assert await read_live(store, g.live, later) == []
+        assert await read_live(client, g.live, later) == []
     finally:
-        await store.aclose()
+        await client.aclose()

@@ -160,6 +160,15 @@ def _central_view(ctx: Ctx, settings: TwinSettings, doc: Marked, skel: MappingFi
                     "replicating into the shared store (docs/scale-out.md)",
                 )
             )
+    for section in ("analytics", "alarms", "anomaly"):
+        if getattr(skel, section):
+            ctx.errors.append(
+                doc.error(
+                    (section,),
+                    f"a central view (twin: remote:) computes no {section}: give them to the gateway that owns the "
+                    "points, whose results it then serves (docs/scale-out.md)",
+                )
+            )
 
 
 def _gateway_section(ctx: Ctx, doc: Marked, skel: MappingFile) -> None:

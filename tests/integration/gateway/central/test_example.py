@@ -45,6 +45,19 @@ def test_a_central_view_with_sources_of_its_own_is_refused_at_their_line() -> No
     assert any(m.startswith(f"central.yaml:{lines + 3}:") and "no assets of its own" in m for m in messages)
 
 
+def test_a_central_view_computing_analytics_is_refused_at_the_line() -> None:
+    text = EXAMPLE.read_text() + "alarms:\n  - {select: {class: brick:Temperature_Sensor}, high: 30}\n"
+    with pytest.raises(ConfigErrors) as caught:
+        load_mappings(
+            ["central.yaml"],
+            texts={"central.yaml": text},
+            env={"SITE_A_TOKEN": EDGE_TOKEN, "CENTRAL_TOKEN": CENTRAL_TOKEN},
+        )
+    lines = len(EXAMPLE.read_text().splitlines())
+    messages = [str(e) for e in caught.value.errors]
+    assert any(m.startswith(f"central.yaml:{lines + 1}:") and "computes no alarms" in m for m in messages), messages
+
+
 def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

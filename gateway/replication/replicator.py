@@ -63,6 +63,7 @@ class Replicator:
         self.lags: deque[float] = deque(maxlen=LAG_SAMPLES)
         self.first_attempt = asyncio.Event()
         self._model_changed = False
+        self._local: tuple[GraphText, GraphText] | None = None
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -164,12 +165,18 @@ class Replicator:
         self.state, self.last_error = "live", None
         self.synced_at = datetime.now(UTC)
 
+    async def _local_graphs(self) -> tuple[GraphText, GraphText]:
+        """The twin's model and ontology graphs, read again only after a model change (a periodic check of a
+        large twin would otherwise serialize and hash its whole model every time)."""
+        if self._model_changed or self._local is None:
+            self._model_changed = False
+            view, skolem = self.view, f"{self.graphs.base}.well-known/genid/"
+            model = await local_graph(view, view.ids.graph_model, skolem)
+            self._local = model, await local_graph(view, view.ids.graph_ontology, skolem)
+        return self._local
+
     async def _reconcile(self, *, force_live: bool) -> None:
-        view = self.view
-        self._model_changed = False
-        skolem = f"{self.graphs.base}.well-known/genid/"
-        model = await local_graph(view, view.ids.graph_model, skolem)
-        ontology = await local_graph(view, view.ids.graph_ontology, skolem)
+        model, ontology = await self._local_graphs()
         found = await check(self.store, self.graphs)
         if not model_current(found, model):
             await self._push_model(model)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import ssl
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,9 @@ import pyoxigraph as ox
 from gateway.remote_store.settings import StoreSettings
 
 SPARQL_JSON = "application/sparql-results+json"
+_PROBE_OVER = 64 * 1024  # bytes of a request body above which digest auth asks for a fresh challenge first
 _MESSAGE_LIMIT = 300  # characters of a store's error page kept in a message (Virtuoso echoes the whole query)
+_HTML = re.compile(r"<head>.*?</head>|<[^>]*>", re.DOTALL | re.IGNORECASE)  # an error page's title and tags
 
 
 class StoreError(Exception):
@@ -37,6 +40,23 @@ class StoreError(Exception):
         return self.status in (401, 403)
 
 
+class ProbingDigestAuth(httpx.DigestAuth):
+    """Digest auth that fetches a fresh challenge with a body-less HEAD before a request with a large body, or
+    before the first one. A store answers an unauthenticated request with 401 and may close the connection before
+    reading its body (Virtuoso does for a PUT of some 100 kB): a whole-graph push sent blind fails every time."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        size = int(request.headers.get("Content-Length", "0"))
+        if size and (self._last_challenge is None or size > _PROBE_OVER):
+            response = yield httpx.Request("HEAD", request.url)  # no credentials: the answer is the challenge
+            for header in response.headers.get_list("www-authenticate"):
+                if response.status_code == 401 and header.lower().startswith("digest "):
+                    self._last_challenge = self._parse_challenge(request, response, header)
+                    self._nonce_count = 1
+                    break
+        yield from super().auth_flow(request)
+
+
 def _auth(settings: StoreSettings) -> tuple[httpx.Auth | None, dict[str, str]]:
     auth = settings.auth
     if auth is None:
@@ -47,7 +67,7 @@ def _auth(settings: StoreSettings) -> tuple[httpx.Auth | None, dict[str, str]]:
     assert auth.user is not None and auth.password is not None
     password = auth.password.get_secret_value()
     if auth.scheme == "digest":
-        return httpx.DigestAuth(auth.user, password), {}
+        return ProbingDigestAuth(auth.user, password), {}
     return httpx.BasicAuth(auth.user, password), {}
 
 
@@ -70,7 +90,7 @@ def term(binding: dict[str, Any]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if kind == "uri":
         return ox.NamedNode(value)
     if kind == "bnode":
-        return ox.BlankNode(value)
+        return _blank(value)
     if "xml:lang" in binding:
         return ox.Literal(value, language=binding["xml:lang"])
     if "datatype" in binding:
@@ -78,8 +98,28 @@ def term(binding: dict[str, Any]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     return ox.Literal(value)
 
 
+def _blank(label: str) -> ox.BlankNode:
+    """A blank node of the answer's label; Virtuoso's ``nodeID://b10001`` is not a valid RDF label, so such a
+    label is kept, distinct, as its hex form (a blank node's label only tells nodes apart within one answer)."""
+    label = label.removeprefix("_:")
+    try:
+        return ox.BlankNode(label)
+    except ValueError:
+        return ox.BlankNode("x" + label.encode().hex())
+
+
 def _message(response: httpx.Response) -> str:
-    text = " ".join(response.text.split())
+    """The store's own words, trimmed: an HTML error page as its text, an empty 401 as what the store asks for."""
+    text = response.text
+    if "html" in response.headers.get("content-type", ""):
+        text = _HTML.sub(" ", text)
+    text = " ".join(text.split())
+    if response.status_code == 401 and not text:
+        # Virtuoso's 401 has no body: say what to check, and which scheme the store asks for when it says
+        wanted = response.headers.get("WWW-Authenticate", "").split(" ", 1)[0]
+        asks = f"; the store asks for {wanted} auth" if wanted else ""
+        text = f"{response.reason_phrase}: credentials refused (check auth: scheme, user, password or token){asks}"
+    text = text or response.reason_phrase
     return text[:_MESSAGE_LIMIT] + ("..." if len(text) > _MESSAGE_LIMIT else "")
 
 
@@ -188,8 +228,9 @@ class SparqlStore:
         response = await self.query_raw(query)
         try:
             answer = json.loads(response.content)
-            if "boolean" not in answer:  # Virtuoso 7 answers ASK as a one-row SELECT of __ASK_RETVAL
-                return answer["results"]["bindings"][0]["__ASK_RETVAL"]["value"] in ("1", "true")
+            if "boolean" not in answer:  # Virtuoso 7 answers ASK as a SELECT of __ASK_RETVAL: one row, none if false
+                rows = answer["results"]["bindings"]
+                return bool(rows) and rows[0]["__ASK_RETVAL"]["value"] in ("1", "true")
             return bool(answer["boolean"])
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise StoreError("query", self.query_url, response.status_code, f"not an ASK result: {exc}") from exc

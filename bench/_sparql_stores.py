@@ -27,8 +27,6 @@ from typing import Any, ClassVar, Self
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
-# Virtuoso's HTTP server lives here (the /sparql pages); present whenever the package is installed
-VIRTUOSO_VSP = "/var/lib/virtuoso-opensource-7/vsp"
 
 
 class StoreNotInstalled(RuntimeError):
@@ -210,6 +208,7 @@ class VirtuosoServer(StoreServer):
         self.ini = self.folder / "virtuoso.ini"
         self.db = self.folder / "db"
         self.db.mkdir(exist_ok=True)
+        (self.folder / "vsp").mkdir(exist_ok=True)  # the web server's file root: empty (/sparql is built in)
 
     @classmethod
     def _candidates(cls) -> list[str | None]:
@@ -258,7 +257,7 @@ MaxDirtyBuffers = 130000
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{self.port}
-ServerRoot = {VIRTUOSO_VSP}
+ServerRoot = {self.folder / "vsp"}
 ServerThreads = 10
 
 [SPARQL]

@@ -11,7 +11,7 @@ import contextlib
 import json
 import re
 import ssl
-from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -121,6 +121,17 @@ def _message(response: httpx.Response) -> str:
         text = f"{response.reason_phrase}: credentials refused (check auth: scheme, user, password or token){asks}"
     text = text or response.reason_phrase
     return text[:_MESSAGE_LIMIT] + ("..." if len(text) > _MESSAGE_LIMIT else "")
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class SparqlStore:
@@ -244,17 +255,19 @@ class SparqlStore:
         """``INSERT DATA`` of N-Triples lines into a graph, ``chunk`` lines per request; returns lines sent.
 
         Stores limit the size of one update (Virtuoso's parser gives up at about 5,000 triples), hence chunks.
+        Virtuoso refuses blank nodes in INSERT DATA (SP031): skolemize them first.
         """
-        batch: list[str] = []
         sent = 0
-        for line in lines:
-            batch.append(line)
-            if len(batch) >= chunk:
-                await self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{''.join(batch)}}} }}")
-                sent += len(batch)
-                batch = []
-        if batch:
+        for batch in _batches(lines, chunk):
             await self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{''.join(batch)}}} }}")
+            sent += len(batch)
+        return sent
+
+    async def delete(self, graph: str, lines: Iterable[str], *, chunk: int = 2000) -> int:
+        """``DELETE DATA`` of N-Triples lines from a graph, ``chunk`` lines per request; returns lines sent."""
+        sent = 0
+        for batch in _batches(lines, chunk):
+            await self.update(f"DELETE DATA {{ GRAPH <{graph}> {{\n{''.join(batch)}}} }}")
             sent += len(batch)
         return sent
 

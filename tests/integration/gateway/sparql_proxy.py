@@ -41,7 +41,7 @@ class BearerProxy:
         self.token = token
         self.port = free_port()
         self.tls = certfile is not None
-        self.requests = 0  # forwarded ones
+        self.forwarded: list[tuple[str, str, bytes]] = []  # method, path and body of each request passed on
         self._client: httpx.AsyncClient | None = None
         config = uvicorn.Config(
             self._app,
@@ -96,7 +96,7 @@ class BearerProxy:
         url = self.target + scope["path"] + (f"?{query}" if query else "")
         forwarded = {k: v for k, v in headers.items() if k in _FORWARDED}
         response = await self._client.request(scope["method"], url, content=body, headers=forwarded)
-        self.requests += 1
+        self.forwarded.append((scope["method"], scope["path"], body))
         await _respond(send, response.status_code, response.content, response.headers.get("content-type"), [])
 
 

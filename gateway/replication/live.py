@@ -122,12 +122,21 @@ class RemoteLive:
             lines[pid] = state_lines(shape[0], current, shape[2], shape[1])
         return "".join(line for ls in lines.values() for line in ls), lines
 
+    def take_points(self, points: Iterable[str]) -> dict[str, float]:
+        """Take points out of the backlog as a full push reads their states: a change while the push is under way
+        marks them again (and is sent after it). Returns what was taken, for :meth:`restore`."""
+        return {pid: self.dirty.pop(pid) for pid in points if pid in self.dirty}
+
+    def restore(self, taken: dict[str, float]) -> None:
+        """A full push failed: its points wait again, since the time they first changed."""
+        for pid, first in taken.items():
+            known = self.dirty.get(pid)
+            self.dirty[pid] = first if known is None else min(first, known)
+
     def replaced(self, lines: dict[str, list[str]]) -> None:
         """A full push of ``lines`` succeeded: that is what the store now holds."""
         self.written = dict(lines)
         self.unknown.clear()
-        for pid in lines:
-            self.dirty.pop(pid, None)  # sent with their state at snapshot time; later changes mark them again
 
     @property
     def triples(self) -> int:

@@ -198,7 +198,12 @@ class Replicator:
     async def _push_live(self) -> None:
         self.live.forget()
         text, lines = self.live.snapshot(list(self.view.model.points), self._state)
-        await self.store.put_graph(self.graphs.live, text)
+        taken = self.live.take_points(lines)  # now, not after the push: changes during it must be sent too
+        try:
+            await self.store.put_graph(self.graphs.live, text)
+        except BaseException:
+            self.live.restore(taken)
+            raise
         self.live.replaced(lines)
         self.counters["live_pushes"] += 1
 

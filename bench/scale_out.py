@@ -80,6 +80,10 @@ def _stores(quick: bool) -> tuple[list[type[StoreServer]], list[str]]:
     return (found[:1] if quick else found), notes
 
 
+def _disk(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.0f}"
 
@@ -201,6 +205,7 @@ def fleet_part(kind: type[StoreServer], folder: Path, size: dict[str, Any]) -> t
     totals with the edges' own sums."""
     server = kind(folder / "fleet-store")
     server.start()
+    empty = _disk(server.folder)
     settings = server.settings()
     period, sources, points = size["fleet_period"], size["fleet_sources"], size["fleet_points"]
 
@@ -233,8 +238,9 @@ def fleet_part(kind: type[StoreServer], folder: Path, size: dict[str, Any]) -> t
         )
         total = sum(int(Store(settings).count(f"{BASE}gateway/{g.name}/{k}")) for g in result.gateways
                     for k in ("model", "live"))  # fmt: skip
-        disk = sum(f.stat().st_size for f in server.folder.rglob("*") if f.is_file())
-        out.append(f"store size: {total:,} triples in the gateways' graphs; its folder {disk / 2**20:,.0f} MiB")
+        disk = _disk(server.folder)
+        out.append(f"store size: {total:,} triples in the gateways' graphs; its folder {disk / 2**20:,.0f} MiB "
+                   f"({empty / 2**20:,.0f} MiB empty)")  # fmt: skip
         central = GatewayProcess(
             {"twin": {"name": "central", "base_iri": BASE, "remote": {**settings, "poll_interval": "1s"}},
              "gateway": {"http": {"host": "127.0.0.1", "port": 0, "anonymous_read": True}}},

@@ -248,8 +248,11 @@ class SparqlStore:
 
     # -- updates ----------------------------------------------------------------------------------------
     async def update(self, update: str) -> None:
-        """A SPARQL 1.1 Update (urlencoded form, which every store accepts)."""
-        await self._send("update", "POST", self.update_url, data={"update": update})
+        """A SPARQL 1.1 Update, posted directly (``application/sparql-update``): the protocol's other form, URL-
+        encoding a large update, cost a quarter of a replicating gateway's CPU (bench scale_out)."""
+        body = update.encode()
+        headers = {"Content-Type": "application/sparql-update; charset=utf-8"}
+        await self._send("update", "POST", self.update_url, content=body, headers=headers)
 
     async def insert(self, graph: str, lines: Iterable[str], *, chunk: int = 2000) -> int:
         """``INSERT DATA`` of N-Triples lines into a graph, ``chunk`` lines per request; returns lines sent.

@@ -233,8 +233,9 @@ class VirtuosoServer(StoreServer):
 
     def _write_ini(self) -> None:
         db = self.db
-        # NumberOfBuffers: 8 kB pages (~1.3 GB at most, taken as needed); ResultSetMaxRows: the default 10,000
-        # silently truncates a SELECT; MaxQueryExecutionTime: past it Virtuoso sends a partial ("anytime") result
+        # NumberOfBuffers: 8 kB pages (~1.3 GB at most, taken as needed); ResultSetMaxRows: Debian's stock ini
+        # caps answers at 10,000 rows, silently; MaxQueryExecutionTime: past it Virtuoso sends a partial
+        # ("anytime") answer, which the client refuses
         self.ini.write_text(
             f"""[Database]
 DatabaseFile = {db}/virtuoso.db

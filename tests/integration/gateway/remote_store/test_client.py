@@ -111,6 +111,22 @@ async def test_put_graph_replaces_one_graph(store: StoreServer, graph_base: str,
         assert await count(client, graph) == 2500
         assert await objects(client, graph) == {ox.Literal(f"new{i}") for i in range(2500)}
         assert await count(client, neighbour) == 3
+        await client.put_graph(graph, "")
+        assert await count(client, graph) == 0
+
+
+async def test_put_graph_sends_a_large_graph_in_pieces(bearer: BearerProxy, graph_base: str) -> None:
+    # one PUT of a large graph stalls Virtuoso's loader: a PUT of the first piece, a POST (which adds) of each other
+    graph = graph_base + "pieces"
+    async with opened(behind(bearer, bearer.token)) as client:
+        await client.put_graph(graph, "".join(lines("http://test.local/o", 100)))
+        sent = len(bearer.forwarded)
+        await client.put_graph(graph, "".join(lines("http://test.local/n", 2500, "new")), chunk=1000)
+        assert await objects(client, graph) == {ox.Literal(f"new{i}") for i in range(2500)}
+        pushes = [(m, body.count(b"\n")) for m, path, body in bearer.forwarded[sent:] if path == "/store"]
+        assert pushes == [("PUT", 1000), ("POST", 1000), ("POST", 500)]
+        await client.put_graph(graph, "")  # nothing: the graph emptied
+        assert await count(client, graph) == 0
 
 
 async def test_put_graph_replaces_a_graph_with_blank_nodes(store: StoreServer, graph_base: str) -> None:

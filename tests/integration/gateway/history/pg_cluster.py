@@ -14,10 +14,8 @@ import contextlib
 import glob
 import os
 import pwd
-import random
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -30,6 +28,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from psycopg import sql
+
+from bench._sparql_stores import free_port  # one helper for every server the tests start on a fixed port
 
 if TYPE_CHECKING:
     from gateway.history.postgres import PostgresHistoryStore
@@ -51,20 +51,6 @@ def find_pg_bin() -> Path | None:
 
 def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(p) for p in name.split(".") if p.isdigit())
-
-
-def free_port() -> int:
-    """A loopback port nobody uses, below the ephemeral range (a restarted server finds it free again)."""
-    low = 32768
-    with contextlib.suppress(OSError, ValueError):
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(max(1024, low - 20000), low)
-        with socket.socket() as s, contextlib.suppress(OSError):
-            s.bind(("127.0.0.1", port))
-            return port
-    raise RuntimeError(f"no free loopback port below {low}")
 
 
 def _run_as() -> str | None:

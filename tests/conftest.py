@@ -69,6 +69,16 @@ def broker(tmp_path: Path) -> Iterator[Any]:
     b.kill()
 
 
+def skip_unless_ci(what: str, install: str) -> None:
+    """Skip a test whose system binary is absent, with the install line as the reason; in CI (whose .ci/run
+    installs every binary) that is a failure instead, so nothing there is skipped for it."""
+    import os
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} missing in CI: .ci/run should have run '{install}'")
+    pytest.skip(install)
+
+
 async def wait_for(cond: Any, timeout: float = 5.0, what: str = "condition") -> None:
     """Poll ``cond()`` until true; fail after ``timeout`` seconds (tests wait on state, not on sleeps)."""
     import asyncio

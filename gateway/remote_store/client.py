@@ -270,14 +270,6 @@ class SparqlStore:
             sent += len(batch)
         return sent
 
-    async def delete(self, graph: str, lines: Iterable[str], *, chunk: int = 2000) -> int:
-        """``DELETE DATA`` of N-Triples lines from a graph, ``chunk`` lines per request; returns lines sent."""
-        sent = 0
-        for batch in _batches(lines, chunk):
-            await self.update(f"DELETE DATA {{ GRAPH <{graph}> {{\n{''.join(batch)}}} }}")
-            sent += len(batch)
-        return sent
-
     async def put_graph(self, graph: str, ntriples: str, *, chunk: int = GSP_CHUNK) -> None:
         """Replace a graph's content: with the Graph Store Protocol a PUT of the first ``chunk`` triples and a POST
         (which adds) of each further ``chunk``, else DROP + INSERT DATA chunks. Not atomic either way: a reader

@@ -102,8 +102,12 @@ class RemoteLive:
         for pid, first in zip(batch.points, batch.firsts, strict=True):
             self.unknown.add(pid)
             self.written.pop(pid, None)
-            known = self.dirty.get(pid)
-            self.dirty[pid] = first if known is None else min(first, known)
+            self._requeue(pid, first)
+
+    def _requeue(self, pid: str, first: float) -> None:
+        """A point waits again, since the earlier of its two first-change times."""
+        known = self.dirty.get(pid)
+        self.dirty[pid] = first if known is None else min(first, known)
 
     def forget(self) -> None:
         """The store's live graph was replaced or lost: nothing is known to be there."""
@@ -130,8 +134,7 @@ class RemoteLive:
     def restore(self, taken: dict[str, float]) -> None:
         """A full push failed: its points wait again, since the time they first changed."""
         for pid, first in taken.items():
-            known = self.dirty.get(pid)
-            self.dirty[pid] = first if known is None else min(first, known)
+            self._requeue(pid, first)
 
     def replaced(self, lines: dict[str, list[str]]) -> None:
         """A full push of ``lines`` succeeded: that is what the store now holds."""

@@ -21,6 +21,7 @@ import pytest
 from bench._dashboard_browser import INSTALL_LINE, chromium_path
 from bench._dashboard_browser import browser as headless_chromium
 from gateway.demo_plant.runner import Demo, Ports
+from tests.conftest import skip_unless_ci
 from tests.e2e.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def browser() -> Iterator[Any]:
     in this thread while it is open, so it must be closed before the asyncio tests of other folders run."""
     path = chromium_path()
     if path is None:
-        pytest.skip(f"the dashboard tests need Chromium: {INSTALL_LINE}")
+        skip_unless_ci("Chromium for the dashboard tests", INSTALL_LINE)
     with headless_chromium(path) as chromium:
         yield chromium
 

@@ -29,7 +29,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bench._sparql_stores import free_port  # one helper for every server the tests start on a fixed port
+from bench._sparql_stores import free_port
+from tests.conftest import skip_unless_ci  # one helper for every server the tests start on a fixed port
 
 if TYPE_CHECKING:
     from gateway.history.postgres import PostgresHistoryStore
@@ -141,13 +142,6 @@ class PgCluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def _skip_unless_ci() -> None:
-    """Skip with the install line; in CI (which installs the binaries) that is a failure instead."""
-    if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL server binaries missing in CI: .ci/run should have run '{INSTALL_LINE}'")
-    pytest.skip(INSTALL_LINE)
-
-
 @dataclass(frozen=True)
 class PgServer:
     """A PostgreSQL the tests may use: its URL, and the local cluster when the tests started it themselves."""
@@ -161,7 +155,7 @@ def started_cluster() -> Iterator[PgCluster]:
     """A new local cluster, started, removed afterwards; skips when the server binaries are absent."""
     bindir = find_pg_bin()
     if bindir is None:
-        _skip_unless_ci()
+        skip_unless_ci("PostgreSQL server binaries", INSTALL_LINE)
     cluster = PgCluster(bindir)
     try:
         cluster.start()
@@ -179,7 +173,7 @@ def pg_server() -> Iterator[PgServer]:
         return
     url = os.environ.get(URL_ENV)
     if not url:
-        _skip_unless_ci()
+        skip_unless_ci("PostgreSQL server binaries", INSTALL_LINE)
     yield PgServer(url, None)
 
 

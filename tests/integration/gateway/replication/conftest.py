@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench._sparql_stores import OxigraphServer, StoreNotInstalled
-from tests.integration.gateway.conftest import _skip_unless_ci
+from tests.integration.gateway.conftest import skip_missing
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def oxigraph_later(tmp_path: Path) -> Iterator[OxigraphServer]:
     try:
         server = OxigraphServer(tmp_path / "oxigraph-later")
     except StoreNotInstalled as exc:
-        _skip_unless_ci(exc)
+        skip_missing(exc)
         raise
     try:
         yield server
